@@ -1,0 +1,18 @@
+//! Latch's domain: orgs, people and their roles, credentials, the audit chain,
+//! and the ports (`Store`, `Clock`) that the server and the store plug into.
+//!
+//! Nothing here does I/O: the store and the HTTP layer live in their own crates.
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod clock;
+pub mod id;
+pub mod model;
+pub mod password;
+pub mod secret;
+pub mod store;
+pub mod token;
+pub mod validate;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use secret::Secret;

@@ -1,0 +1,341 @@
+//! The store port: everything the control plane persists. Every method that
+//! touches tenant data takes the caller's org id and scopes its query by it.
+//!
+//! Implementations: `latch-store` (SQLite and PostgreSQL), checked by one
+//! conformance suite on both.
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::audit::{AuditRecord, NewAuditEvent};
+use crate::clock::Timestamp;
+use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, User};
+use crate::token::TokenHash;
+
+/// Why a store call failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The record does not exist (in this org).
+    #[error("not found")]
+    NotFound,
+    /// A unique name is taken.
+    #[error("already exists")]
+    Conflict,
+    /// The database cannot be reached right now; the caller may retry.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug or corrupt data.
+    #[error("database error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Result of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Canonical email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role in the org.
+    pub role: Role,
+    /// argon2id PHC hash, if a password is set now.
+    pub password_hash: Option<String>,
+}
+
+/// A user's stored sign-in secrets, for password sign-in only.
+#[derive(Debug, Clone)]
+pub struct UserSecrets {
+    /// The user.
+    pub user: User,
+    /// argon2id PHC hash.
+    pub password_hash: Option<String>,
+    /// Base32 TOTP secret, when TOTP is on.
+    pub totp_secret: Option<String>,
+}
+
+/// An API token to create.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    /// The user it acts as.
+    pub user_id: String,
+    /// Label.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<Scope>,
+    /// Hash of the secret.
+    pub hash: TokenHash,
+    /// Expiry.
+    pub expires_at: Timestamp,
+}
+
+/// What kind of sign-in session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A browser cookie session.
+    Web,
+    /// A CLI session from the device flow (access + refresh tokens).
+    Cli,
+}
+
+impl SessionKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Cli => "cli",
+        }
+    }
+}
+
+/// A session to create. For web sessions `secret_hash` is the cookie's hash;
+/// CLI sessions are reached through their access and refresh tokens.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The user.
+    pub user_id: String,
+    /// Web or CLI.
+    pub kind: SessionKind,
+    /// Hash of the cookie secret (web) or of the first refresh token (CLI).
+    pub secret_hash: TokenHash,
+    /// Absolute end of the session (refreshes never go past it).
+    pub expires_at: Timestamp,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Valid and now spent; the session may issue a new pair.
+    Rotated {
+        /// The session (token family).
+        session_id: String,
+        /// Its user.
+        user_id: String,
+        /// The session's absolute end.
+        session_expires_at: Timestamp,
+    },
+    /// Already spent: someone replayed it, so the whole family was revoked.
+    Replayed {
+        /// The revoked session.
+        session_id: String,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// A device authorization, as the poller and the approver see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorization {
+    /// Opaque id.
+    pub id: String,
+    /// The org signed in to.
+    pub org_id: String,
+    /// The code shown to the person.
+    pub user_code: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Minimum seconds between polls.
+    pub interval_secs: i64,
+    /// Last poll time.
+    pub last_polled_at: Option<Timestamp>,
+    /// Pending, approved, denied or consumed.
+    pub state: DeviceState,
+    /// The approving user, once approved.
+    pub user_id: Option<String>,
+    /// The client's description of itself (host name), shown to the approver.
+    pub client_name: String,
+}
+
+/// The life of a device authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceState {
+    /// Waiting for a person.
+    Pending,
+    /// A person approved; the next poll gets tokens.
+    Approved,
+    /// A person refused.
+    Denied,
+    /// Tokens were issued; any further poll is a reuse.
+    Consumed,
+}
+
+impl DeviceState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::Pending => "pending",
+            DeviceState::Approved => "approved",
+            DeviceState::Denied => "denied",
+            DeviceState::Consumed => "consumed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeviceState::Pending),
+            "approved" => Some(DeviceState::Approved),
+            "denied" => Some(DeviceState::Denied),
+            "consumed" => Some(DeviceState::Consumed),
+            _ => None,
+        }
+    }
+}
+
+/// A device authorization to create.
+#[derive(Debug, Clone)]
+pub struct NewDeviceAuthorization {
+    /// Hash of the device code.
+    pub device_code_hash: TokenHash,
+    /// The user code (short, shown to people).
+    pub user_code: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Minimum seconds between polls.
+    pub interval_secs: i64,
+    /// The client's description of itself.
+    pub client_name: String,
+}
+
+/// A one-time enrollment (first admin, or an invited user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment {
+    /// The user it enrolls.
+    pub user_id: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
+}
+
+/// Orgs.
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates an org; `Conflict` if the slug is taken.
+    async fn create_org(&self, slug: &str, name: &str, now: Timestamp) -> StoreResult<Org>;
+    /// Finds an org by slug.
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
+    /// How many orgs exist (zero on a fresh database).
+    async fn count_orgs(&self) -> StoreResult<i64>;
+}
+
+/// Users and groups of one org.
+#[async_trait]
+pub trait PeopleStore: Send + Sync {
+    /// Creates a user; `Conflict` if the email is taken in the org.
+    async fn create_user(&self, org_id: &str, user: &NewUser, now: Timestamp) -> StoreResult<User>;
+    /// A user by id.
+    async fn user_by_id(&self, org_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    /// A user by email, with sign-in secrets.
+    async fn user_secrets_by_email(&self, org_id: &str, email: &str) -> StoreResult<Option<UserSecrets>>;
+    /// All users of the org, by email.
+    async fn list_users(&self, org_id: &str) -> StoreResult<Vec<User>>;
+    /// Deletes a user and everything that lets them in (sessions, tokens).
+    async fn delete_user(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Changes a user's role.
+    async fn set_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    /// Sets a user's password hash.
+    async fn set_password(&self, org_id: &str, user_id: &str, password_hash: &str) -> StoreResult<()>;
+    /// Sets or clears a user's TOTP secret.
+    async fn set_totp(&self, org_id: &str, user_id: &str, secret: Option<&str>) -> StoreResult<()>;
+    /// Creates a group; `Conflict` if the name is taken in the org.
+    async fn create_group(&self, org_id: &str, name: &str, source: GroupSource, now: Timestamp) -> StoreResult<Group>;
+    /// All groups of the org, by name.
+    async fn list_groups(&self, org_id: &str) -> StoreResult<Vec<Group>>;
+    /// A group by name.
+    async fn group_by_name(&self, org_id: &str, name: &str) -> StoreResult<Option<Group>>;
+    /// Deletes a group and its memberships.
+    async fn delete_group(&self, org_id: &str, group_id: &str) -> StoreResult<()>;
+    /// Adds a user to a group (no-op if already in it).
+    async fn add_member(&self, org_id: &str, group_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Removes a user from a group.
+    async fn remove_member(&self, org_id: &str, group_id: &str, user_id: &str) -> StoreResult<()>;
+    /// The group's members.
+    async fn group_members(&self, org_id: &str, group_id: &str) -> StoreResult<Vec<User>>;
+    /// The groups a user is in.
+    async fn user_groups(&self, org_id: &str, user_id: &str) -> StoreResult<Vec<Group>>;
+    /// Makes the user's IdP-sourced groups exactly `names`, creating groups
+    /// as needed; local groups are untouched.
+    async fn sync_idp_groups(&self, org_id: &str, user_id: &str, names: &[String], now: Timestamp) -> StoreResult<()>;
+}
+
+/// Credentials: API tokens, sessions, CLI tokens, device codes, enrollments.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Stores a new API token.
+    async fn create_api_token(&self, org_id: &str, token: &NewApiToken, now: Timestamp) -> StoreResult<ApiToken>;
+    /// The org's API tokens, optionally only one user's.
+    async fn list_api_tokens(&self, org_id: &str, user_id: Option<&str>) -> StoreResult<Vec<ApiToken>>;
+    /// One API token.
+    async fn api_token(&self, org_id: &str, token_id: &str) -> StoreResult<Option<ApiToken>>;
+    /// Revokes an API token (idempotent).
+    async fn revoke_api_token(&self, org_id: &str, token_id: &str, now: Timestamp) -> StoreResult<()>;
+    /// The caller behind a live API token.
+    async fn authenticate_api_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>>;
+    /// Records use of an API token.
+    async fn touch_api_token(&self, token_id: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Starts a session; returns its id.
+    async fn create_session(&self, org_id: &str, session: &NewSession, now: Timestamp) -> StoreResult<String>;
+    /// The caller behind a live web session cookie.
+    async fn authenticate_session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>>;
+    /// Ends a session and every token of its family (idempotent).
+    async fn revoke_session(&self, org_id: &str, session_id: &str, now: Timestamp) -> StoreResult<()>;
+    /// Issues an access token within a CLI session.
+    async fn insert_access_token(&self, session_id: &str, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()>;
+    /// The caller behind a live access token.
+    async fn authenticate_access_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>>;
+    /// Issues a refresh token within a CLI session.
+    async fn insert_refresh_token(&self, session_id: &str, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()>;
+    /// Spends a refresh token, atomically: valid once; a second use revokes
+    /// the whole session.
+    async fn use_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<RefreshOutcome>;
+    /// The session a refresh token belongs to, whether spent or not (logout).
+    async fn session_of_refresh_token(&self, hash: &TokenHash) -> StoreResult<Option<(String, String)>>;
+
+    /// Starts a device authorization in an org.
+    async fn create_device_authorization(&self, org_id: &str, d: &NewDeviceAuthorization, now: Timestamp) -> StoreResult<DeviceAuthorization>;
+    /// Finds a device authorization by its device code and records the poll;
+    /// returns it as it was before this poll.
+    async fn poll_device_authorization(&self, org_id: &str, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Moves an approved authorization to consumed; false if it was not
+    /// approved (so two polls can never both get tokens).
+    async fn consume_device_authorization(&self, id: &str) -> StoreResult<bool>;
+    /// A pending authorization by user code.
+    async fn device_authorization_by_user_code(&self, org_id: &str, user_code: &str) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Approves or denies a pending authorization; false if it was not pending.
+    async fn decide_device_authorization(&self, org_id: &str, id: &str, user_id: Option<&str>, now: Timestamp) -> StoreResult<bool>;
+
+    /// Stores an enrollment token for a user.
+    async fn create_enrollment(&self, org_id: &str, user_id: &str, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()>;
+    /// Spends an enrollment token; `None` if unknown, spent or expired.
+    async fn consume_enrollment(&self, org_id: &str, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Enrollment>>;
+
+    /// Counts a failed sign-in under `key` within a window starting at
+    /// `window_start`, returning the count including this one.
+    async fn record_failure(&self, key: &str, now: Timestamp, window_start: Timestamp) -> StoreResult<i64>;
+    /// Failed sign-ins under `key` since `window_start`.
+    async fn failures_since(&self, key: &str, window_start: Timestamp) -> StoreResult<i64>;
+    /// Forgets failures under `key` (after a successful sign-in).
+    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+}
+
+/// The audit chain.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an event to the org's chain, atomically with the head.
+    async fn append_audit(&self, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord>;
+    /// Records with `seq > after`, oldest first, at most `limit`.
+    async fn audit_page(&self, org_id: &str, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+    /// The org's head: last seq and hash.
+    async fn audit_head(&self, org_id: &str) -> StoreResult<Option<(i64, String)>>;
+}
+
+/// Everything the control plane persists.
+#[async_trait]
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore {
+    /// Cheap liveness check of the database.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Which engine: `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+}

@@ -1,0 +1,99 @@
+//! Schema migrations, applied at start. The list is append-only; a database
+//! whose schema is newer than this binary knows is refused, so an old replica
+//! can never write to a schema it does not understand.
+
+use sqlx::{Acquire, Executor, Row};
+use thiserror::Error;
+
+use crate::connect::{Engine, SqlStore};
+
+/// One schema step. `sql` is portable unless an engine needs its own text.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/0001_foundation.sql"),
+}];
+
+/// Why migrating failed.
+#[derive(Debug, Error)]
+pub enum MigrateError {
+    /// The database was migrated by a newer Latch.
+    #[error("the database schema is at version {found}, newer than this binary's {known}\nhelp: run a Latch release at least as new as the one that last migrated this database")]
+    NewerSchema {
+        /// Version found in the database.
+        found: i64,
+        /// Newest version this binary knows.
+        known: i64,
+    },
+    /// A statement failed.
+    #[error("migration {version} (`{name}`) failed")]
+    Failed {
+        /// Version of the failing migration.
+        version: i64,
+        /// Its name.
+        name: &'static str,
+        /// The driver error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The migration bookkeeping itself failed.
+    #[error("could not read the schema version")]
+    Bookkeeping(#[source] sqlx::Error),
+}
+
+/// The newest schema version this binary knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Applies pending migrations, holding a lock so that replicas starting
+/// together migrate once.
+pub(crate) async fn run(store: &SqlStore) -> Result<(), MigrateError> {
+    let mut conn = store.write.acquire().await.map_err(MigrateError::Bookkeeping)?;
+    if store.engine == Engine::Postgres {
+        // Session-level advisory lock: released when this connection ends
+        // or explicitly below.
+        conn.execute("SELECT pg_advisory_lock(7283824)").await.map_err(MigrateError::Bookkeeping)?;
+    }
+    let result = apply(&mut conn).await;
+    if store.engine == Engine::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(7283824)").await.map_err(MigrateError::Bookkeeping)?;
+    }
+    result
+}
+
+async fn apply(conn: &mut sqlx::AnyConnection) -> Result<(), MigrateError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS latch_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+    )
+    .await
+    .map_err(MigrateError::Bookkeeping)?;
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM latch_schema")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(MigrateError::Bookkeeping)?;
+    let current: i64 = row.try_get("v").map_err(MigrateError::Bookkeeping)?;
+    if current > latest() {
+        return Err(MigrateError::NewerSchema { found: current, known: latest() });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let failed = |source| MigrateError::Failed { version: m.version, name: m.name, source };
+        let mut tx = conn.begin().await.map_err(failed)?;
+        sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(failed)?;
+        sqlx::query("INSERT INTO latch_schema (version, name) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(m.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! Tokens and sessions: hashed at rest, expiry, revocation, refresh rotation
+//! and replay, device authorizations, enrollments, failure counters.
+
+use std::time::Duration;
+
+use latch_core::model::{CredentialKind, Role, Scope};
+use latch_core::store::{
+    CredentialStore, DeviceState, NewApiToken, NewDeviceAuthorization, NewSession, NewUser, OrgStore, PeopleStore,
+    RefreshOutcome, SessionKind,
+};
+use latch_core::token::{mint, TokenHash, TokenKind};
+use latch_core::Timestamp;
+use latch_store::SqlStore;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+const HOUR: Duration = Duration::from_secs(3600);
+
+async fn org_and_user(s: &SqlStore, slug: &str) -> (String, String) {
+    let org = s.create_org(slug, slug, T0).await.unwrap();
+    let nu = NewUser { email: format!("u@{slug}.io"), name: "U".into(), role: Role::Admin, password_hash: None };
+    let u = s.create_user(&org.id, &nu, T0).await.unwrap();
+    (org.id, u.id)
+}
+
+async fn api_tokens_expire_and_revoke(s: SqlStore) {
+    let (org, user) = org_and_user(&s, "acme").await;
+    let (other_org, _) = org_and_user(&s, "other").await;
+    let m = mint(TokenKind::Api);
+    let nt = NewApiToken { user_id: user.clone(), name: "ci".into(), scopes: vec![Scope::Read], hash: m.hash.clone(), expires_at: T0.plus(HOUR) };
+    let tok = s.create_api_token(&org, &nt, T0).await.unwrap();
+    assert_eq!(tok.scopes, vec![Scope::Read]);
+    let p = s.authenticate_api_token(&m.hash, T0).await.unwrap().unwrap();
+    assert_eq!((p.user_id.as_str(), p.credential, p.scopes.clone()), (user.as_str(), CredentialKind::Api, Some(vec![Scope::Read])));
+    assert_eq!(p.org_slug, "acme");
+    assert!(s.authenticate_api_token(&TokenHash::of("latch_pat_wrong"), T0).await.unwrap().is_none());
+    assert!(s.authenticate_api_token(&m.hash, T0.plus(HOUR)).await.unwrap().is_none(), "expired");
+    // Another org cannot see or revoke it.
+    assert!(s.api_token(&other_org, &tok.id).await.unwrap().is_none());
+    s.revoke_api_token(&other_org, &tok.id, T0).await.unwrap();
+    assert!(s.authenticate_api_token(&m.hash, T0).await.unwrap().is_some());
+    s.revoke_api_token(&org, &tok.id, T0).await.unwrap();
+    assert!(s.authenticate_api_token(&m.hash, T0).await.unwrap().is_none());
+    let listed = s.list_api_tokens(&org, Some(&user)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(T0));
+}
+
+async fn refresh_tokens_rotate_and_replay_revokes_the_family(s: SqlStore) {
+    let (org, user) = org_and_user(&s, "acme").await;
+    let first = mint(TokenKind::Refresh);
+    let ses = NewSession { user_id: user.clone(), kind: SessionKind::Cli, secret_hash: first.hash.clone(), expires_at: T0.plus(HOUR * 24) };
+    let sid = s.create_session(&org, &ses, T0).await.unwrap();
+    s.insert_refresh_token(&sid, &first.hash, T0.plus(HOUR * 24)).await.unwrap();
+    let access = mint(TokenKind::Access);
+    s.insert_access_token(&sid, &access.hash, T0.plus(HOUR)).await.unwrap();
+    assert!(s.authenticate_access_token(&access.hash, T0).await.unwrap().is_some());
+
+    let out = s.use_refresh_token(&first.hash, T0).await.unwrap();
+    assert!(matches!(out, RefreshOutcome::Rotated { ref session_id, .. } if *session_id == sid));
+    let second = mint(TokenKind::Refresh);
+    s.insert_refresh_token(&sid, &second.hash, T0.plus(HOUR * 24)).await.unwrap();
+
+    // Replaying the spent token revokes the whole family, incl. the new one.
+    assert_eq!(s.use_refresh_token(&first.hash, T0).await.unwrap(), RefreshOutcome::Replayed { session_id: sid.clone() });
+    assert_eq!(s.use_refresh_token(&second.hash, T0).await.unwrap(), RefreshOutcome::Invalid);
+    assert!(s.authenticate_access_token(&access.hash, T0).await.unwrap().is_none());
+    assert_eq!(s.use_refresh_token(&TokenHash::of("nope"), T0).await.unwrap(), RefreshOutcome::Invalid);
+}
+
+async fn concurrent_refreshes_spend_once(s: SqlStore) {
+    let (org, user) = org_and_user(&s, "acme").await;
+    let rt = mint(TokenKind::Refresh);
+    let ses = NewSession { user_id: user, kind: SessionKind::Cli, secret_hash: rt.hash.clone(), expires_at: T0.plus(HOUR) };
+    let sid = s.create_session(&org, &ses, T0).await.unwrap();
+    s.insert_refresh_token(&sid, &rt.hash, T0.plus(HOUR)).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        let h = rt.hash.clone();
+        tasks.push(tokio::spawn(async move { s.use_refresh_token(&h, T0).await.unwrap() }));
+    }
+    let mut rotated = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), RefreshOutcome::Rotated { .. }) {
+            rotated += 1;
+        }
+    }
+    assert_eq!(rotated, 1);
+}
+
+async fn web_sessions_end_on_revoke(s: SqlStore) {
+    let (org, user) = org_and_user(&s, "acme").await;
+    let cookie = mint(TokenKind::Session);
+    let ses = NewSession { user_id: user, kind: SessionKind::Web, secret_hash: cookie.hash.clone(), expires_at: T0.plus(HOUR) };
+    let sid = s.create_session(&org, &ses, T0).await.unwrap();
+    let p = s.authenticate_session(&cookie.hash, T0).await.unwrap().unwrap();
+    assert_eq!(p.credential, CredentialKind::Session);
+    assert!(s.authenticate_session(&cookie.hash, T0.plus(HOUR)).await.unwrap().is_none());
+    s.revoke_session(&org, &sid, T0).await.unwrap();
+    assert!(s.authenticate_session(&cookie.hash, T0).await.unwrap().is_none());
+}
+
+async fn device_authorizations_are_decided_once_and_consumed_once(s: SqlStore) {
+    let (org, user) = org_and_user(&s, "acme").await;
+    let (other, _) = org_and_user(&s, "other").await;
+    let dc = mint(TokenKind::DeviceCode);
+    let nd = NewDeviceAuthorization { device_code_hash: dc.hash.clone(), user_code: "BCDF-GHJK".into(), expires_at: T0.plus(HOUR), interval_secs: 5, client_name: "laptop".into() };
+    let d = s.create_device_authorization(&org, &nd, T0).await.unwrap();
+    let polled = s.poll_device_authorization(&org, &dc.hash, T0).await.unwrap().unwrap();
+    assert_eq!((polled.state, polled.last_polled_at), (DeviceState::Pending, None));
+    let polled = s.poll_device_authorization(&org, &dc.hash, T0.plus(Duration::from_secs(1))).await.unwrap().unwrap();
+    assert_eq!(polled.last_polled_at, Some(T0));
+    assert!(s.poll_device_authorization(&other, &dc.hash, T0).await.unwrap().is_none(), "other org");
+    assert!(s.device_authorization_by_user_code(&other, "BCDF-GHJK").await.unwrap().is_none());
+    let found = s.device_authorization_by_user_code(&org, "BCDF-GHJK").await.unwrap().unwrap();
+    assert_eq!(found.id, d.id);
+    assert!(!s.decide_device_authorization(&org, &d.id, Some(&user), T0.plus(HOUR)).await.unwrap(), "expired");
+    assert!(s.decide_device_authorization(&org, &d.id, Some(&user), T0).await.unwrap());
+    assert!(!s.decide_device_authorization(&org, &d.id, None, T0).await.unwrap(), "decided once");
+    assert!(s.consume_device_authorization(&d.id).await.unwrap());
+    assert!(!s.consume_device_authorization(&d.id).await.unwrap(), "consumed once");
+}
+
+async fn enrollments_are_single_use(s: SqlStore) {
+    let (org, user) = org_and_user(&s, "acme").await;
+    let e = mint(TokenKind::Enrollment);
+    s.create_enrollment(&org, &user, &e.hash, T0.plus(HOUR)).await.unwrap();
+    assert!(s.consume_enrollment(&org, &e.hash, T0.plus(HOUR)).await.unwrap().is_none(), "expired");
+    assert_eq!(s.consume_enrollment(&org, &e.hash, T0).await.unwrap().unwrap().user_id, user);
+    assert!(s.consume_enrollment(&org, &e.hash, T0).await.unwrap().is_none(), "reused");
+}
+
+async fn failures_count_within_the_window(s: SqlStore) {
+    let w = Duration::from_secs(900);
+    for i in 1..=3 {
+        let now = T0.plus(Duration::from_secs(i));
+        assert_eq!(s.record_failure("acct:a", now, now.minus(w)).await.unwrap(), i as i64);
+    }
+    assert_eq!(s.failures_since("acct:a", T0).await.unwrap(), 3);
+    assert_eq!(s.failures_since("acct:b", T0).await.unwrap(), 0);
+    let later = T0.plus(w * 2);
+    assert_eq!(s.record_failure("acct:a", later, later.minus(w)).await.unwrap(), 1);
+    s.clear_failures("acct:a").await.unwrap();
+    assert_eq!(s.failures_since("acct:a", T0).await.unwrap(), 0);
+}
+
+crate::conformance!(
+    api_tokens_expire_and_revoke,
+    refresh_tokens_rotate_and_replay_revokes_the_family,
+    concurrent_refreshes_spend_once,
+    web_sessions_end_on_revoke,
+    device_authorizations_are_decided_once_and_consumed_once,
+    enrollments_are_single_use,
+    failures_count_within_the_window,
+);
