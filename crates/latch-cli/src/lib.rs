@@ -1,2 +1,79 @@
-//! placeholder
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `latch` command line. `latch server` runs the control plane; every
+//! other subcommand is a client of its HTTP API.
+#![warn(missing_docs)]
+
+pub mod cli;
+mod client;
+mod commands;
+mod creds;
+pub mod env;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use cli::{AdminCommand, Cli, Command};
+
+/// Exit statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It worked.
+    Success,
+    /// It failed; the reason is on stderr.
+    Failure,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        match s {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitStatus::Failure.into();
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitStatus::Success.into(),
+        Err(e) => report(&e).into(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Server(args) => commands::server::run(args).await,
+        Command::Login { org } => commands::login::run(g, &org).await,
+        Command::Logout { all } => commands::logout::run(g, all).await,
+        Command::Enroll { token, password_stdin } => commands::enroll::run(g, &token, password_stdin).await,
+        Command::Whoami { json } => commands::whoami::run(g, json).await,
+        Command::Admin { command } => match command {
+            AdminCommand::Users { command } => commands::admin::users::run(g, command).await,
+            AdminCommand::Groups { command } => commands::admin::groups::run(g, command).await,
+            AdminCommand::Tokens { command } => commands::admin::tokens::run(g, command).await,
+            AdminCommand::Audit { command } => commands::admin::audit::run(g, command).await,
+        },
+    }
+}
+
+/// Prints `error: …` and the causes; a broken pipe is not an error (the
+/// reader went away, as with `latch … | head`).
+fn report(e: &anyhow::Error) -> ExitStatus {
+    if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+        return ExitStatus::Success;
+    }
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  Caused by: {cause}");
+    }
+    ExitStatus::Failure
+}

@@ -222,6 +222,7 @@ pub struct Principal {
     /// scope their role allows.
     pub scopes: Option<Vec<Scope>>,
     /// For API tokens, when `last_used_at` was last written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub last_used_at: Option<Timestamp>,
 }
 

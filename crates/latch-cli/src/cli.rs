@@ -1,0 +1,243 @@
+//! The command line, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::env;
+
+/// Latch: just-in-time access to AWS.
+#[derive(Debug, Parser)]
+#[command(name = "latch", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every client command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which server and org a client command talks to.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Latch server URL (default: the one you last logged in to).
+    #[arg(long, global = true, env = env::LATCH_SERVER)]
+    pub server: Option<String>,
+    /// Org slug (default: the one you last logged in to).
+    #[arg(long, global = true, env = env::LATCH_ORG)]
+    pub org: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the control plane.
+    Server(ServerArgs),
+    /// Sign in to an org with your browser (device authorization).
+    Login {
+        /// The org's slug.
+        org: String,
+    },
+    /// Sign out: revoke the stored login and delete it.
+    Logout {
+        /// Sign out of every stored login.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Set your password with a one-time enrollment token.
+    Enroll {
+        /// The token from the enrollment link.
+        token: String,
+        /// Read the new password from stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Show who you are signed in as.
+    Whoami {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Administration: people, groups, tokens, audit.
+    Admin {
+        /// What to administer.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// `latch server` flags (see also `latch.toml` and `LATCH_*`).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Directory of the embedded SQLite database [default: ./latch-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL instead of embedded SQLite.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The URL people reach this server at, for links.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Slug of the org created on an empty database [default: default].
+    #[arg(long)]
+    pub init_org: Option<String>,
+    /// Email of the first admin on an empty database.
+    #[arg(long)]
+    pub init_admin: Option<String>,
+}
+
+/// `latch admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// People in the org.
+    Users {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Groups in the org.
+    Groups {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: GroupsCommand,
+    },
+    /// API tokens for automation.
+    Tokens {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// The audit log.
+    Audit {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `latch admin users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a person; prints their one-time enrollment link.
+    Add {
+        /// Their email.
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Role: member, approver or admin.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// List people.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a person and everything that lets them in.
+    Rm {
+        /// Email or user id.
+        user: String,
+    },
+    /// Change a person's role.
+    SetRole {
+        /// Email or user id.
+        user: String,
+        /// member, approver or admin.
+        role: String,
+    },
+}
+
+/// `latch admin groups …`.
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Create a local group.
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// List groups.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a group and its members.
+    Show {
+        /// Its name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a group.
+    Rm {
+        /// Its name.
+        name: String,
+    },
+    /// Put a person in a local group.
+    AddMember {
+        /// Group name.
+        group: String,
+        /// Email or user id.
+        user: String,
+    },
+    /// Take a person out of a local group.
+    RmMember {
+        /// Group name.
+        group: String,
+        /// Email or user id.
+        user: String,
+    },
+}
+
+/// `latch admin tokens …`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an API token; the secret is printed once, on stdout.
+    Create {
+        /// A label.
+        name: String,
+        /// Scopes: read, request, approve, admin (repeatable) [default: read, request].
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime in days [default: 90].
+        #[arg(long)]
+        expires_in_days: Option<u64>,
+    },
+    /// List your tokens (`--all`: the whole org's, admins only).
+    Ls {
+        /// Every token in the org.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// Token id (`tok_…`).
+        id: String,
+    },
+}
+
+/// `latch admin audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: finds any edited, inserted or deleted record.
+    Verify,
+    /// Write every record as JSON lines.
+    Export {
+        /// File to write (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,8 @@
+//! One module per command group; each verb is a function.
+
+pub mod admin;
+pub mod enroll;
+pub mod login;
+pub mod logout;
+pub mod server;
+pub mod whoami;

@@ -1,0 +1,123 @@
+//! Groups of the caller's org: local groups are managed here; IdP groups are
+//! mirrored at SSO sign-in and read-only here.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use latch_core::audit::NewAuditEvent;
+use latch_core::model::{Group, GroupSource, Scope, User};
+use latch_core::validate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::users::resolve;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// Body of `POST /v1/groups`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    name: String,
+}
+
+/// A group with its members.
+#[derive(Debug, Serialize)]
+pub struct GroupDetail {
+    #[serde(flatten)]
+    group: Group,
+    members: Vec<User>,
+}
+
+async fn find(state: &AppState, org_id: &str, name: &str) -> ApiResult<Group> {
+    state.store.group_by_name(org_id, name).await?.ok_or(ApiError::NotFound("group"))
+}
+
+fn local_only(g: &Group) -> ApiResult<()> {
+    match g.source {
+        GroupSource::Local => Ok(()),
+        GroupSource::Idp => Err(ApiError::InvalidRequest(format!(
+            "group `{}` is synced from the identity provider\nhelp: change its membership there",
+            g.name
+        ))),
+    }
+}
+
+/// `GET /v1/groups`.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<Group>>> {
+    caller.require(Scope::Read)?;
+    Ok(axum::Json(state.store.list_groups(&caller.org_id).await?))
+}
+
+/// `GET /v1/groups/{group}`.
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<axum::Json<GroupDetail>> {
+    caller.require(Scope::Read)?;
+    let group = find(&state, &caller.org_id, &name).await?;
+    let members = state.store.group_members(&caller.org_id, &group.id).await?;
+    Ok(axum::Json(GroupDetail { group, members }))
+}
+
+/// `POST /v1/groups`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateGroup>,
+) -> ApiResult<(StatusCode, axum::Json<Group>)> {
+    caller.require(Scope::Admin)?;
+    validate::group_name(&body.name).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let g = state.store.create_group(&caller.org_id, &body.name, GroupSource::Local, state.now()).await.map_err(|e| {
+        match ApiError::from(e) {
+            ApiError::Conflict(_) => ApiError::Conflict(format!("a group named `{}` already exists", body.name)),
+            other => other,
+        }
+    })?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "group.created", &g.id).with(json!({"name": g.name}))).await?;
+    Ok((StatusCode::CREATED, axum::Json(g)))
+}
+
+/// `DELETE /v1/groups/{group}`.
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Scope::Admin)?;
+    let g = find(&state, &caller.org_id, &name).await?;
+    state.store.delete_group(&caller.org_id, &g.id).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "group.deleted", &g.id).with(json!({"name": g.name}))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /v1/groups/{group}/members/{user}`.
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, key)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::Admin)?;
+    let g = find(&state, &caller.org_id, &name).await?;
+    local_only(&g)?;
+    let u = resolve(&state, &caller.org_id, &key).await?;
+    state.store.add_member(&caller.org_id, &g.id, &u.id).await?;
+    state
+        .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "group.member_added", &g.id).with(json!({"user": u.id})))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v1/groups/{group}/members/{user}`.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, key)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::Admin)?;
+    let g = find(&state, &caller.org_id, &name).await?;
+    local_only(&g)?;
+    let u = resolve(&state, &caller.org_id, &key).await?;
+    state.store.remove_member(&caller.org_id, &g.id, &u.id).await.map_err(|e| match ApiError::from(e) {
+        ApiError::NotFound(_) => ApiError::NotFound("membership"),
+        other => other,
+    })?;
+    state
+        .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "group.member_removed", &g.id).with(json!({"user": u.id})))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

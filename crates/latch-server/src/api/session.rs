@@ -1,0 +1,138 @@
+//! Browser sign-in: enrollment (first password), password sign-in with
+//! throttling, and sign-out. Sessions are cookies; see `auth::cookie`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use latch_core::audit::NewAuditEvent;
+use latch_core::model::{CredentialKind, Org, User};
+use latch_core::store::{NewSession, SessionKind};
+use latch_core::token::{mint, TokenHash, TokenKind};
+use latch_core::{password, validate, Secret, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::{cookie, limiter, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// Body of `POST /v1/orgs/{slug}/login`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: Secret,
+}
+
+/// A new browser session.
+#[derive(Debug, Serialize)]
+pub struct Signed {
+    user: User,
+    /// Send as `X-CSRF-Token` on every state-changing request.
+    csrf_token: String,
+    expires_at: Timestamp,
+}
+
+async fn org(state: &AppState, slug: &str) -> ApiResult<Org> {
+    state.store.org_by_slug(slug).await?.ok_or(ApiError::NotFound("org"))
+}
+
+/// Starts a web session for `user` and returns the response setting its cookie.
+async fn start_session(state: &AppState, user: User) -> ApiResult<Response> {
+    let m = mint(TokenKind::Session);
+    let secs = state.config.auth.web_session_secs;
+    let expires_at = state.now().plus(Duration::from_secs(secs));
+    let new = NewSession { user_id: user.id.clone(), kind: SessionKind::Web, secret_hash: m.hash, expires_at };
+    state.store.create_session(&user.org_id, &new, state.now()).await?;
+    let body = Signed { user, csrf_token: cookie::csrf_token(m.secret.expose()), expires_at };
+    let mut resp = axum::Json(body).into_response();
+    if let Some(c) = cookie::set(m.secret.expose(), secs, state.config.is_tls()) {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(resp)
+}
+
+/// `POST /v1/orgs/{slug}/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(slug): Path<String>,
+    Json(body): Json<Login>,
+) -> ApiResult<Response> {
+    let org = org(&state, &slug).await?;
+    let email = validate::email(&body.email).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let keys = limiter::Keys::new(&org.id, &email, peer.ip());
+    limiter::check(&state, &keys).await?;
+    let found = state.store.user_secrets_by_email(&org.id, &email).await?;
+    // Verify against a decoy when the user does not exist, so that timing
+    // does not reveal which emails have accounts.
+    let hash = found.as_ref().and_then(|s| s.password_hash.clone());
+    let ok = password::verify(&body.password, hash.as_deref().unwrap_or(password::decoy_hash())) && hash.is_some();
+    match found {
+        Some(secrets) if ok => {
+            limiter::succeeded(&state, &keys).await?;
+            state
+                .audit(&org.id, NewAuditEvent::new(&secrets.user.id, "auth.sign_in", &secrets.user.id).with(json!({"method": "password", "address": peer.ip().to_string()})))
+                .await?;
+            start_session(&state, secrets.user).await
+        }
+        _ => {
+            limiter::failed(&state, &keys).await?;
+            state
+                .audit(&org.id, NewAuditEvent::new("anonymous", "auth.sign_in_failed", &email).with(json!({"method": "password", "address": peer.ip().to_string()})))
+                .await?;
+            Err(ApiError::BadCredentials)
+        }
+    }
+}
+
+/// Body of `POST /v1/orgs/{slug}/enroll`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enroll {
+    token: Secret,
+    password: Secret,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /v1/orgs/{slug}/enroll`: spends a one-time enrollment token, sets
+/// the user's password and signs them in.
+pub async fn enroll(State(state): State<AppState>, Path(slug): Path<String>, Json(body): Json<Enroll>) -> ApiResult<Response> {
+    let org = org(&state, &slug).await?;
+    // Check the password first so a weak one does not burn the token.
+    let hash = password::hash(&body.password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    if let Some(name) = &body.name {
+        validate::display_name(name).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    }
+    let enrollment = state
+        .store
+        .consume_enrollment(&org.id, &TokenHash::of(body.token.expose()), state.now())
+        .await?
+        .ok_or_else(|| ApiError::InvalidRequest("the enrollment link is unknown, used or expired\nhelp: ask an admin for a new one".to_owned()))?;
+    state.store.set_password(&org.id, &enrollment.user_id, &hash).await?;
+    let user = state.store.user_by_id(&org.id, &enrollment.user_id).await?.ok_or(ApiError::NotFound("user"))?;
+    state.audit(&org.id, NewAuditEvent::new(&user.id, "user.enrolled", &user.id)).await?;
+    start_session(&state, user).await
+}
+
+/// `POST /v1/logout`: ends the caller's session (browser or CLI). API
+/// tokens are revoked through `DELETE /v1/tokens/{id}` instead.
+pub async fn logout(State(state): State<AppState>, caller: Caller, _headers: HeaderMap) -> ApiResult<Response> {
+    match caller.credential {
+        CredentialKind::Session | CredentialKind::Access => {
+            state.store.revoke_session(&caller.org_id, &caller.credential_id, state.now()).await?;
+            state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "auth.sign_out", &caller.credential_id)).await?;
+            let mut resp = StatusCode::NO_CONTENT.into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, cookie::clear(state.config.is_tls()));
+            Ok(resp)
+        }
+        CredentialKind::Api => Err(ApiError::InvalidRequest(
+            "an API token has no session to end\nhelp: revoke it with `latch admin tokens revoke`".to_owned(),
+        )),
+    }
+}

@@ -1,0 +1,54 @@
+//! Shared handler state. Holds no per-user or per-request memory: every
+//! replica on one PostgreSQL sees the same service.
+
+use std::sync::Arc;
+
+use latch_core::audit::NewAuditEvent;
+use latch_core::store::Store;
+use latch_core::{Clock, Timestamp};
+
+use crate::config::Config;
+use crate::error::ApiResult;
+use crate::metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: Config,
+    /// Request counters.
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default() }))
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Appends to the org's audit chain. Failing to record a security event
+    /// fails the request: an unaudited change is worse than a retried one.
+    pub async fn audit(&self, org_id: &str, event: NewAuditEvent) -> ApiResult<()> {
+        self.store.append_audit(org_id, &event, self.now()).await?;
+        Ok(())
+    }
+}
