@@ -70,17 +70,20 @@ pub enum Command {
 /// `latch server` flags (see also `latch.toml` and `LATCH_*`).
 #[derive(Debug, Args)]
 pub struct ServerArgs {
+    /// Operator actions on the server's database; without one, serve.
+    #[command(subcommand)]
+    pub action: Option<ServerAction>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
     /// Directory of the embedded SQLite database [default: ./latch-data].
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// `postgres://…` to use PostgreSQL instead of embedded SQLite.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
     /// TOML configuration file.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     /// The URL people reach this server at, for links.
     #[arg(long)]
@@ -91,6 +94,19 @@ pub struct ServerArgs {
     /// Email of the first admin on an empty database.
     #[arg(long)]
     pub init_admin: Option<String>,
+}
+
+/// `latch server …` operator actions, run against the database directly.
+#[derive(Debug, Subcommand)]
+pub enum ServerAction {
+    /// Create another org and its first admin; prints their enrollment link once.
+    CreateOrg {
+        /// The new org's slug.
+        slug: String,
+        /// Email of its first admin.
+        #[arg(long)]
+        admin: String,
+    },
 }
 
 /// `latch admin …`.

@@ -20,14 +20,36 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use latch_core::{Clock, SystemClock};
 
+pub use bootstrap::FirstRun;
 pub use config::{Config, FlagOverrides};
 pub use logging::init as init_logging;
 pub use state::AppState;
 
-/// Opens the store, bootstraps an empty database, and serves until Ctrl-C or
-/// SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+/// A server started by [`start`].
+pub struct Running {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    /// Set when this start created the first org.
+    pub first_run: Option<FirstRun>,
+    /// The store it serves from.
+    pub store: Arc<latch_store::SqlStore>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests and closes the store.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("the server task panicked")?.context("while serving")?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens the store (migrating it), bootstraps an empty database and starts
+/// serving in the background.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     if config.database_url.is_none() {
         create_private_dir(&config.data_dir)?;
     }
@@ -36,20 +58,63 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = latch_store::connect(&url, &opts)
         .await
         .with_context(|| format!("while opening the database at `{}`", latch_store::redact(&url)))?;
+    if config.database_url.is_none() {
+        restrict_db_files(&config.data_dir);
+    }
     tracing::info!(engine = store.engine_kind().as_str(), "database ready");
     let store = Arc::new(store);
-    bootstrap::first_run(store.as_ref(), clock.as_ref(), &config).await?;
+    let first_run = bootstrap::first_run(store.as_ref(), clock.as_ref(), &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read this line to find the port when listening on :0.
-    eprintln!("latch server listening on http://{addr}");
     let state = AppState::new(store.clone(), clock, config);
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("while serving")?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running { addr, first_run, store, shutdown: tx, task })
+}
+
+/// Runs the server until Ctrl-C or SIGTERM (`latch server`).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let public_url = config.public_url();
+    let running = start(config, Arc::new(SystemClock)).await?;
+    if let Some(f) = &running.first_run {
+        eprintln!("{}", f.banner(&public_url));
+    }
+    // Tests and scripts read this line to find the port when listening on :0.
+    eprintln!("latch server listening on http://{}", running.addr);
+    shutdown_signal().await;
+    running.stop().await
+}
+
+/// Creates an org and its first admin on the configured database
+/// (`latch server create-org`): an operator's action, like the first run.
+pub async fn create_org(config: &Config, slug: &str, admin: &str) -> anyhow::Result<FirstRun> {
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        create_private_dir(&config.data_dir)?;
+    }
+    let store = latch_store::connect(&url, &latch_store::StoreOptions::default())
+        .await
+        .with_context(|| format!("while opening the database at `{}`", latch_store::redact(&url)))?;
+    let out = bootstrap::create_org_with_admin(&store, &SystemClock, config, slug, admin).await;
     store.close().await;
-    Ok(())
+    out
+}
+
+/// Owner-only permissions on the SQLite files (the directory is 0700 too).
+fn restrict_db_files(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for name in ["latch.db", "latch.db-wal", "latch.db-shm"] {
+        let _ = std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600));
+    }
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
