@@ -9,6 +9,8 @@
 pub mod env;
 pub mod pg;
 pub mod process;
+pub mod server;
 
 pub use pg::{fresh_postgres_url, PgCluster};
 pub use process::{free_port, Watched};
+pub use server::ServerProcess;

@@ -19,8 +19,9 @@ pub struct PgCluster {
     pub base_url: String,
     /// The port.
     pub port: u16,
-    _dir: tempfile::TempDir,
-    _server: Watched,
+    dir: tempfile::TempDir,
+    server: Option<Watched>,
+    as_user: Option<&'static str>,
 }
 
 /// The directory holding `initdb`, `postgres` and `createdb`.
@@ -73,7 +74,25 @@ impl PgCluster {
             bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let port = free_port()?;
-        let log = dir.path().join("postgres.log");
+        let mut cluster = Self { base_url: format!("postgres://latch@127.0.0.1:{port}"), port, dir, server: None, as_user };
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    /// Stops the server process (the data stays): the database goes down.
+    pub fn stop_server(&mut self) {
+        if let Some(mut s) = self.server.take() {
+            s.stop();
+        }
+    }
+
+    /// Starts the server process again on the same port and data.
+    pub fn start_server(&mut self) -> anyhow::Result<()> {
+        let bin = bin_dir()?;
+        let (port, as_user) = (self.port, self.as_user);
+        let data = self.dir.path().join("data");
+        let sock = self.dir.path().join("sock");
+        let log = self.dir.path().join("postgres.log");
         let args: Vec<String> = [
             "-D",
             &data.display().to_string(),
@@ -99,9 +118,13 @@ impl PgCluster {
             std::fs::write(&log, "")?;
             Command::new("chown").arg(user).arg(&log).status()?;
         }
-        let server = Watched::spawn(&bin.join("postgres"), &args, as_user, &log, &[])?;
-        wait_for_port(port, Duration::from_secs(30), &log)?;
-        Ok(Self { base_url: format!("postgres://latch@127.0.0.1:{port}"), port, _dir: dir, _server: server })
+        self.server = Some(Watched::spawn(&bin.join("postgres"), &args, as_user, &log, &[], "INT")?);
+        wait_for_port(port, Duration::from_secs(30), &log)
+    }
+
+    /// A URL of a new, empty database in this cluster.
+    pub fn fresh_database(&self) -> anyhow::Result<String> {
+        create_database(&self.base_url)
     }
 }
 
@@ -127,7 +150,11 @@ fn random_suffix() -> String {
 
 /// A URL of a new, empty database on the shared test cluster.
 pub fn fresh_postgres_url() -> anyhow::Result<String> {
-    let base = shared_base_url()?;
+    create_database(&shared_base_url()?)
+}
+
+fn create_database(base: &str) -> anyhow::Result<String> {
+    let base = base.to_owned();
     let name = format!("t_{}", random_suffix());
     let (host_port, user) = parse_base(&base)?;
     let (host, port) = host_port.split_once(':').unwrap_or((&host_port, "5432"));

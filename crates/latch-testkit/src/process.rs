@@ -23,12 +23,22 @@ pub struct Watched {
 }
 
 impl Watched {
-    /// Runs `program args…` under the watchdog. `as_user` runs it as another
-    /// Unix user (PostgreSQL refuses to run as root). Output goes to `log`.
-    pub fn spawn(program: &Path, args: &[String], as_user: Option<&str>, log: &Path, envs: &[(&str, &str)]) -> anyhow::Result<Self> {
+    /// Runs `program args…` under the watchdog, which stops it with
+    /// `SIG{stop_signal}`. `as_user` runs it as another Unix user (PostgreSQL
+    /// refuses to run as root), exec'd in place so the signal reaches it.
+    /// Output goes to `log`.
+    pub fn spawn(
+        program: &Path,
+        args: &[String],
+        as_user: Option<&str>,
+        log: &Path,
+        envs: &[(&str, &str)],
+        stop_signal: &str,
+    ) -> anyhow::Result<Self> {
         let mut cmdline = String::new();
         if let Some(user) = as_user {
-            cmdline.push_str(&format!("runuser -u {} -- ", shell_quote(user)));
+            let u = shell_quote(user);
+            cmdline.push_str(&format!("setpriv --reuid={u} --regid={u} --init-groups -- "));
         }
         cmdline.push_str(&shell_quote(&program.display().to_string()));
         for a in args {
@@ -37,8 +47,9 @@ impl Watched {
         }
         // The watchdog: start the child, wait for stdin to close, kill it.
         let script = format!(
-            "{cmdline} >>{log} 2>&1 </dev/null & pid=$!; trap 'kill -TERM $pid 2>/dev/null' EXIT; cat >/dev/null; kill -TERM $pid 2>/dev/null; sleep 2; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null",
-            log = shell_quote(&log.display().to_string())
+            "{cmdline} >>{log} 2>&1 </dev/null & pid=$!; echo $pid >{log}.pid; trap 'kill -{sig} $pid 2>/dev/null' EXIT; cat >/dev/null; kill -{sig} $pid 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $pid 2>/dev/null || break; sleep 0.2; done; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null",
+            log = shell_quote(&log.display().to_string()),
+            sig = stop_signal
         );
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(script).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
@@ -48,6 +59,20 @@ impl Watched {
         let mut child = cmd.spawn().with_context(|| format!("while starting {}", program.display()))?;
         let lifeline = child.stdin.take();
         Ok(Self { child, lifeline })
+    }
+
+    /// The child's process id (written by the watchdog once started).
+    pub fn pid(&self, log: &Path) -> Option<u32> {
+        let pidfile = format!("{}.pid", log.display());
+        for _ in 0..100 {
+            if let Ok(s) = std::fs::read_to_string(&pidfile) {
+                if let Ok(pid) = s.trim().parse() {
+                    return Some(pid);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Stops the child and waits for it.

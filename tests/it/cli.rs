@@ -1,0 +1,135 @@
+//! The CLI against a real server: device login approved by the signed-in
+//! person, admin commands, API tokens, audit verification, logout.
+
+use std::time::Duration;
+
+use latch_testkit::ServerProcess;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+use crate::support::{engines, mode, text, Browser, Home};
+
+/// Runs `latch login acme`, approving the code it shows through the API.
+async fn login(home: &Home, server: &ServerProcess, browser: &Browser) {
+    let mut child = home
+        .command()
+        .args(["login", "acme", "--server", &server.url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let code = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().expect("login ended early");
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(code) = line.strip_prefix("and check that it shows the code: ") {
+            break code.trim().to_owned();
+        }
+    };
+    assert!(seen.contains("/device?org=acme&user_code="), "{seen}");
+    browser.approve(&code).await;
+    let rest = tokio::spawn(async move {
+        let mut more = String::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            more.push_str(&l);
+            more.push('\n');
+        }
+        more
+    });
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    let more = rest.await.unwrap();
+    assert!(out.status.success(), "login failed: {more}");
+    // Nothing on stdout: `eval "$(latch …)"` must never swallow a prompt.
+    assert_eq!(text(&out.stdout), "");
+    assert!(more.contains("Signed in to `acme`"), "{more}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_login_and_admin_commands_end_to_end() {
+    for engine in engines() {
+        let server = tokio::task::spawn_blocking(move || ServerProcess::start(engine)).await.unwrap().unwrap();
+        let browser = Browser::enroll(&server).await;
+        let home = Home::new();
+        login(&home, &server, &browser).await;
+
+        let creds = home.config_dir().join("credentials.json");
+        assert_eq!(mode(&home.config_dir()), 0o700, "{engine}");
+        assert_eq!(mode(&creds), 0o600, "{engine}");
+
+        let out = home.run(&["whoami"], &[]).await;
+        assert_eq!(text(&out.stdout), "admin@acme.io (admin) in org `acme`\n", "{}", text(&out.stderr));
+
+        let out = home.run(&["admin", "users", "add", "bob@acme.io", "--role", "approver"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("/enroll?org=acme&token=latch_enr_"), "{}", text(&out.stdout));
+        let out = home.run(&["admin", "users", "ls"], &[]).await;
+        let ls = text(&out.stdout);
+        assert!(ls.starts_with("EMAIL") && ls.contains("bob@acme.io") && ls.contains("approver"), "{ls}");
+        let out = home.run(&["admin", "users", "add", "bob@acme.io"], &[]).await;
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains("error: a user with email `bob@acme.io` already exists [conflict]"), "{}", text(&out.stderr));
+
+        for args in [
+            vec!["admin", "groups", "add", "ops"],
+            vec!["admin", "groups", "add-member", "ops", "bob@acme.io"],
+        ] {
+            let out = home.run(&args, &[]).await;
+            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        }
+        let out = home.run(&["admin", "groups", "show", "ops"], &[]).await;
+        assert!(text(&out.stdout).contains("bob@acme.io"), "{}", text(&out.stdout));
+
+        let out = home.run(&["admin", "tokens", "create", "ci", "--scope", "read"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let secret = text(&out.stdout).trim().to_owned();
+        assert!(secret.starts_with("latch_pat_"), "{secret}");
+        // LATCH_TOKEN works without any stored login.
+        let bare = Home::new();
+        let out = bare.run(&["whoami", "--json"], &[("LATCH_TOKEN", &secret), ("LATCH_SERVER", &server.url)]).await;
+        let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((me["email"].as_str(), me["credential"].as_str()), (Some("admin@acme.io"), Some("api")));
+        let out = home.run(&["admin", "tokens", "ls"], &[]).await;
+        assert!(text(&out.stdout).contains("ci") && text(&out.stdout).contains("read"), "{}", text(&out.stdout));
+
+        let out = home.run(&["admin", "audit", "verify"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("audit chain intact: "), "{}", text(&out.stdout));
+        let export = home.dir.path().join("audit.jsonl");
+        let out = home.run(&["admin", "audit", "export", "-o", export.to_str().unwrap()], &[]).await;
+        assert!(out.status.success());
+        let lines = std::fs::read_to_string(&export).unwrap();
+        assert!(lines.lines().count() >= 6);
+        assert!(lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+
+        // Logout revokes server-side: a copy of the old credentials is useless.
+        let saved = std::fs::read(&creds).unwrap();
+        let out = home.run(&["logout"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = home.run(&["whoami"], &[]).await;
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains("you are not logged in"), "{}", text(&out.stderr));
+        std::fs::write(&creds, saved).unwrap();
+        let out = home.run(&["whoami"], &[]).await;
+        assert_eq!(out.status.code(), Some(1), "a revoked login still worked: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains("expired or was revoked"), "{}", text(&out.stderr));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_detects_an_edited_audit_record() {
+    let server = tokio::task::spawn_blocking(|| ServerProcess::start("sqlite")).await.unwrap().unwrap();
+    let browser = Browser::enroll(&server).await;
+    let home = Home::new();
+    login(&home, &server, &browser).await;
+    assert!(home.run(&["admin", "audit", "verify"], &[]).await.status.success());
+    {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&server.db_url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET target = 'forged' WHERE seq = 2").execute(&mut conn).await.unwrap();
+    }
+    let out = home.run(&["admin", "audit", "verify"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "error: audit record 2 was edited: its content no longer matches its hash\n");
+}

@@ -1,0 +1,101 @@
+//! Running the `latch` client against a `latch server` process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use latch_testkit::env::LATCH_TEST_ENGINES;
+use latch_testkit::ServerProcess;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn engines() -> Vec<&'static str> {
+    match std::env::var(LATCH_TEST_ENGINES).as_deref() {
+        Ok("sqlite") => vec!["sqlite"],
+        Ok("postgres") => vec!["postgres"],
+        _ => vec!["sqlite", "postgres"],
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_latch"))
+}
+
+/// A client home: its own config dir, so logins never touch the developer's.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Home { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn command(&self) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(bin());
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("LATCH_CONFIG_DIR", self.config_dir())
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `latch ARGS…` to completion.
+    pub async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.command();
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(60), c.output()).await.expect("latch timed out").unwrap()
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A signed-in browser session of the first admin, over the API.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub async fn enroll(server: &ServerProcess) -> Browser {
+        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let token = server.enroll_token.clone().expect("first start prints an enrollment token");
+        let resp = http
+            .post(format!("{}/v1/orgs/acme/enroll", server.url))
+            .json(&json!({"token": token, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        let body: Value = resp.json().await.unwrap();
+        Browser { http, url: server.url.clone(), csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+
+    pub async fn approve(&self, user_code: &str) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/device", self.url))
+            .header("x-csrf-token", &self.csrf)
+            .json(&json!({"user_code": user_code, "approve": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 204, "{}", resp.text().await.unwrap());
+    }
+}
+
+pub fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
