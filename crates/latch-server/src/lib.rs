@@ -13,6 +13,7 @@ mod logging;
 mod metrics;
 mod request_id;
 pub mod state;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Running {
     pub first_run: Option<FirstRun>,
     /// The store it serves from.
     pub store: Arc<latch_store::SqlStore>,
+    /// The base URL used in links.
+    pub public_url: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -63,11 +66,17 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     }
     tracing::info!(engine = store.engine_kind().as_str(), "database ready");
     let store = Arc::new(store);
-    let first_run = bootstrap::first_run(store.as_ref(), clock.as_ref(), &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        // Links must name the port actually bound (`--listen …:0`).
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let first_run = bootstrap::first_run(store.as_ref(), clock.as_ref(), &config).await?;
+    let public_url = config.public_url();
     let state = AppState::new(store.clone(), clock, config);
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -78,15 +87,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             })
             .await
     });
-    Ok(Running { addr, first_run, store, shutdown: tx, task })
+    Ok(Running { addr, first_run, store, public_url, shutdown: tx, task })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM (`latch server`).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let public_url = config.public_url();
     let running = start(config, Arc::new(SystemClock)).await?;
     if let Some(f) = &running.first_run {
-        eprintln!("{}", f.banner(&public_url));
+        eprintln!("{}", f.banner(&running.public_url));
     }
     // Tests and scripts read this line to find the port when listening on :0.
     eprintln!("latch server listening on http://{}", running.addr);

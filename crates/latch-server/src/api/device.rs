@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latch_core::audit::NewAuditEvent;
-use latch_core::model::Org;
+use latch_core::model::{Org, Principal};
 use latch_core::store::{DeviceState, NewDeviceAuthorization, NewSession, RefreshOutcome, SessionKind};
 use latch_core::token::{mint, mint_user_code, normalize_user_code, TokenHash, TokenKind};
 use latch_core::Timestamp;
@@ -280,20 +280,43 @@ pub struct LookupQuery {
 /// What the approver is shown before deciding.
 #[derive(Debug, Serialize)]
 pub struct PendingDevice {
-    user_code: String,
-    client_name: String,
-    expires_at: Timestamp,
+    /// The code the CLI shows.
+    pub user_code: String,
+    /// What the CLI said it is (a host name).
+    pub client_name: String,
+    /// When the sign-in expires.
+    pub expires_at: Timestamp,
+}
+
+/// A pending, unexpired sign-in in the caller's org, by the code typed.
+pub async fn pending(state: &AppState, caller: &Principal, user_code: &str) -> ApiResult<PendingDevice> {
+    let d = state
+        .store
+        .device_authorization_by_user_code(&caller.org_id, &normalize_user_code(user_code))
+        .await?
+        .filter(|d| d.expires_at > state.now())
+        .ok_or(ApiError::NotFound("pending sign-in"))?;
+    Ok(PendingDevice { user_code: d.user_code, client_name: d.client_name, expires_at: d.expires_at })
+}
+
+/// Approves (as the caller) or denies a pending sign-in, audited.
+pub async fn decide_code(state: &AppState, caller: &Principal, user_code: &str, approve: bool) -> ApiResult<()> {
+    let d = state
+        .store
+        .device_authorization_by_user_code(&caller.org_id, &normalize_user_code(user_code))
+        .await?
+        .ok_or(ApiError::NotFound("pending sign-in"))?;
+    let user = approve.then_some(caller.user_id.as_str());
+    if !state.store.decide_device_authorization(&caller.org_id, &d.id, user, state.now()).await? {
+        return Err(ApiError::NotFound("pending sign-in"));
+    }
+    let action = if approve { "auth.device_approved" } else { "auth.device_denied" };
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, action, &d.id).with(json!({"client": d.client_name}))).await
 }
 
 /// `GET /v1/device?user_code=…`: a pending sign-in in the caller's org.
 pub async fn lookup(State(state): State<AppState>, caller: Caller, Query(q): Query<LookupQuery>) -> ApiResult<axum::Json<PendingDevice>> {
-    let d = state
-        .store
-        .device_authorization_by_user_code(&caller.org_id, &normalize_user_code(&q.user_code))
-        .await?
-        .filter(|d| d.expires_at > state.now())
-        .ok_or(ApiError::NotFound("pending sign-in"))?;
-    Ok(axum::Json(PendingDevice { user_code: d.user_code, client_name: d.client_name, expires_at: d.expires_at }))
+    Ok(axum::Json(pending(&state, &caller, &q.user_code).await?))
 }
 
 /// Body of `POST /v1/device`.
@@ -307,16 +330,6 @@ pub struct Decision {
 /// `POST /v1/device`: the signed-in person approves (or denies) a CLI
 /// sign-in as themselves.
 pub async fn decide(State(state): State<AppState>, caller: Caller, Json(body): Json<Decision>) -> ApiResult<StatusCode> {
-    let d = state
-        .store
-        .device_authorization_by_user_code(&caller.org_id, &normalize_user_code(&body.user_code))
-        .await?
-        .ok_or(ApiError::NotFound("pending sign-in"))?;
-    let user = body.approve.then_some(caller.user_id.as_str());
-    if !state.store.decide_device_authorization(&caller.org_id, &d.id, user, state.now()).await? {
-        return Err(ApiError::NotFound("pending sign-in"));
-    }
-    let action = if body.approve { "auth.device_approved" } else { "auth.device_denied" };
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, action, &d.id).with(json!({"client": d.client_name}))).await?;
+    decide_code(&state, &caller, &body.user_code, body.approve).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,12 +1,12 @@
 //! The HTTP API under `/v1`, plus `/healthz`, `/readyz` and `/metrics`.
 
 mod audit;
-mod device;
+pub(crate) mod device;
 mod groups;
 mod health;
 mod me;
 mod orgs;
-mod session;
+pub(crate) mod session;
 mod tokens;
 mod users;
 
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/v1/audit", get(audit::page))
+        .merge(crate::ui::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::layer))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))

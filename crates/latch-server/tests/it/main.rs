@@ -9,6 +9,7 @@ mod input;
 mod isolation;
 mod support;
 mod tokens;
+mod ui;
 
 /// Declares `sqlite::NAME` and `postgres::NAME` tests around an async
 /// `fn NAME(app: TestApp)`.

@@ -37,11 +37,13 @@ impl TestApp {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.data_dir = dir.path().join("data");
-        config.init_org = "acme".into();
-        config.init_admin = "admin@acme.io".into();
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            init_org: "acme".into(),
+            init_admin: "admin@acme.io".into(),
+            ..Config::default()
+        };
         config.auth.device_poll_interval_secs = 1;
         if engine == "postgres" {
             let url = tokio::task::spawn_blocking(latch_testkit::fresh_postgres_url).await.unwrap().unwrap();
