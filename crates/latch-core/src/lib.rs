@@ -12,6 +12,7 @@ pub mod password;
 pub mod secret;
 pub mod store;
 pub mod token;
+pub mod totp;
 pub mod validate;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

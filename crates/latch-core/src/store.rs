@@ -236,8 +236,11 @@ pub trait PeopleStore: Send + Sync {
     async fn set_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
     /// Sets a user's password hash.
     async fn set_password(&self, org_id: &str, user_id: &str, password_hash: &str) -> StoreResult<()>;
-    /// Sets or clears a user's TOTP secret.
+    /// Sets or clears a user's TOTP secret (and forgets the last used step).
     async fn set_totp(&self, org_id: &str, user_id: &str, secret: Option<&str>) -> StoreResult<()>;
+    /// Records that a TOTP code of `step` was used; false if that step (or a
+    /// later one) was already used, so a code works once.
+    async fn use_totp_step(&self, org_id: &str, user_id: &str, step: i64) -> StoreResult<bool>;
     /// Creates a group; `Conflict` if the name is taken in the org.
     async fn create_group(&self, org_id: &str, name: &str, source: GroupSource, now: Timestamp) -> StoreResult<Group>;
     /// All groups of the org, by name.

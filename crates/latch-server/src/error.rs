@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Sign-in failed (wrong email, password or code: never which).
     #[error("the email, password or code is wrong")]
     BadCredentials,
+    /// The password was right; a TOTP code is needed too.
+    #[error("this account requires a one-time code from your authenticator app")]
+    TotpRequired,
     /// The caller may not do this.
     #[error("you are not allowed to do this")]
     Forbidden,
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ApiError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

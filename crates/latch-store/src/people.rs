@@ -118,7 +118,7 @@ impl PeopleStore for SqlStore {
     }
 
     async fn set_totp(&self, org_id: &str, user_id: &str, secret: Option<&str>) -> StoreResult<()> {
-        let n = sqlx::query("UPDATE users SET totp_secret = $3 WHERE org_id = $1 AND id = $2")
+        let n = sqlx::query("UPDATE users SET totp_secret = $3, totp_last_step = NULL WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(user_id)
             .bind(secret.map(str::to_owned))
@@ -127,6 +127,20 @@ impl PeopleStore for SqlStore {
             .db()?
             .rows_affected();
         affected_one(n)
+    }
+
+    async fn use_totp_step(&self, org_id: &str, user_id: &str, step: i64) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE users SET totp_last_step = $3 WHERE org_id = $1 AND id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .bind(step)
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn create_group(&self, org_id: &str, name: &str, source: GroupSource, now: Timestamp) -> StoreResult<Group> {

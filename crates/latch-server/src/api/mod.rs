@@ -8,6 +8,7 @@ mod me;
 mod orgs;
 pub(crate) mod session;
 mod tokens;
+mod totp;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/device", get(device::lookup).post(device::decide))
         .route("/v1/me", get(me::get))
         .route("/v1/me/groups", get(me::groups))
+        .route("/v1/me/totp", post(totp::begin))
+        .route("/v1/me/totp/confirm", post(totp::confirm))
+        .route("/v1/me/totp/disable", post(totp::disable))
+        .route("/v1/users/{user}/totp", axum::routing::delete(totp::reset))
         .route("/v1/users", get(users::list).post(users::create))
         .route("/v1/users/{user}", get(users::get).patch(users::update).delete(users::delete))
         .route("/v1/groups", get(groups::list).post(groups::create))

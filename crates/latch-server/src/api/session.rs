@@ -11,7 +11,7 @@ use latch_core::audit::NewAuditEvent;
 use latch_core::model::{CredentialKind, Org, User};
 use latch_core::store::{NewSession, SessionKind};
 use latch_core::token::{mint, TokenHash, TokenKind};
-use latch_core::{password, validate, Secret, Timestamp};
+use latch_core::{password, totp, validate, Secret, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -26,6 +26,9 @@ use crate::state::AppState;
 pub struct Login {
     email: String,
     password: Secret,
+    /// The current code, for accounts with TOTP on.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// A new browser session.
@@ -79,7 +82,14 @@ async fn start_session(state: &AppState, user: User) -> ApiResult<WebSession> {
 }
 
 /// Password sign-in, throttled per account and per address, audited either way.
-pub async fn sign_in_with_password(state: &AppState, slug: &str, email: &str, password: &Secret, ip: IpAddr) -> ApiResult<WebSession> {
+pub async fn sign_in_with_password(
+    state: &AppState,
+    slug: &str,
+    email: &str,
+    password: &Secret,
+    totp_code: Option<&str>,
+    ip: IpAddr,
+) -> ApiResult<WebSession> {
     let org = org(state, slug).await?;
     let email = validate::email(email).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let keys = limiter::Keys::new(&org.id, &email, ip);
@@ -89,8 +99,20 @@ pub async fn sign_in_with_password(state: &AppState, slug: &str, email: &str, pa
     // does not reveal which emails have accounts.
     let hash = found.as_ref().and_then(|s| s.password_hash.clone());
     let ok = password::verify(password, hash.as_deref().unwrap_or(password::decoy_hash())) && hash.is_some();
+    let second_factor = match (&found, ok) {
+        (Some(secrets), true) => match (&secrets.totp_secret, totp_code.filter(|c| !c.trim().is_empty())) {
+            (None, _) => Ok(()),
+            // The password was right: say a code is needed, without counting a failure.
+            (Some(_), None) => return Err(ApiError::TotpRequired),
+            (Some(secret), Some(code)) => match totp::verify(secret, code, state.now()) {
+                Some(step) if state.store.use_totp_step(&org.id, &secrets.user.id, step).await? => Ok(()),
+                _ => Err(()),
+            },
+        },
+        _ => Err(()),
+    };
     match found {
-        Some(secrets) if ok => {
+        Some(secrets) if second_factor.is_ok() => {
             limiter::succeeded(state, &keys).await?;
             state
                 .audit(&org.id, NewAuditEvent::new(&secrets.user.id, "auth.sign_in", &secrets.user.id).with(json!({"method": "password", "address": ip.to_string()})))
@@ -114,7 +136,7 @@ pub async fn login(
     Path(slug): Path<String>,
     Json(body): Json<Login>,
 ) -> ApiResult<Response> {
-    let session = sign_in_with_password(&state, &slug, &body.email, &body.password, peer.ip()).await?;
+    let session = sign_in_with_password(&state, &slug, &body.email, &body.password, body.totp.as_deref(), peer.ip()).await?;
     Ok(session.into_response(&state))
 }
 

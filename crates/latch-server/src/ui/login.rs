@@ -31,6 +31,7 @@ fn login_form(org: &str, next: &str, error: Option<&str>) -> String {
          <label for=\"org\">Org</label><input id=\"org\" name=\"org\" value=\"{org}\" required>\
          <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
          <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <label for=\"totp\">One-time code (if your account has one)</label><input id=\"totp\" name=\"totp\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\
          <input type=\"hidden\" name=\"next\" value=\"{next}\"><button type=\"submit\">Sign in</button></form>",
         org = esc(org),
         next = esc(next),
@@ -48,6 +49,8 @@ pub struct LoginForm {
     org: String,
     email: String,
     password: Secret,
+    #[serde(default)]
+    totp: Option<String>,
     #[serde(default)]
     next: Option<String>,
 }
@@ -79,7 +82,7 @@ pub async fn submit(
     if !same_origin(&state, &headers) {
         return message(StatusCode::FORBIDDEN, "Sign in", "this form was posted from another site");
     }
-    match sign_in_with_password(&state, &f.org, &f.email, &f.password, peer.ip()).await {
+    match sign_in_with_password(&state, &f.org, &f.email, &f.password, f.totp.as_deref(), peer.ip()).await {
         Ok(session) => signed_in(&state, &session, &next),
         Err(e) => {
             let status = match e {

@@ -102,7 +102,44 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert!(text.contains("latch_http_requests_total{method=\"GET\",route=\"/v1/orgs/{slug}\",status=\"200\"} 1"), "{text}");
 }
 
+async fn totp_is_a_second_factor_and_each_code_works_once(app: TestApp) {
+    use latch_core::totp;
+    use latch_core::Clock as _;
+    let admin = app.admin().await;
+    let (status, begun) = admin.call(Method::POST, "/v1/me/totp", None).await;
+    assert_eq!(status, StatusCode::OK, "{begun}");
+    let secret = begun["secret"].as_str().unwrap().to_owned();
+    assert!(begun["otpauth_url"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let wrong = admin.call(Method::POST, "/v1/me/totp/confirm", Some(json!({"secret": secret, "code": "000000"}))).await;
+    assert_error(&wrong, StatusCode::BAD_REQUEST, "invalid_request");
+    let code = totp::code_at(&secret, app.clock.now()).unwrap();
+    let ok = admin.call(Method::POST, "/v1/me/totp/confirm", Some(json!({"secret": secret, "code": code}))).await;
+    assert_eq!(ok.0, StatusCode::NO_CONTENT, "{}", ok.1);
+    // API tokens cannot change a second factor.
+    let (_, tok) = admin.token(&["read", "request", "admin"]).await;
+    let by_token = Client::with_bearer(&app.url, &tok).call(Method::POST, "/v1/me/totp/disable", Some(json!({"code": "123456"}))).await;
+    assert_error(&by_token, StatusCode::FORBIDDEN, "forbidden");
+
+    let c = Client::new(&app.url);
+    let login = |totp: Option<String>| {
+        let c = &c;
+        async move { c.call(Method::POST, "/v1/orgs/acme/login", Some(json!({"email": "admin@acme.io", "password": PASSWORD, "totp": totp}))).await }
+    };
+    assert_error(&login(None).await, StatusCode::UNAUTHORIZED, "totp_required");
+    // The code used to confirm cannot be used again.
+    assert_error(&login(Some(code.clone())).await, StatusCode::UNAUTHORIZED, "bad_credentials");
+    app.advance(std::time::Duration::from_secs(30));
+    let fresh = totp::code_at(&secret, app.clock.now()).unwrap();
+    assert_eq!(login(Some(fresh.clone())).await.0, StatusCode::OK);
+    assert_error(&login(Some(fresh)).await, StatusCode::UNAUTHORIZED, "bad_credentials");
+    // An admin can reset it for a lost device.
+    let reset = admin.call(Method::DELETE, "/v1/users/admin@acme.io/totp", None).await;
+    assert_eq!(reset.0, StatusCode::NO_CONTENT);
+    assert_eq!(login(None).await.0, StatusCode::OK);
+}
+
 crate::both_engines!(
+    totp_is_a_second_factor_and_each_code_works_once,
     enrollment_is_single_use_and_a_weak_password_does_not_spend_it,
     password_sign_in_works_and_failures_are_throttled,
     cookie_sessions_need_the_csrf_token_to_change_anything,

@@ -39,6 +39,13 @@ async fn users_are_unique_per_org_and_scoped(s: SqlStore) {
     let secrets = s.user_secrets_by_email(&a.id, "alice@x.io").await.unwrap().unwrap();
     assert_eq!(secrets.password_hash.as_deref(), Some("$argon2id$fake"));
     assert!(secrets.user.has_password);
+    s.set_totp(&a.id, &alice_a.id, Some("JBSWY3DPEHPK3PXP")).await.unwrap();
+    assert!(s.user_by_id(&a.id, &alice_a.id).await.unwrap().unwrap().totp_enabled);
+    assert!(s.use_totp_step(&a.id, &alice_a.id, 100).await.unwrap());
+    assert!(!s.use_totp_step(&a.id, &alice_a.id, 100).await.unwrap(), "a step works once");
+    assert!(!s.use_totp_step(&a.id, &alice_a.id, 99).await.unwrap(), "nor an earlier one");
+    assert!(!s.use_totp_step(&b.id, &alice_a.id, 101).await.unwrap(), "nor from another org");
+    assert!(s.use_totp_step(&a.id, &alice_a.id, 101).await.unwrap());
     s.delete_user(&a.id, &alice_a.id).await.unwrap();
     assert!(s.user_by_id(&a.id, &alice_a.id).await.unwrap().is_none());
 }
