@@ -139,6 +139,25 @@ pub struct ApiToken {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// An org's upstream OpenID Connect provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoConfig {
+    /// The provider's issuer URL (discovery is at
+    /// `ISSUER/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// Latch's client id at the provider.
+    pub client_id: String,
+    /// Latch's client secret at the provider.
+    pub client_secret: crate::Secret,
+    /// The ID-token or userinfo claim listing the person's groups.
+    pub groups_claim: String,
+    /// Whether a person the provider vouches for, and Latch does not know
+    /// yet, is created on first sign-in.
+    pub auto_create: bool,
+    /// The role such a person gets.
+    pub default_role: Role,
+}
+
 /// What an API token may do; a token never exceeds its user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

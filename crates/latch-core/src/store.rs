@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::clock::Timestamp;
-use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, User};
+use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User};
 use crate::token::TokenHash;
 
 /// Why a store call failed.
@@ -323,6 +323,37 @@ pub trait CredentialStore: Send + Sync {
     async fn clear_failures(&self, key: &str) -> StoreResult<()>;
 }
 
+/// A single sign-on in flight, from redirect to callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoState {
+    /// The org signing in to.
+    pub org_id: String,
+    /// The OpenID Connect nonce sent.
+    pub nonce: String,
+    /// The PKCE verifier of the challenge sent.
+    pub pkce_verifier: String,
+    /// Where to send the person afterwards (a local path).
+    pub next: String,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+/// Single sign-on configuration and in-flight state.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    /// Sets (or replaces) the org's provider.
+    async fn set_sso(&self, org_id: &str, config: &SsoConfig, now: Timestamp) -> StoreResult<()>;
+    /// The org's provider, if any.
+    async fn sso(&self, org_id: &str) -> StoreResult<Option<SsoConfig>>;
+    /// Removes the org's provider (idempotent).
+    async fn delete_sso(&self, org_id: &str) -> StoreResult<()>;
+    /// Records a sign-in in flight under the hash of its `state` value.
+    async fn create_sso_state(&self, state_hash: &TokenHash, state: &SsoState) -> StoreResult<()>;
+    /// Takes (deletes and returns) a sign-in in flight, if unexpired: each
+    /// `state` is accepted once.
+    async fn take_sso_state(&self, state_hash: &TokenHash, now: Timestamp) -> StoreResult<Option<SsoState>>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -336,7 +367,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

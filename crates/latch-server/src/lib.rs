@@ -13,6 +13,7 @@ mod logging;
 mod metrics;
 mod request_id;
 pub mod state;
+mod sso;
 mod ui;
 
 use std::net::SocketAddr;

@@ -15,6 +15,7 @@ mod migrate;
 mod orgs;
 mod people;
 mod rows;
+mod sso;
 
 pub use connect::{connect, redact, sqlite_url_in, ConnectError, Engine, SqlStore, StoreOptions};
 pub use migrate::MigrateError;

@@ -17,6 +17,7 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
     Migration { version: 2, name: "totp_replay", sql: include_str!("../migrations/0002_totp_replay.sql") },
+    Migration { version: 3, name: "sso", sql: include_str!("../migrations/0003_sso.sql") },
 ];
 
 /// Why migrating failed.

@@ -7,10 +7,12 @@
 //! however it exits, the pipe closes and the watchdog kills the child.
 
 pub mod env;
+pub mod oidc;
 pub mod pg;
 pub mod process;
 pub mod server;
 
+pub use oidc::OidcProvider;
 pub use pg::{fresh_postgres_url, PgCluster};
 pub use process::{free_port, Watched};
 pub use server::ServerProcess;

@@ -7,6 +7,7 @@ mod health;
 mod me;
 mod orgs;
 pub(crate) mod session;
+mod sso;
 mod tokens;
 mod totp;
 mod users;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/v1/audit", get(audit::page))
+        .route("/v1/sso", get(sso::get).put(sso::put).delete(sso::delete))
         .merge(crate::ui::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::layer))
         .fallback(|| async { ApiError::NotFound("route") })

@@ -22,6 +22,9 @@ struct LoginMethods {
     revocation_endpoint: String,
     password_endpoint: String,
     client_id: &'static str,
+    /// Where a browser starts single sign-on, when the org has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sso_start: Option<String>,
 }
 
 /// The client id the CLI uses in the device flow.
@@ -31,6 +34,7 @@ pub const CLI_CLIENT_ID: &str = "latch-cli";
 pub async fn lookup(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<axum::Json<OrgLogin>> {
     let org = state.store.org_by_slug(&slug).await?.ok_or(ApiError::NotFound("org"))?;
     let base = format!("{}/v1/orgs/{}", state.config.public_url(), org.slug);
+    let sso_start = state.store.sso(&org.id).await?.map(|_| format!("{}/sso/start?org={}", state.config.public_url(), org.slug));
     Ok(axum::Json(OrgLogin {
         slug: org.slug,
         name: org.name,
@@ -40,6 +44,7 @@ pub async fn lookup(State(state): State<AppState>, Path(slug): Path<String>) -> 
             revocation_endpoint: format!("{base}/revoke"),
             password_endpoint: format!("{base}/login"),
             client_id: CLI_CLIENT_ID,
+            sso_start,
         },
     }))
 }

@@ -73,7 +73,7 @@ impl WebSession {
 }
 
 /// Starts a web session for `user`.
-async fn start_session(state: &AppState, user: User) -> ApiResult<WebSession> {
+pub(crate) async fn start_session(state: &AppState, user: User) -> ApiResult<WebSession> {
     let m = mint(TokenKind::Session);
     let expires_at = state.now().plus(Duration::from_secs(state.config.auth.web_session_secs));
     let new = NewSession { user_id: user.id.clone(), kind: SessionKind::Web, secret_hash: m.hash, expires_at };

@@ -8,7 +8,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::forms::{csrf_ok, session};
-use super::page::{esc, message, redirect, render};
+use super::page::{esc, message, percent, redirect, render};
 use crate::api::device::{decide_code, pending};
 use crate::auth::cookie;
 use crate::state::AppState;
@@ -20,12 +20,6 @@ pub struct DeviceQuery {
     org: String,
     #[serde(default)]
     user_code: String,
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 /// `GET /device`.

@@ -10,7 +10,7 @@ use latch_core::Secret;
 use serde::Deserialize;
 
 use super::forms::same_origin;
-use super::page::{esc, message, redirect, render, safe_next};
+use super::page::{esc, message, percent, redirect, render, safe_next};
 use crate::api::session::{enroll_with_token, sign_in_with_password, WebSession};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,9 +38,22 @@ fn login_form(org: &str, next: &str, error: Option<&str>) -> String {
     )
 }
 
-/// `GET /login`.
-pub async fn show(Query(q): Query<LoginQuery>) -> Response {
-    render(StatusCode::OK, "Sign in", &login_form(&q.org, &safe_next(q.next.as_deref()), None))
+/// `GET /login`: the password form, and a single sign-on button when the
+/// org has a provider.
+pub async fn show(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let mut body = String::new();
+    if let Ok(Some(org)) = state.store.org_by_slug(&q.org).await {
+        if let Ok(Some(_)) = state.store.sso(&org.id).await {
+            body.push_str(&format!(
+                "<p><a href=\"/sso/start?org={}&amp;next={}\">Sign in with single sign-on</a></p><p>or with a password:</p>",
+                percent(&org.slug),
+                percent(&next)
+            ));
+        }
+    }
+    body.push_str(&login_form(&q.org, &next, None));
+    render(StatusCode::OK, "Sign in", &body)
 }
 
 /// The sign-in form.

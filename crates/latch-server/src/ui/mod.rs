@@ -8,6 +8,7 @@ mod forms;
 mod home;
 mod login;
 mod page;
+mod sso;
 
 use axum::routing::get;
 use axum::Router;
@@ -22,4 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/enroll", get(login::show_enroll).post(login::submit_enroll))
         .route("/device", get(device::show).post(device::submit))
         .route("/logout", axum::routing::post(home::logout))
+        .route("/sso/start", get(sso::start))
+        .route("/sso/callback", get(sso::callback))
 }

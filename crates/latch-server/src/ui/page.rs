@@ -19,6 +19,13 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Percent-encodes a query value (unreserved characters pass through).
+pub fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 /// A whole page. `body` must already be escaped.
 pub fn render(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(

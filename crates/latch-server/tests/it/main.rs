@@ -7,6 +7,7 @@ mod auth;
 mod device;
 mod input;
 mod isolation;
+mod sso;
 mod support;
 mod tokens;
 mod ui;

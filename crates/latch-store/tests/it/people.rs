@@ -93,3 +93,43 @@ crate::conformance!(
     groups_and_members_stay_in_their_org,
     idp_groups_follow_the_claim,
 );
+
+mod sso_conformance {
+    use latch_core::model::{Role, SsoConfig};
+    use latch_core::store::{OrgStore, SsoState, SsoStore};
+    use latch_core::token::TokenHash;
+    use latch_core::{Secret, Timestamp};
+    use latch_store::SqlStore;
+
+    const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+    async fn sso_settings_and_states(s: SqlStore) {
+        let a = s.create_org("org-a", "A", T0).await.unwrap();
+        let b = s.create_org("org-b", "B", T0).await.unwrap();
+        assert!(s.sso(&a.id).await.unwrap().is_none());
+        let mut c = SsoConfig {
+            issuer: "https://idp.example".into(),
+            client_id: "latch".into(),
+            client_secret: Secret::new("s3cret"),
+            groups_claim: "groups".into(),
+            auto_create: true,
+            default_role: Role::Member,
+        };
+        s.set_sso(&a.id, &c, T0).await.unwrap();
+        c.client_id = "latch-2".into();
+        s.set_sso(&a.id, &c, T0).await.unwrap();
+        assert_eq!(s.sso(&a.id).await.unwrap().unwrap(), c);
+        assert!(s.sso(&b.id).await.unwrap().is_none());
+        let st = SsoState { org_id: a.id.clone(), nonce: "n".into(), pkce_verifier: "v".into(), next: "/".into(), expires_at: Timestamp(T0.0 + 600_000) };
+        let h = TokenHash::of("state-1");
+        s.create_sso_state(&h, &st).await.unwrap();
+        assert!(s.take_sso_state(&h, Timestamp(T0.0 + 600_000)).await.unwrap().is_none(), "expired");
+        s.create_sso_state(&TokenHash::of("state-2"), &st).await.unwrap();
+        assert_eq!(s.take_sso_state(&TokenHash::of("state-2"), T0).await.unwrap(), Some(st));
+        assert!(s.take_sso_state(&TokenHash::of("state-2"), T0).await.unwrap().is_none(), "taken once");
+        s.delete_sso(&a.id).await.unwrap();
+        assert!(s.sso(&a.id).await.unwrap().is_none());
+    }
+
+    crate::conformance!(sso_settings_and_states);
+}
