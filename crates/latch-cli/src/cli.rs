@@ -130,6 +130,12 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Single sign-on with the org's OpenID Connect provider.
+    Sso {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
     /// The audit log.
     Audit {
         /// What to do with it.
@@ -243,6 +249,33 @@ pub enum TokensCommand {
         /// Token id (`tok_…`).
         id: String,
     },
+}
+
+/// `latch admin sso …`.
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Set the provider (the client secret is read from stdin).
+    Set {
+        /// The provider's issuer URL.
+        #[arg(long)]
+        issuer: String,
+        /// Latch's client id at the provider.
+        #[arg(long)]
+        client_id: String,
+        /// The claim listing a person's groups.
+        #[arg(long, default_value = "groups")]
+        groups_claim: String,
+        /// Create people the provider vouches for on their first sign-in.
+        #[arg(long)]
+        auto_create: bool,
+        /// Role of people created on sign-in.
+        #[arg(long, default_value = "member")]
+        default_role: String,
+    },
+    /// Show the settings and the redirect URI to register at the provider.
+    Show,
+    /// Turn single sign-on off.
+    Rm,
 }
 
 /// `latch admin audit …`.

@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             AdminCommand::Users { command } => commands::admin::users::run(g, command).await,
             AdminCommand::Groups { command } => commands::admin::groups::run(g, command).await,
             AdminCommand::Tokens { command } => commands::admin::tokens::run(g, command).await,
+            AdminCommand::Sso { command } => commands::admin::sso::run(g, command).await,
             AdminCommand::Audit { command } => commands::admin::audit::run(g, command).await,
         },
     }

@@ -4,6 +4,7 @@
 //! Nothing here does I/O: the store and the HTTP layer live in their own crates.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod id;

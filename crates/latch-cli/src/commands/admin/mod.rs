@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 
