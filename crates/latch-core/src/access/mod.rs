@@ -1,6 +1,7 @@
 //! Access requests: what can be requested ([`target`]), who decides
 //! ([`policy`]), and the life of a request ([`lifecycle`]).
 
+pub mod approval;
 pub mod glob;
 pub mod lifecycle;
 pub mod policy;
