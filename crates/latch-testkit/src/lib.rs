@@ -1,17 +1,19 @@
 //! Starts the real parts Latch's tests run against, each on a free loopback
 //! port and torn down with the test process: a throwaway PostgreSQL cluster,
-//! `latch server`, (later) moto and an OIDC provider.
+//! `latch server`, moto (the AWS API) and an OpenID Connect provider.
 //!
 //! Child processes are started under a small shell watchdog that holds the
 //! read end of a pipe from the test process: when the test process exits,
 //! however it exits, the pipe closes and the watchdog kills the child.
 
 pub mod env;
+pub mod moto;
 pub mod oidc;
 pub mod pg;
 pub mod process;
 pub mod server;
 
+pub use moto::Moto;
 pub use oidc::OidcProvider;
 pub use pg::{fresh_postgres_url, PgCluster};
 pub use process::{free_port, Watched};
