@@ -7,6 +7,8 @@
 use async_trait::async_trait;
 use thiserror::Error;
 
+use crate::access::lifecycle::State;
+use crate::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::clock::Timestamp;
 use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User};
@@ -354,6 +356,26 @@ pub trait SsoStore: Send + Sync {
     async fn take_sso_state(&self, state_hash: &TokenHash, now: Timestamp) -> StoreResult<Option<SsoState>>;
 }
 
+/// Access policies and requests.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Stores a new policy version; returns its number (1, 2, …).
+    async fn put_policy(&self, org_id: &str, source: &str, actor: &str, now: Timestamp) -> StoreResult<i64>;
+    /// The current policy: version and TOML source.
+    async fn current_policy(&self, org_id: &str) -> StoreResult<Option<(i64, String)>>;
+    /// Stores a request with its targets.
+    async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp) -> StoreResult<Request>;
+    /// A request with its targets and decisions.
+    async fn request(&self, org_id: &str, id: &str) -> StoreResult<Option<Request>>;
+    /// Requests matching `filter`, newest first.
+    async fn list_requests(&self, org_id: &str, filter: &RequestFilter) -> StoreResult<Vec<Request>>;
+    /// Moves a request from `from` to `to`, setting `changes`; false if it
+    /// was no longer in `from` (someone else moved it first).
+    async fn transition(&self, org_id: &str, id: &str, from: State, to: State, changes: &Changes, now: Timestamp) -> StoreResult<bool>;
+    /// Records a decision; `Conflict` if this person already decided.
+    async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -367,7 +389,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

@@ -7,6 +7,7 @@
 //! migration locking, in [`connect`].
 #![warn(missing_docs)]
 
+mod access;
 mod audit;
 mod connect;
 mod credentials;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
     Migration { version: 2, name: "totp_replay", sql: include_str!("../migrations/0002_totp_replay.sql") },
     Migration { version: 3, name: "sso", sql: include_str!("../migrations/0003_sso.sql") },
+    Migration { version: 4, name: "access", sql: include_str!("../migrations/0004_access.sql") },
 ];
 
 /// Why migrating failed.

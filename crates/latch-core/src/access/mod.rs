@@ -5,4 +5,5 @@ pub mod approval;
 pub mod glob;
 pub mod lifecycle;
 pub mod policy;
+pub mod request;
 pub mod target;

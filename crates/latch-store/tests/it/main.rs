@@ -1,6 +1,7 @@
 //! The store conformance suite: every test runs on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test code fails loudly by design")]
 
+mod access;
 mod audit;
 mod credentials;
 mod engines;

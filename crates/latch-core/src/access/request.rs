@@ -1,0 +1,125 @@
+//! An access request as stored and shown.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::lifecycle::{EndReason, State};
+use super::target::Target;
+use crate::clock::Timestamp;
+
+/// One person's decision on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Who decided.
+    pub approver_id: String,
+    /// Their email at the time.
+    pub approver_email: String,
+    /// `approve` or `deny`.
+    pub decision: String,
+    /// Their reason (may be empty).
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A request for access to one or more targets (one per account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Opaque id (`req_…`).
+    pub id: String,
+    /// The org.
+    pub org_id: String,
+    /// Who asked.
+    pub requester_id: String,
+    /// Their email at the time.
+    pub requester_email: String,
+    /// The policy rule that decides it.
+    pub rule: String,
+    /// The policy version the rule came from.
+    pub policy_version: i64,
+    /// Why they need it.
+    pub reason: String,
+    /// How long access lasts once active.
+    #[serde(with = "duration_secs")]
+    pub duration: Duration,
+    /// Where it is.
+    pub state: State,
+    /// Why access ended or is ending.
+    pub end_reason: Option<EndReason>,
+    /// Self-approved under a break-glass rule.
+    pub break_glass: bool,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it expires if nobody decides.
+    pub pending_until: Timestamp,
+    /// When it was approved or denied.
+    pub decided_at: Option<Timestamp>,
+    /// When access ends (set when it becomes active).
+    pub expires_at: Option<Timestamp>,
+    /// What is requested.
+    pub targets: Vec<Target>,
+    /// Decisions so far.
+    pub decisions: Vec<Decision>,
+}
+
+/// A request to store.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    /// Who asks.
+    pub requester_id: String,
+    /// Their email.
+    pub requester_email: String,
+    /// Deciding rule.
+    pub rule: String,
+    /// Its policy version.
+    pub policy_version: i64,
+    /// Why.
+    pub reason: String,
+    /// For how long.
+    pub duration: Duration,
+    /// Initial state (`pending`, or `approved` for automatic rules).
+    pub state: State,
+    /// Undecided until.
+    pub pending_until: Timestamp,
+    /// What.
+    pub targets: Vec<Target>,
+}
+
+/// Fields a transition may set along with the state.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Why access ends.
+    pub end_reason: Option<EndReason>,
+    /// Decision time.
+    pub decided_at: Option<Timestamp>,
+    /// End of access.
+    pub expires_at: Option<Timestamp>,
+    /// Break-glass flag.
+    pub break_glass: Option<bool>,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only this requester's.
+    pub requester_id: Option<String>,
+    /// Only in these states (any when empty).
+    pub states: Vec<State>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+mod duration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}

@@ -1,0 +1,282 @@
+//! Access policies and requests. State changes are conditional updates
+//! (`WHERE state = $from`), so of two replicas racing to move a request only
+//! one wins, and the loser sees it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use latch_core::access::lifecycle::{EndReason, State};
+use latch_core::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
+use latch_core::access::target::{Kind, Level, Target};
+use latch_core::id::new_id;
+use latch_core::store::{AccessStore, StoreError, StoreResult};
+use latch_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::connect::SqlStore;
+use crate::error::MapErr;
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Internal(format!("unexpected {what} `{v}` in the database").into())
+}
+
+fn end_reason(s: &str) -> Option<EndReason> {
+    match s {
+        "expired" => Some(EndReason::Expired),
+        "relinquished" => Some(EndReason::Relinquished),
+        "revoked" => Some(EndReason::Revoked),
+        "failed" => Some(EndReason::Failed),
+        _ => None,
+    }
+}
+
+fn end_reason_str(r: EndReason) -> &'static str {
+    match r {
+        EndReason::Expired => "expired",
+        EndReason::Relinquished => "relinquished",
+        EndReason::Revoked => "revoked",
+        EndReason::Failed => "failed",
+    }
+}
+
+fn level_str(l: Level) -> &'static str {
+    match l {
+        Level::Read => "read",
+        Level::Write => "write",
+        Level::Admin => "admin",
+    }
+}
+
+const REQUEST_COLS: &str = "id, org_id, requester_id, requester_email, rule_name, policy_version, reason, duration_secs, state, \
+     end_reason, break_glass, created_at, pending_until, decided_at, expires_at";
+
+fn request_row(row: &AnyRow) -> StoreResult<Request> {
+    let state: String = row.try_get("state").db()?;
+    let end: Option<String> = row.try_get("end_reason").db()?;
+    let opt_ts = |c: &str| -> StoreResult<Option<Timestamp>> { Ok(row.try_get::<Option<i64>, _>(c).db()?.map(Timestamp)) };
+    Ok(Request {
+        id: row.try_get("id").db()?,
+        org_id: row.try_get("org_id").db()?,
+        requester_id: row.try_get("requester_id").db()?,
+        requester_email: row.try_get("requester_email").db()?,
+        rule: row.try_get("rule_name").db()?,
+        policy_version: row.try_get("policy_version").db()?,
+        reason: row.try_get("reason").db()?,
+        duration: Duration::from_secs(u64::try_from(row.try_get::<i64, _>("duration_secs").db()?).unwrap_or(0)),
+        state: State::parse(&state).ok_or_else(|| corrupt("request state", &state))?,
+        end_reason: match end {
+            Some(e) => Some(end_reason(&e).ok_or_else(|| corrupt("end reason", &e))?),
+            None => None,
+        },
+        break_glass: row.try_get::<i64, _>("break_glass").db()? != 0,
+        created_at: Timestamp(row.try_get("created_at").db()?),
+        pending_until: Timestamp(row.try_get("pending_until").db()?),
+        decided_at: opt_ts("decided_at")?,
+        expires_at: opt_ts("expires_at")?,
+        targets: Vec::new(),
+        decisions: Vec::new(),
+    })
+}
+
+impl SqlStore {
+    /// Loads targets and decisions into requests (two queries for the lot).
+    async fn fill(&self, mut requests: Vec<Request>) -> StoreResult<Vec<Request>> {
+        if requests.is_empty() {
+            return Ok(requests);
+        }
+        // Placeholders $1..$n for the ids: portable across both engines.
+        let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
+        let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let q = format!("SELECT request_id, integration, account, kind, name, level FROM request_targets WHERE request_id IN ({list}) ORDER BY request_id, idx");
+        let mut query = sqlx::query(&q);
+        for id in &ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(&self.read).await.db()? {
+            let rid: String = row.try_get("request_id").db()?;
+            let kind: String = row.try_get("kind").db()?;
+            let level: Option<String> = row.try_get("level").db()?;
+            let t = Target {
+                integration: row.try_get("integration").db()?,
+                account: row.try_get("account").db()?,
+                kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+                name: row.try_get("name").db()?,
+                level: level.as_deref().map(|l| match l {
+                    "write" => Level::Write,
+                    "admin" => Level::Admin,
+                    _ => Level::Read,
+                }),
+            };
+            if let Some(r) = requests.iter_mut().find(|r| r.id == rid) {
+                r.targets.push(t);
+            }
+        }
+        let q = format!("SELECT request_id, approver_id, approver_email, decision, reason, at FROM request_decisions WHERE request_id IN ({list}) ORDER BY at, approver_id");
+        let mut query = sqlx::query(&q);
+        for id in &ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(&self.read).await.db()? {
+            let rid: String = row.try_get("request_id").db()?;
+            let d = Decision {
+                approver_id: row.try_get("approver_id").db()?,
+                approver_email: row.try_get("approver_email").db()?,
+                decision: row.try_get("decision").db()?,
+                reason: row.try_get("reason").db()?,
+                at: Timestamp(row.try_get("at").db()?),
+            };
+            if let Some(r) = requests.iter_mut().find(|r| r.id == rid) {
+                r.decisions.push(d);
+            }
+        }
+        Ok(requests)
+    }
+}
+
+#[async_trait]
+impl AccessStore for SqlStore {
+    async fn put_policy(&self, org_id: &str, source: &str, actor: &str, now: Timestamp) -> StoreResult<i64> {
+        // INVARIANT: the version is computed and inserted in one statement;
+        // two concurrent applies collide on the primary key (Conflict) rather
+        // than both becoming version N.
+        let row = sqlx::query(
+            "INSERT INTO policies (org_id, version, source, created_by, created_at)
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM policies WHERE org_id = $1
+             RETURNING version",
+        )
+        .bind(org_id)
+        .bind(source)
+        .bind(actor)
+        .bind(now.millis())
+        .fetch_one(&self.write)
+        .await
+        .db()?;
+        row.try_get("version").db()
+    }
+
+    async fn current_policy(&self, org_id: &str) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT version, source FROM policies WHERE org_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(org_id)
+            .fetch_optional(&self.read)
+            .await
+            .db()?;
+        row.map(|r| Ok((r.try_get("version").db()?, r.try_get("source").db()?))).transpose()
+    }
+
+    async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp) -> StoreResult<Request> {
+        let id = new_id("req");
+        let mut tx = self.write.begin().await.db()?;
+        sqlx::query(&format!(
+            "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 0, $10, $11, $12, NULL, $10)"
+        ))
+        .bind(&id)
+        .bind(org_id)
+        .bind(&r.requester_id)
+        .bind(&r.requester_email)
+        .bind(&r.rule)
+        .bind(r.policy_version)
+        .bind(&r.reason)
+        .bind(i64::try_from(r.duration.as_secs()).unwrap_or(i64::MAX))
+        .bind(r.state.as_str())
+        .bind(now.millis())
+        .bind(r.pending_until.millis())
+        .bind((r.state == State::Approved).then_some(now.millis()))
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        for (idx, t) in r.targets.iter().enumerate() {
+            sqlx::query("INSERT INTO request_targets (request_id, idx, integration, account, kind, name, level) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&id)
+                .bind(i64::try_from(idx).unwrap_or(i64::MAX))
+                .bind(&t.integration)
+                .bind(&t.account)
+                .bind(t.kind.as_str())
+                .bind(&t.name)
+                .bind(t.level.map(level_str))
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+        tx.commit().await.db()?;
+        self.request(org_id, &id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn request(&self, org_id: &str, id: &str) -> StoreResult<Option<Request>> {
+        let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM requests WHERE org_id = $1 AND id = $2"))
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await
+            .db()?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(self.fill(vec![request_row(&row)?]).await?.pop())
+    }
+
+    async fn list_requests(&self, org_id: &str, f: &RequestFilter) -> StoreResult<Vec<Request>> {
+        let states: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
+        // States are a closed set of our own names, so they are inlined.
+        let state_clause = if states.is_empty() {
+            String::new()
+        } else {
+            format!(" AND state IN ({})", states.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "))
+        };
+        let limit = if f.limit > 0 { f.limit.min(1000) } else { 100 };
+        let rows = sqlx::query(&format!(
+            "SELECT {REQUEST_COLS} FROM requests WHERE org_id = $1 AND ($2 IS NULL OR requester_id = $2){state_clause}
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(org_id)
+        .bind(f.requester_id.clone())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+        .db()?;
+        let requests = rows.iter().map(request_row).collect::<StoreResult<Vec<_>>>()?;
+        self.fill(requests).await
+    }
+
+    async fn transition(&self, org_id: &str, id: &str, from: State, to: State, c: &Changes, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE requests SET state = $4, updated_at = $5,
+               end_reason = COALESCE($6, end_reason),
+               decided_at = COALESCE($7, decided_at),
+               expires_at = COALESCE($8, expires_at),
+               break_glass = COALESCE($9, break_glass)
+             WHERE org_id = $1 AND id = $2 AND state = $3",
+        )
+        .bind(org_id)
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(now.millis())
+        .bind(c.end_reason.map(end_reason_str))
+        .bind(c.decided_at.map(Timestamp::millis))
+        .bind(c.expires_at.map(Timestamp::millis))
+        .bind(c.break_glass.map(i64::from))
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()> {
+        let n = sqlx::query(
+            "INSERT INTO request_decisions (request_id, approver_id, approver_email, decision, reason, at)
+             SELECT id, $3, $4, $5, $6, $7 FROM requests WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org_id)
+        .bind(request_id)
+        .bind(&d.approver_id)
+        .bind(&d.approver_email)
+        .bind(&d.decision)
+        .bind(&d.reason)
+        .bind(d.at.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}
