@@ -59,12 +59,74 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask for access: `latch request role Admin --account 123456789012 --reason …`.
+    Request(RequestArgs),
+    /// List access requests.
+    Requests {
+        /// Only yours.
+        #[arg(long)]
+        mine: bool,
+        /// Only those waiting for your approval.
+        #[arg(long)]
+        to_approve: bool,
+        /// Only in this state (pending, approved, active, …).
+        #[arg(long)]
+        state: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a request.
+    Approve {
+        /// Request id (`req_…`).
+        id: String,
+        /// Why (required for a break-glass approval of your own request).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Deny a request.
+    Deny {
+        /// Request id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Withdraw your own request before it is granted.
+    Cancel {
+        /// Request id.
+        id: String,
+    },
     /// Administration: people, groups, tokens, audit.
     Admin {
         /// What to administer.
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+/// `latch request` arguments.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// What kind of access: role, permission-set, group, policy or resource.
+    pub kind: String,
+    /// Its name (for a resource, its ARN).
+    pub name: String,
+    /// Account id (repeat for several accounts: one request, one approval).
+    #[arg(long = "account", required = true)]
+    pub accounts: Vec<String>,
+    /// For resources: read, write or admin.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Why you need it.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// For how long, like `30m` or `2h` (default: the policy's).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `latch server` flags (see also `latch.toml` and `LATCH_*`).
@@ -129,6 +191,12 @@ pub enum AdminCommand {
         /// What to do with them.
         #[command(subcommand)]
         command: TokensCommand,
+    },
+    /// The org's access policy (TOML).
+    Policy {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: PolicyCommand,
     },
     /// Single sign-on with the org's OpenID Connect provider.
     Sso {
@@ -249,6 +317,23 @@ pub enum TokensCommand {
         /// Token id (`tok_…`).
         id: String,
     },
+}
+
+/// `latch admin policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file locally, without applying it.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Validate and apply a policy file as the org's new version.
+    Apply {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Print the current policy.
+    Show,
 }
 
 /// `latch admin sso …`.

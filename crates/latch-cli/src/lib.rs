@@ -56,7 +56,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logout { all } => commands::logout::run(g, all).await,
         Command::Enroll { token, password_stdin } => commands::enroll::run(g, &token, password_stdin).await,
         Command::Whoami { json } => commands::whoami::run(g, json).await,
+        Command::Request(args) => commands::requests::create(g, args).await,
+        Command::Requests { mine, to_approve, state, json } => commands::requests::list(g, mine, to_approve, state, json).await,
+        Command::Approve { id, reason } => commands::requests::decide(g, &id, "approve", &reason).await,
+        Command::Deny { id, reason } => commands::requests::decide(g, &id, "deny", &reason).await,
+        Command::Cancel { id } => commands::requests::decide(g, &id, "cancel", "").await,
         Command::Admin { command } => match command {
+            AdminCommand::Policy { command } => commands::admin::policy::run(g, command).await,
             AdminCommand::Users { command } => commands::admin::users::run(g, command).await,
             AdminCommand::Groups { command } => commands::admin::groups::run(g, command).await,
             AdminCommand::Tokens { command } => commands::admin::tokens::run(g, command).await,

@@ -363,6 +363,8 @@ pub trait AccessStore: Send + Sync {
     async fn put_policy(&self, org_id: &str, source: &str, actor: &str, now: Timestamp) -> StoreResult<i64>;
     /// The current policy: version and TOML source.
     async fn current_policy(&self, org_id: &str) -> StoreResult<Option<(i64, String)>>;
+    /// One version's TOML source.
+    async fn policy_version(&self, org_id: &str, version: i64) -> StoreResult<Option<String>>;
     /// Stores a request with its targets.
     async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp) -> StoreResult<Request>;
     /// A request with its targets and decisions.

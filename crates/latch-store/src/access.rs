@@ -164,6 +164,16 @@ impl AccessStore for SqlStore {
         row.map(|r| Ok((r.try_get("version").db()?, r.try_get("source").db()?))).transpose()
     }
 
+    async fn policy_version(&self, org_id: &str, version: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT source FROM policies WHERE org_id = $1 AND version = $2")
+            .bind(org_id)
+            .bind(version)
+            .fetch_optional(&self.read)
+            .await
+            .db()?;
+        row.map(|r| r.try_get("source").db()).transpose()
+    }
+
     async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp) -> StoreResult<Request> {
         let id = new_id("req");
         let mut tx = self.write.begin().await.db()?;

@@ -4,5 +4,6 @@ pub mod admin;
 pub mod enroll;
 pub mod login;
 pub mod logout;
+pub mod requests;
 pub mod server;
 pub mod whoami;

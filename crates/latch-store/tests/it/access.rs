@@ -38,6 +38,8 @@ async fn policies_are_versioned_per_org(s: SqlStore) {
     assert_eq!(s.put_policy(&b.id, "b1", "usr_2", T0).await.unwrap(), 1);
     assert_eq!(s.current_policy(&a.id).await.unwrap(), Some((2, "v2".into())));
     assert_eq!(s.current_policy(&b.id).await.unwrap(), Some((1, "b1".into())));
+    assert_eq!(s.policy_version(&a.id, 1).await.unwrap().as_deref(), Some("v1"));
+    assert_eq!(s.policy_version(&b.id, 2).await.unwrap(), None);
 }
 
 async fn requests_round_trip_and_move_only_from_the_expected_state(s: SqlStore) {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod policy;
 pub mod sso;
 pub mod tokens;
 pub mod users;
