@@ -3,4 +3,5 @@
 
 mod cli;
 mod failure;
+mod replicas;
 mod support;
