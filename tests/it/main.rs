@@ -3,5 +3,6 @@
 
 mod cli;
 mod failure;
+mod iam;
 mod replicas;
 mod support;

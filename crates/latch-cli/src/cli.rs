@@ -97,6 +97,12 @@ pub enum Command {
         /// Request id.
         id: String,
     },
+    /// IAM policies: validate, simulate, explain (Latch's own evaluation engine).
+    Iam {
+        /// What to do.
+        #[command(subcommand)]
+        command: IamCommand,
+    },
     /// Administration: people, groups, tokens, audit.
     Admin {
         /// What to administer.
@@ -127,6 +133,31 @@ pub struct RequestArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `latch iam …`.
+#[derive(Debug, Subcommand)]
+pub enum IamCommand {
+    /// Evaluate cases read one JSON object a line from stdin; one result a line on stdout.
+    Simulate {
+        /// Read and write JSON lines (the only format).
+        #[arg(long, required = true)]
+        jsonl: bool,
+    },
+    /// Validate policy files; problems go to stderr with their positions.
+    Validate {
+        /// Policy type: identity, resource, trust, boundary, session, scp or rcp.
+        #[arg(long = "type", default_value = "identity")]
+        kind: String,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Explain one case's decision step by step.
+    Explain {
+        /// A file holding the case as JSON (default: stdin).
+        file: Option<PathBuf>,
+    },
 }
 
 /// `latch server` flags (see also `latch.toml` and `LATCH_*`).

@@ -61,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Approve { id, reason } => commands::requests::decide(g, &id, "approve", &reason).await,
         Command::Deny { id, reason } => commands::requests::decide(g, &id, "deny", &reason).await,
         Command::Cancel { id } => commands::requests::decide(g, &id, "cancel", "").await,
+        Command::Iam { command } => commands::iam::run(command),
         Command::Admin { command } => match command {
             AdminCommand::Policy { command } => commands::admin::policy::run(g, command).await,
             AdminCommand::Users { command } => commands::admin::users::run(g, command).await,

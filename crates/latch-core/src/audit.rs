@@ -43,6 +43,7 @@ impl NewAuditEvent {
 }
 
 /// A chained record as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// The org whose chain this is.

@@ -59,6 +59,24 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+// Hand-written because the wire form (an RFC 3339 string) is not the Rust
+// shape (milliseconds in an `i64`).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("An instant in UTC, RFC 3339 with millisecond precision."))
+            .examples(["2025-11-22T22:03:20.123Z"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Timestamp {}
+
 /// The source of "now".
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
@@ -120,6 +138,14 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, "\"2025-11-22T22:03:20.123Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+    }
+
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn timestamps_are_documented_as_date_time_strings() {
+        let schema = serde_json::to_value(<Timestamp as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["type"], "string");
+        assert_eq!(schema["format"], "date-time");
     }
 
     #[test]

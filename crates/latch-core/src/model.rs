@@ -18,6 +18,7 @@ pub struct Org {
 }
 
 /// What a user may do in their org.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -52,6 +53,7 @@ impl Role {
 
 /// A person in an org. Users are per org: the same email in two orgs is two
 /// users, so no org's admin can touch another org's people.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Opaque id.
@@ -73,6 +75,7 @@ pub struct User {
 }
 
 /// Where a group's membership comes from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupSource {
@@ -102,6 +105,7 @@ impl GroupSource {
 }
 
 /// A named set of users in one org.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     /// Opaque id.
@@ -117,6 +121,7 @@ pub struct Group {
 }
 
 /// An API token's metadata; the secret itself is shown once and never stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {
     /// Opaque id, used to revoke it.
@@ -134,12 +139,15 @@ pub struct ApiToken {
     /// When it stops working.
     pub expires_at: Timestamp,
     /// When it was revoked, if it was.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revoked_at: Option<Timestamp>,
     /// Last use, to the minute.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<Timestamp>,
 }
 
 /// An org's upstream OpenID Connect provider.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoConfig {
     /// The provider's issuer URL (discovery is at
@@ -148,6 +156,7 @@ pub struct SsoConfig {
     /// Latch's client id at the provider.
     pub client_id: String,
     /// Latch's client secret at the provider.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub client_secret: crate::Secret,
     /// The ID-token or userinfo claim listing the person's groups.
     pub groups_claim: String,
@@ -159,6 +168,7 @@ pub struct SsoConfig {
 }
 
 /// What an API token may do; a token never exceeds its user's role.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -209,6 +219,7 @@ impl Scope {
 }
 
 /// How a caller proved who they are.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {
@@ -221,6 +232,7 @@ pub enum CredentialKind {
 }
 
 /// An authenticated caller, as resolved from one credential.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     /// The caller's org id.
@@ -239,6 +251,7 @@ pub struct Principal {
     pub credential_id: String,
     /// For API tokens, the scopes; sessions and access tokens carry every
     /// scope their role allows.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub scopes: Option<Vec<Scope>>,
     /// For API tokens, when `last_used_at` was last written.
     #[serde(skip_serializing_if = "Option::is_none", default)]

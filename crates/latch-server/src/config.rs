@@ -32,6 +32,22 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Most connections in the database pool.
     pub max_db_connections: u32,
+    /// Access requests.
+    pub access: AccessConfig,
+}
+
+/// Access request settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Seconds a request may wait for a decision before it expires.
+    pub pending_timeout_secs: u64,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self { pending_timeout_secs: 24 * 3600 }
+    }
 }
 
 /// Lifetimes and limits of credentials and sign-in.
@@ -88,6 +104,7 @@ impl Default for Config {
             init_admin: "admin@localhost.localdomain".to_owned(),
             auth: AuthConfig::default(),
             max_db_connections: 16,
+            access: AccessConfig::default(),
         }
     }
 }

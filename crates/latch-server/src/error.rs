@@ -6,7 +6,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latch_core::store::StoreError;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::request_id;
 
@@ -37,6 +37,15 @@ pub enum ApiError {
     /// The caller may not do this.
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// The caller may not do this, for a reason worth telling them.
+    #[error("{0}")]
+    ForbiddenBecause(String),
+    /// No policy rule gives the caller what they asked for.
+    #[error("{0}")]
+    NoAccess(String),
+    /// The thing is not in a state that allows this.
+    #[error("{0}")]
+    InvalidState(String),
     /// The CSRF token is missing or wrong.
     #[error("the CSRF token is missing or wrong\nhelp: send the `X-CSRF-Token` header returned at sign-in")]
     Csrf,
@@ -60,23 +69,112 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl ApiError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+/// The stable, machine-readable codes of error bodies; clients match on
+/// these, so renaming one is a breaking change.
+///
+/// | code | status | meaning |
+/// |---|---|---|
+/// | `invalid_json` | 400 | the body is not valid JSON for this call (syntax, types, unknown fields) |
+/// | `invalid_request` | 400 | a value is not acceptable |
+/// | `payload_too_large` | 413 | the body is larger than the server accepts |
+/// | `unsupported_media_type` | 415 | the body is not `application/json` |
+/// | `unauthenticated` | 401 | no valid credential was presented |
+/// | `bad_credentials` | 401 | sign-in failed (wrong email, password or code: never which) |
+/// | `totp_required` | 401 | the password was right; a TOTP code is needed too |
+/// | `forbidden` | 403 | the caller may not do this |
+/// | `no_access` | 403 | no access-policy rule gives the caller what they asked for |
+/// | `invalid_state` | 409 | a request is not in a state that allows this (e.g. approving a denied one) |
+/// | `csrf_failed` | 403 | a cookie-authenticated write lacks the right `X-CSRF-Token` header |
+/// | `not_found` | 404 | no such thing (in the caller's org), or no such route |
+/// | `conflict` | 409 | the name is taken, or the change would break an invariant |
+/// | `rate_limited` | 429 | too many attempts; see `Retry-After` |
+/// | `unavailable` | 503 | the database is unreachable; retry shortly |
+/// | `internal` | 500 | a bug or corrupt data; the details are in the server log under the request id |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(missing_docs, reason = "the table above describes each code, and is what the OpenAPI document shows")]
+pub enum ErrorCode {
+    InvalidJson,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Unauthenticated,
+    BadCredentials,
+    TotpRequired,
+    Forbidden,
+    NoAccess,
+    InvalidState,
+    CsrfFailed,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as sent (and logged).
+    pub fn as_str(self) -> &'static str {
         match self {
-            ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
-            ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            ApiError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
-            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::BadCredentials => "bad_credentials",
+            ErrorCode::TotpRequired => "totp_required",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NoAccess => "no_access",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::CsrfFailed => "csrf_failed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code to match on.
+    pub code: ErrorCode,
+    /// For people: lowercase, possibly with a `help:` line. Never internal
+    /// detail on a 5xx.
+    pub message: String,
+    /// The request's id (also in the `X-Request-Id` response header); quote
+    /// it when reporting a problem.
+    pub request_id: String,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidJson),
+            ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, ErrorCode::BadCredentials),
+            ApiError::TotpRequired => (StatusCode::UNAUTHORIZED, ErrorCode::TotpRequired),
+            ApiError::Forbidden | ApiError::ForbiddenBecause(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::NoAccess(_) => (StatusCode::FORBIDDEN, ErrorCode::NoAccess),
+            ApiError::InvalidState(_) => (StatusCode::CONFLICT, ErrorCode::InvalidState),
+            ApiError::Csrf => (StatusCode::FORBIDDEN, ErrorCode::CsrfFailed),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
 }
@@ -98,9 +196,9 @@ impl IntoResponse for ApiError {
         let request_id = request_id::current();
         if status.is_server_error() {
             let detail = std::error::Error::source(&self).map(|s| format!("{s:?}")).unwrap_or_default();
-            tracing::error!(request_id = %request_id, code, detail = %detail, "request failed");
+            tracing::error!(request_id = %request_id, code = code.as_str(), detail = %detail, "request failed");
         }
-        let body = json!({"error": {"code": code, "message": self.to_string(), "request_id": request_id}});
+        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), request_id } };
         let mut resp = (status, axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
@@ -116,3 +214,33 @@ impl IntoResponse for ApiError {
 
 /// Result of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_codes_match_the_codes_sent() {
+        let all = [
+            ErrorCode::InvalidJson,
+            ErrorCode::InvalidRequest,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::Unauthenticated,
+            ErrorCode::BadCredentials,
+            ErrorCode::TotpRequired,
+            ErrorCode::Forbidden,
+            ErrorCode::NoAccess,
+            ErrorCode::InvalidState,
+            ErrorCode::CsrfFailed,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+}

@@ -1,9 +1,10 @@
-//! Request-body extractors whose rejections are [`ApiError`]s: malformed
-//! JSON, wrong types, unknown fields, wrong content type and oversized bodies
-//! all get a stable code.
+//! Extractors whose rejections are [`ApiError`]s: malformed JSON, wrong
+//! types, unknown fields, wrong content type, oversized bodies and bad query
+//! strings all get a stable code.
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -48,6 +49,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
             )),
             Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
             Err(e) => Err(ApiError::InvalidRequest(format!("invalid form body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Query string.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(e) => Err(ApiError::InvalidRequest(format!(
+                "invalid query string: {}",
+                e.body_text().trim_start_matches("Failed to deserialize query string: ")
+            ))),
         }
     }
 }

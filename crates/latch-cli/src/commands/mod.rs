@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod enroll;
+pub mod iam;
 pub mod login;
 pub mod logout;
 pub mod requests;

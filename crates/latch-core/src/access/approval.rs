@@ -117,7 +117,8 @@ mod tests {
         let bob = p("bob@x.io", &["leads"]);
         let carol = p("carol@x.io", &["eng"]);
         let boss = p("boss@x.io", &[]);
-        let cases: Vec<(&str, Rule, &Person, &Person, Vec<String>, Option<&str>, Result<Outcome, Refused>)> = vec![
+        type Case<'a> = (&'a str, Rule, &'a Person, &'a Person, Vec<String>, Option<&'a str>, Result<Outcome, Refused>);
+        let cases: Vec<Case<'_>> = vec![
             ("one of the group", rule(leads(1), false, false), &carol, &alice, vec![], None, Ok(Outcome::Approved { break_glass: false })),
             ("a listed user", rule(leads(1), false, false), &carol, &boss, vec![], None, Ok(Outcome::Approved { break_glass: false })),
             ("outsider", rule(leads(1), false, false), &alice, &carol, vec![], None, Err(Refused::NotEligible)),

@@ -10,6 +10,7 @@ use crate::clock::Timestamp;
 
 /// One person's decision on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     /// Who decided.
     pub approver_id: String,
@@ -25,6 +26,7 @@ pub struct Decision {
 
 /// A request for access to one or more targets (one per account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Request {
     /// Opaque id (`req_…`).
     pub id: String,
@@ -40,12 +42,14 @@ pub struct Request {
     pub policy_version: i64,
     /// Why they need it.
     pub reason: String,
-    /// How long access lasts once active.
+    /// How long access lasts once active, in seconds.
     #[serde(with = "duration_secs")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub duration: Duration,
     /// Where it is.
     pub state: State,
     /// Why access ended or is ending.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub end_reason: Option<EndReason>,
     /// Self-approved under a break-glass rule.
     pub break_glass: bool,
@@ -54,8 +58,10 @@ pub struct Request {
     /// When it expires if nobody decides.
     pub pending_until: Timestamp,
     /// When it was approved or denied.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decided_at: Option<Timestamp>,
     /// When access ends (set when it becomes active).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<Timestamp>,
     /// What is requested.
     pub targets: Vec<Target>,

@@ -9,24 +9,27 @@ use latch_core::validate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
 use crate::api::users::resolve;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::state::AppState;
 
 /// Body of `POST /v1/groups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
+    /// Unique in the org.
     name: String,
 }
 
 /// A group with its members.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GroupDetail {
     #[serde(flatten)]
     group: Group,
+    /// The members.
     members: Vec<User>,
 }
 
@@ -45,12 +48,38 @@ fn local_only(g: &Group) -> ApiResult<()> {
 }
 
 /// `GET /v1/groups`.
+#[utoipa::path(
+    get,
+    path = "/v1/groups",
+    operation_id = "list_groups",
+    tag = "groups",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The groups of the caller's org.", body = Vec<Group>),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<Group>>> {
     caller.require(Scope::Read)?;
     Ok(axum::Json(state.store.list_groups(&caller.org_id).await?))
 }
 
 /// `GET /v1/groups/{group}`.
+#[utoipa::path(
+    get,
+    path = "/v1/groups/{group}",
+    operation_id = "get_group",
+    tag = "groups",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("group" = String, Path, description = "The group's name.")),
+    responses(
+        (status = 200, description = "The group with its members.", body = GroupDetail),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such group in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<axum::Json<GroupDetail>> {
     caller.require(Scope::Read)?;
     let group = find(&state, &caller.org_id, &name).await?;
@@ -59,6 +88,23 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(name): Path
 }
 
 /// `POST /v1/groups`.
+#[utoipa::path(
+    post,
+    path = "/v1/groups",
+    operation_id = "create_group",
+    tag = "groups",
+    security(("bearer" = []), ("cookie" = [])),
+    params(CsrfHeader),
+    request_body = CreateGroup,
+    responses(
+        (status = 201, description = "The new local group.", body = Group),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: the name is not acceptable.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 409, description = "`conflict`: a group with this name exists.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,6 +123,20 @@ pub async fn create(
 }
 
 /// `DELETE /v1/groups/{group}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/groups/{group}",
+    operation_id = "delete_group",
+    tag = "groups",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("group" = String, Path, description = "The group's name."), CsrfHeader),
+    responses(
+        (status = 204, description = "The group is gone."),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such group in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
     let g = find(&state, &caller.org_id, &name).await?;
@@ -86,6 +146,21 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(name): P
 }
 
 /// `PUT /v1/groups/{group}/members/{user}`.
+#[utoipa::path(
+    put,
+    path = "/v1/groups/{group}/members/{user}",
+    operation_id = "add_group_member",
+    tag = "groups",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("group" = String, Path, description = "The group's name."), ("user" = String, Path, description = "A user id (`usr_…`) or email in the caller's org."), CsrfHeader),
+    responses(
+        (status = 204, description = "The user is a member (also when they already were)."),
+        (status = 400, description = "`invalid_request`: the group is synced from the identity provider, or the user key is neither an id nor an email.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such group or user in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +178,21 @@ pub async fn add_member(
 }
 
 /// `DELETE /v1/groups/{group}/members/{user}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/groups/{group}/members/{user}",
+    operation_id = "remove_group_member",
+    tag = "groups",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("group" = String, Path, description = "The group's name."), ("user" = String, Path, description = "A user id (`usr_…`) or email in the caller's org."), CsrfHeader),
+    responses(
+        (status = 204, description = "The user is no longer a member."),
+        (status = 400, description = "`invalid_request`: the group is synced from the identity provider, or the user key is neither an id nor an email.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such group, user or membership in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,11 +1,16 @@
-//! The HTTP API under `/v1`, plus `/healthz`, `/readyz` and `/metrics`.
+//! The HTTP API under `/v1`, plus `/healthz`, `/readyz` and `/metrics`, and
+//! its OpenAPI document at `/v1/openapi.json`.
 
 mod audit;
 pub(crate) mod device;
 mod groups;
 mod health;
 mod me;
+mod oauth;
+mod openapi;
 mod orgs;
+mod policy;
+mod requests;
 pub(crate) mod session;
 mod sso;
 mod tokens;
@@ -13,7 +18,6 @@ mod totp;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
 use axum::{middleware, Router};
 
 use crate::error::ApiError;
@@ -23,35 +27,62 @@ use crate::{metrics, request_id};
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// Declares the API's routes once: `api_routes` registers them and, in
+/// tests, `ROUTES` lists them, so that a route registered without an entry
+/// in the OpenAPI document fails `openapi::tests`.
+macro_rules! routes {
+    ($($path:literal => $method:ident($handler:path) $(, $more:ident($more_handler:path))*;)*) => {
+        /// Every API route with its methods, exactly as `api_routes` registers them.
+        #[cfg(test)]
+        pub(crate) const ROUTES: &[(&str, &[&str])] = &[$(($path, &[stringify!($method) $(, stringify!($more))*])),*];
+
+        fn api_routes() -> Router<AppState> {
+            Router::new()$(.route($path, axum::routing::$method($handler)$(.$more($more_handler))*))*
+        }
+    };
+}
+
+// INVARIANT: every API route is declared here, never with a bare `.route`
+// (`openapi::tests` checks this file for one), so it cannot go undocumented.
+routes! {
+    "/healthz" => get(health::healthz);
+    "/readyz" => get(health::readyz);
+    "/metrics" => get(health::metrics);
+    "/v1/openapi.json" => get(openapi::document);
+    "/v1/orgs/{slug}" => get(orgs::lookup);
+    "/v1/orgs/{slug}/login" => post(session::login);
+    "/v1/orgs/{slug}/enroll" => post(session::enroll);
+    "/v1/orgs/{slug}/device/code" => post(device::code);
+    "/v1/orgs/{slug}/token" => post(device::token);
+    "/v1/orgs/{slug}/revoke" => post(device::revoke);
+    "/v1/logout" => post(session::logout);
+    "/v1/device" => get(device::lookup), post(device::decide);
+    "/v1/me" => get(me::get);
+    "/v1/me/groups" => get(me::groups);
+    "/v1/me/totp" => post(totp::begin);
+    "/v1/me/totp/confirm" => post(totp::confirm);
+    "/v1/me/totp/disable" => post(totp::disable);
+    "/v1/users/{user}/totp" => delete(totp::reset);
+    "/v1/users" => get(users::list), post(users::create);
+    "/v1/users/{user}" => get(users::get), patch(users::update), delete(users::delete);
+    "/v1/groups" => get(groups::list), post(groups::create);
+    "/v1/groups/{group}" => get(groups::get), delete(groups::delete);
+    "/v1/groups/{group}/members/{user}" => put(groups::add_member), delete(groups::remove_member);
+    "/v1/tokens" => get(tokens::list), post(tokens::create);
+    "/v1/tokens/{id}" => delete(tokens::revoke);
+    "/v1/audit" => get(audit::page);
+    "/v1/sso" => get(sso::get), put(sso::put), delete(sso::delete);
+    "/v1/policy" => get(policy::show), put(policy::apply);
+    "/v1/requests" => get(requests::list), post(requests::create);
+    "/v1/requests/{id}" => get(requests::get);
+    "/v1/requests/{id}/approve" => post(requests::approve);
+    "/v1/requests/{id}/deny" => post(requests::deny);
+    "/v1/requests/{id}/cancel" => post(requests::cancel);
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/v1/orgs/{slug}", get(orgs::lookup))
-        .route("/v1/orgs/{slug}/login", post(session::login))
-        .route("/v1/orgs/{slug}/enroll", post(session::enroll))
-        .route("/v1/orgs/{slug}/device/code", post(device::code))
-        .route("/v1/orgs/{slug}/token", post(device::token))
-        .route("/v1/orgs/{slug}/revoke", post(device::revoke))
-        .route("/v1/logout", post(session::logout))
-        .route("/v1/device", get(device::lookup).post(device::decide))
-        .route("/v1/me", get(me::get))
-        .route("/v1/me/groups", get(me::groups))
-        .route("/v1/me/totp", post(totp::begin))
-        .route("/v1/me/totp/confirm", post(totp::confirm))
-        .route("/v1/me/totp/disable", post(totp::disable))
-        .route("/v1/users/{user}/totp", axum::routing::delete(totp::reset))
-        .route("/v1/users", get(users::list).post(users::create))
-        .route("/v1/users/{user}", get(users::get).patch(users::update).delete(users::delete))
-        .route("/v1/groups", get(groups::list).post(groups::create))
-        .route("/v1/groups/{group}", get(groups::get).delete(groups::delete))
-        .route("/v1/groups/{group}/members/{user}", put(groups::add_member).delete(groups::remove_member))
-        .route("/v1/tokens", get(tokens::list).post(tokens::create))
-        .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/v1/audit", get(audit::page))
-        .route("/v1/sso", get(sso::get).put(sso::put).delete(sso::delete))
+    api_routes()
         .merge(crate::ui::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::layer))
         .fallback(|| async { ApiError::NotFound("route") })

@@ -4,23 +4,34 @@
 use axum::extract::{Path, State};
 use serde::Serialize;
 
-use crate::error::{ApiError, ApiResult};
+use crate::api::openapi::StoreErrors;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
 /// How to sign in to an org.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrgLogin {
+    /// The org's slug.
     slug: String,
+    /// Display name.
     name: String,
+    /// Where and how to sign in.
     login: LoginMethods,
 }
 
-#[derive(Debug, Serialize)]
+/// Where and how to sign in to an org.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct LoginMethods {
+    /// RFC 8628 device authorization endpoint (the CLI's sign-in).
     device_authorization_endpoint: String,
+    /// RFC 6749 token endpoint.
     token_endpoint: String,
+    /// RFC 7009 revocation endpoint.
     revocation_endpoint: String,
+    /// Password sign-in (`POST /v1/orgs/{slug}/login`).
     password_endpoint: String,
+    /// The client id to use in the device flow.
     client_id: &'static str,
     /// Where a browser starts single sign-on, when the org has it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,6 +42,18 @@ struct LoginMethods {
 pub const CLI_CLIENT_ID: &str = "latch-cli";
 
 /// `GET /v1/orgs/{slug}`.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{slug}",
+    operation_id = "get_org_login",
+    tag = "sign-in",
+    params(("slug" = String, Path, description = "The org's slug.")),
+    responses(
+        (status = 200, description = "How to sign in to the org.", body = OrgLogin),
+        (status = 404, description = "`not_found`: no org has this slug.", body = ErrorBody),
+        StoreErrors,
+    ),
+)]
 pub async fn lookup(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<axum::Json<OrgLogin>> {
     let org = state.store.org_by_slug(&slug).await?.ok_or(ApiError::NotFound("org"))?;
     let base = format!("{}/v1/orgs/{}", state.config.public_url(), org.slug);

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latch_core::audit::NewAuditEvent;
 use latch_core::model::{CredentialKind, Org, User};
@@ -15,16 +15,20 @@ use latch_core::{password, totp, validate, Secret, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors, StoreErrors};
 use crate::auth::{cookie, limiter, Caller};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::state::AppState;
 
 /// Body of `POST /v1/orgs/{slug}/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
+    /// The account's email.
     email: String,
+    /// The account's password.
+    #[schema(value_type = String, format = Password)]
     password: Secret,
     /// The current code, for accounts with TOTP on.
     #[serde(default)]
@@ -32,11 +36,13 @@ pub struct Login {
 }
 
 /// A new browser session.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Signed {
+    /// Who signed in.
     user: User,
     /// Send as `X-CSRF-Token` on every state-changing request.
     csrf_token: String,
+    /// When the session ends.
     expires_at: Timestamp,
 }
 
@@ -130,6 +136,26 @@ pub async fn sign_in_with_password(
 }
 
 /// `POST /v1/orgs/{slug}/login`.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{slug}/login",
+    operation_id = "sign_in",
+    tag = "sign-in",
+    params(("slug" = String, Path, description = "The org's slug.")),
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set; send `csrf_token` as `X-CSRF-Token` on writes.", body = Signed,
+            headers(("Set-Cookie" = String, description = "The HttpOnly, SameSite=Strict session cookie `latch_session`."))),
+        (status = 400, description = "`invalid_json`, or `invalid_request`: the email is malformed.", body = ErrorBody),
+        (status = 401, description = "`bad_credentials`: the email, password or code is wrong (never which); \
+            or `totp_required`: the password was right and the account needs a `totp` code too.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no org has this slug.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed attempts for the account or the address.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed."))),
+        JsonBodyErrors,
+        StoreErrors,
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -141,11 +167,16 @@ pub async fn login(
 }
 
 /// Body of `POST /v1/orgs/{slug}/enroll`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Enroll {
+    /// The one-time token from the enrollment link.
+    #[schema(value_type = String, format = Password)]
     token: Secret,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
     password: Secret,
+    /// A display name to set.
     #[serde(default)]
     name: Option<String>,
 }
@@ -171,6 +202,23 @@ pub async fn enroll_with_token(state: &AppState, slug: &str, token: &Secret, new
 }
 
 /// `POST /v1/orgs/{slug}/enroll`.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{slug}/enroll",
+    operation_id = "enroll",
+    tag = "sign-in",
+    params(("slug" = String, Path, description = "The org's slug.")),
+    request_body = Enroll,
+    responses(
+        (status = 200, description = "Enrolled and signed in: the session cookie is set.", body = Signed,
+            headers(("Set-Cookie" = String, description = "The HttpOnly, SameSite=Strict session cookie `latch_session`."))),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: the password is too weak, the name is not acceptable, \
+            or the token is unknown, used or expired.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no org has this slug.", body = ErrorBody),
+        JsonBodyErrors,
+        StoreErrors,
+    ),
+)]
 pub async fn enroll(State(state): State<AppState>, Path(slug): Path<String>, Json(body): Json<Enroll>) -> ApiResult<Response> {
     let session = enroll_with_token(&state, &slug, &body.token, &body.password, body.name.as_deref()).await?;
     Ok(session.into_response(&state))
@@ -178,7 +226,22 @@ pub async fn enroll(State(state): State<AppState>, Path(slug): Path<String>, Jso
 
 /// `POST /v1/logout`: ends the caller's session (browser or CLI). API
 /// tokens are revoked through `DELETE /v1/tokens/{id}` instead.
-pub async fn logout(State(state): State<AppState>, caller: Caller, _headers: HeaderMap) -> ApiResult<Response> {
+#[utoipa::path(
+    post,
+    path = "/v1/logout",
+    operation_id = "sign_out",
+    tag = "sign-in",
+    security(("bearer" = []), ("cookie" = [])),
+    params(CsrfHeader),
+    responses(
+        (status = 204, description = "The session is ended and the cookie cleared.",
+            headers(("Set-Cookie" = String, description = "Clears `latch_session`."))),
+        (status = 400, description = "`invalid_request`: the credential is an API token, which has no session.", body = ErrorBody),
+        (status = 403, description = "`csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     match caller.credential {
         CredentialKind::Session | CredentialKind::Access => {
             state.store.revoke_session(&caller.org_id, &caller.credential_id, state.now()).await?;

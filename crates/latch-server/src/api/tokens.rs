@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latch_core::audit::NewAuditEvent;
 use latch_core::model::{ApiToken, Role, Scope};
@@ -11,30 +11,54 @@ use latch_core::token::{mint, TokenKind};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Query};
 use crate::state::AppState;
 
 /// Body of `POST /v1/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// A label: 1 to 128 printable characters.
     name: String,
+    /// What it may do; defaults to `read` and `request`. Never more than the
+    /// creator may do.
     #[serde(default)]
     scopes: Option<Vec<Scope>>,
+    /// Lifetime in days: 1 to the server's maximum (`auth.api_token_max_days`);
+    /// defaults to 90 or that maximum, whichever is less.
     #[serde(default)]
     expires_in_days: Option<u64>,
 }
 
 /// The new token: the secret is shown here once and never again.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
+    /// The token's metadata.
     token: ApiToken,
+    /// The bearer token itself (`latch_pat_…`).
     secret: String,
 }
 
 /// `POST /v1/tokens`.
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    security(("bearer" = []), ("cookie" = [])),
+    params(CsrfHeader),
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "The new token; `secret` is shown this once.", body = CreatedToken),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: the name, scopes or lifetime is not acceptable.", body = ErrorBody),
+        (status = 403, description = "`csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,15 +102,32 @@ pub async fn create(
 }
 
 /// Query of `GET /v1/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Every token in the org instead of the caller's own (admins).
     #[serde(default)]
     all: bool,
 }
 
 /// `GET /v1/tokens`: the caller's tokens, or the whole org's for admins
 /// with `?all=true`.
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    security(("bearer" = []), ("cookie" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The tokens, revoked and expired ones included.", body = Vec<ApiToken>),
+        (status = 400, description = "A query parameter is malformed or unknown. This rejection comes from the framework: \
+            its body is plain text, not an `ErrorBody`.", content_type = "text/plain", body = String),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope, or `all=true` without admin rights.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<axum::Json<Vec<ApiToken>>> {
     caller.require(Scope::Read)?;
     let only = if q.all {
@@ -99,7 +140,22 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
 }
 
 /// `DELETE /v1/tokens/{id}`: one's own token, or any in the org for admins.
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    operation_id = "revoke_api_token",
+    tag = "tokens",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The token's id."), CsrfHeader),
+    responses(
+        (status = 204, description = "The token no longer works."),
+        (status = 403, description = "`csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such token, or it is someone else's and the caller is not an admin.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Scope::Read)?;
     let token = state.store.api_token(&caller.org_id, &id).await?.ok_or(ApiError::NotFound("token"))?;
     if token.user_id != caller.user_id && !(caller.role == Role::Admin && caller.may(Scope::Admin)) {
         return Err(ApiError::NotFound("token"));

@@ -13,24 +13,28 @@ use latch_core::{validate, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::state::AppState;
 
 /// Body of `POST /v1/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// The person's email, unique in the org.
     email: String,
+    /// Display name.
     #[serde(default)]
     name: Option<String>,
+    /// Defaults to `member`.
     #[serde(default)]
     role: Option<Role>,
 }
 
 /// A one-time link for a user to set their password.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EnrollmentLink {
     /// Open this to enroll.
     pub url: String,
@@ -41,9 +45,11 @@ pub struct EnrollmentLink {
 }
 
 /// Response of `POST /v1/users`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedUser {
+    /// The new user.
     user: User,
+    /// Give this to the person so they can set a password.
     enrollment: EnrollmentLink,
 }
 
@@ -72,6 +78,18 @@ pub async fn resolve(state: &AppState, org_id: &str, key: &str) -> ApiResult<Use
 }
 
 /// `GET /v1/users`.
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    operation_id = "list_users",
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The people in the caller's org.", body = Vec<User>),
+        (status = 403, description = "`forbidden`: approvers and admins only, with the `read` scope.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<User>>> {
     caller.require(Scope::Read)?;
     if caller.role < Role::Approver {
@@ -81,6 +99,21 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<ax
 }
 
 /// `GET /v1/users/{user}`.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user}",
+    operation_id = "get_user",
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("user" = String, Path, description = "A user id (`usr_…`) or email in the caller's org.")),
+    responses(
+        (status = 200, description = "The user.", body = User),
+        (status = 400, description = "`invalid_request`: the key is neither a user id nor an email.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in the caller's org (members see only themselves).", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(key): Path<String>) -> ApiResult<axum::Json<User>> {
     caller.require(Scope::Read)?;
     let user = resolve(&state, &caller.org_id, &key).await?;
@@ -91,6 +124,23 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(key): Path<
 }
 
 /// `POST /v1/users`.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    operation_id = "create_user",
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(CsrfHeader),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "The user, and a one-time enrollment link for them.", body = CreatedUser),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: the email or name is not acceptable.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 409, description = "`conflict`: a user with this email exists.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,9 +164,10 @@ pub async fn create(
 }
 
 /// Body of `PATCH /v1/users/{user}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// The new role.
     role: Role,
 }
 
@@ -126,6 +177,24 @@ async fn other_admins(state: &AppState, org_id: &str, user_id: &str) -> ApiResul
 }
 
 /// `PATCH /v1/users/{user}`: change role.
+#[utoipa::path(
+    patch,
+    path = "/v1/users/{user}",
+    operation_id = "update_user",
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("user" = String, Path, description = "A user id (`usr_…`) or email in the caller's org."), CsrfHeader),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user, with the new role.", body = User),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: the key is neither a user id nor an email.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in the caller's org.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the org must keep at least one admin.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,6 +218,22 @@ pub async fn update(
 }
 
 /// `DELETE /v1/users/{user}`: removes the user and every credential they hold.
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{user}",
+    operation_id = "delete_user",
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("user" = String, Path, description = "A user id (`usr_…`) or email in the caller's org."), CsrfHeader),
+    responses(
+        (status = 204, description = "The user and their credentials are gone."),
+        (status = 400, description = "`invalid_request`: the key is neither a user id nor an email.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only, with the `admin` scope; or `csrf_failed`: a cookie call without the right `X-CSRF-Token`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in the caller's org.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the org must keep at least one admin.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(key): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
     let user = resolve(&state, &caller.org_id, &key).await?;

@@ -22,6 +22,17 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 pub struct Caller(pub Principal);
 
 impl Caller {
+    /// Fails with 403 unless the caller signed in as a person (browser or
+    /// CLI session): API tokens may not change how a person signs in.
+    pub fn require_interactive(&self) -> ApiResult<()> {
+        match self.0.credential {
+            CredentialKind::Session | CredentialKind::Access => Ok(()),
+            CredentialKind::Api => Err(ApiError::ForbiddenBecause(
+                "an API token cannot do this; sign in as yourself (browser or `latch login`)".to_owned(),
+            )),
+        }
+    }
+
     /// Fails with 403 unless the caller's role and token allow `scope`.
     pub fn require(&self, scope: Scope) -> ApiResult<()> {
         if self.0.may(scope) { Ok(()) } else { Err(ApiError::Forbidden) }

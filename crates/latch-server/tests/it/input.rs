@@ -44,6 +44,8 @@ async fn bad_names_are_refused(app: TestApp) {
     assert_error(&dup, StatusCode::CONFLICT, "conflict");
     assert_error(&app.anon().call(Method::GET, "/v1/orgs/Not_A_Slug", None).await, StatusCode::NOT_FOUND, "not_found");
     assert_error(&app.anon().call(Method::GET, "/v1/nope", None).await, StatusCode::NOT_FOUND, "not_found");
+    let bad_query = admin.call(Method::GET, "/v1/audit?after=soon", None).await;
+    assert_error(&bad_query, StatusCode::BAD_REQUEST, "invalid_request");
 }
 
 async fn request_ids_are_echoed(app: TestApp) {

@@ -7,6 +7,8 @@ mod auth;
 mod device;
 mod input;
 mod isolation;
+mod openapi;
+mod requests;
 mod sso;
 mod support;
 mod tokens;

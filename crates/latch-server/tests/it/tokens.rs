@@ -17,6 +17,11 @@ async fn tokens_are_scoped_expire_and_revoke(app: TestApp) {
     assert_error(&ro.call(Method::POST, "/v1/groups", Some(json!({"name": "x"}))).await, StatusCode::FORBIDDEN, "forbidden");
     let escalate = ro.call(Method::POST, "/v1/tokens", Some(json!({"name": "x", "scopes": ["admin"]}))).await;
     assert_error(&escalate, StatusCode::BAD_REQUEST, "invalid_request");
+    // A token cannot approve a CLI sign-in: that would turn a read-only
+    // token into its holder's full interactive rights.
+    let (_, code) = app.anon().form("/v1/orgs/acme/device/code", &[("client_id", "latch-cli")]).await;
+    let via_token = ro.call(Method::POST, "/v1/device", Some(json!({"user_code": code["user_code"], "approve": true}))).await;
+    assert_error(&via_token, StatusCode::FORBIDDEN, "forbidden");
     // Bearer tokens need no CSRF token.
     let (id, full) = admin.token(&["read", "admin"]).await;
     let adm = Client::with_bearer(&app.url, &full);

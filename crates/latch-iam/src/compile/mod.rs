@@ -1,0 +1,580 @@
+//! Compiles a parsed policy once into the form evaluation uses: lowercased
+//! action patterns, ARN patterns split into their six parts, condition values
+//! parsed into numbers, dates, CIDR blocks and so on. Matching a request
+//! against a compiled policy never re-parses and, except for policy variables
+//! in wildcard positions, never allocates.
+
+mod err;
+pub mod pattern;
+
+pub use err::Broken;
+
+use crate::ast::{
+    BaseOperator, ConditionValue, Effect, Operator, Policy, Principal, PrincipalKind, Statement,
+};
+use crate::eval::date::parse_date;
+use crate::eval::ip::Cidr;
+use crate::validate::PolicyType;
+use base64::Engine;
+use pattern::{Pattern, Syntax};
+
+/// A policy ready for evaluation. Cheap to share between threads.
+///
+/// Everything a decision reads sits in a few contiguous arrays: the
+/// statements, their patterns, their conditions and one text arena that all
+/// pattern text lives in, so deciding touches few cache lines.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    pub(crate) statements: Vec<CompiledStatement>,
+    pub(crate) pool: Pool,
+    pub(crate) source: Box<Policy>,
+}
+
+/// The shared storage of one compiled policy.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pool {
+    /// Text of every pattern and condition key.
+    pub text: String,
+    /// Action, resource and condition patterns.
+    pub patterns: Vec<Pattern>,
+    /// Conditions (one key under one operator each).
+    pub conditions: Vec<CompiledCondition>,
+    /// Operator and key as written, per condition (explanations only).
+    pub labels: Vec<(Box<str>, Box<str>)>,
+}
+
+/// A range of indices into a [`Pool`] array.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    fn of(start: usize, end: usize) -> Self {
+        Self {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(end).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The slice of `items` this span covers.
+    pub fn of_slice<T>(self, items: &[T]) -> &[T] {
+        items
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
+    }
+}
+
+impl CompiledPolicy {
+    /// Compiles an identity-based policy (or a boundary or session policy).
+    pub fn new(policy: Policy) -> Self {
+        Self::for_type(policy, PolicyType::Identity)
+    }
+
+    /// Compiles a policy of the given type. The type decides how `Resource`
+    /// ARNs with fewer than six parts read: identity-based, boundary and
+    /// session policies fill the missing parts with `*`; resource-based
+    /// policies only when the ARN has a wildcard, SCPs only when it ends in
+    /// one; RCPs never. An ARN not filled in matches nothing, and a
+    /// `NotResource` holding one never applies.
+    pub fn for_type(policy: Policy, kind: PolicyType) -> Self {
+        let vars = policy.variables_enabled();
+        let mut pool = Pool::default();
+        let statements = policy
+            .statements
+            .iter()
+            .enumerate()
+            .map(|(i, s)| compile_statement(&mut pool, i, s, vars, kind))
+            .collect();
+        pool.text.shrink_to_fit();
+        Self {
+            statements,
+            pool,
+            source: Box::new(policy),
+        }
+    }
+
+    /// Parses and compiles policy text.
+    pub fn parse(text: &str) -> Result<Self, crate::ParseError> {
+        Ok(Self::new(Policy::parse(text)?))
+    }
+
+    /// Copies the compiled data into fresh, exactly sized allocations made
+    /// one after another, so that the arrays a decision reads sit close
+    /// together in memory (after parsing, they are interleaved with the
+    /// syntax tree's allocations).
+    pub fn repack(&mut self) {
+        self.statements = self.statements.clone();
+        self.pool = Pool {
+            text: self.pool.text.clone(),
+            patterns: self.pool.patterns.clone(),
+            conditions: self.pool.conditions.clone(),
+            labels: std::mem::take(&mut self.pool.labels),
+        };
+    }
+
+    /// The policy this was compiled from.
+    pub fn source(&self) -> &Policy {
+        &self.source
+    }
+
+    /// The compiled statements.
+    pub fn statements(&self) -> &[CompiledStatement] {
+        &self.statements
+    }
+}
+
+/// A compiled statement.
+#[derive(Debug, Clone)]
+pub struct CompiledStatement {
+    /// Position in the policy, from 0.
+    pub index: usize,
+    /// `Effect`.
+    pub effect: Effect,
+    /// `NotAction` rather than `Action`.
+    pub(crate) not_action: bool,
+    /// Action patterns in the pool.
+    pub(crate) actions: Span,
+    /// Bits of the service prefixes the `Action` patterns can match (all
+    /// bits when a pattern can match any service, or for `NotAction`): a
+    /// request whose service bit is not set skips the patterns.
+    pub(crate) service_mask: u64,
+    /// `Resource` / `NotResource`: (negated, ARN patterns in the pool).
+    pub(crate) resources: Option<(bool, Span)>,
+    /// Conditions in the pool.
+    pub(crate) conditions: Span,
+    pub(crate) principal: Option<Box<CompiledPrincipal>>,
+    /// `Sid`, if any.
+    pub sid: Option<Box<str>>,
+    /// Parts that cannot be evaluated.
+    pub broken: Box<[Broken]>,
+}
+
+/// Splits `arn:partition:service:region:account:resource` at its first five
+/// colons, not counting colons inside `${…}` when variables are on.
+pub(crate) fn split_arn(text: &str, variables: bool) -> Option<[&str; 6]> {
+    let mut out = [""; 6];
+    let mut start = 0;
+    let mut n = 0;
+    let mut depth = 0usize;
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() && n < 5 {
+        match b.get(i) {
+            Some(b'$') if variables && b.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            Some(b'}') if depth > 0 => depth -= 1,
+            Some(b':') if depth == 0 => {
+                *out.get_mut(n)? = text.get(start..i)?;
+                n += 1;
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if n < 5 {
+        return None;
+    }
+    *out.get_mut(5)? = text.get(start..)?;
+    Some(out)
+}
+
+/// Whether a `Resource` ARN is read by this policy type (always, unless it
+/// has fewer than six parts; see [`CompiledPolicy::for_type`]).
+fn short_arn_accepted(text: &str, variables: bool, kind: PolicyType) -> bool {
+    if !text.starts_with("arn:") || split_arn(text, variables).is_some() {
+        return true;
+    }
+    match kind {
+        PolicyType::Identity | PolicyType::Boundary | PolicyType::Session | PolicyType::Trust => {
+            true
+        }
+        PolicyType::Resource => text.contains('*'),
+        PolicyType::Scp => text
+            .rsplit(':')
+            .next()
+            .is_some_and(|last| last.ends_with('*')),
+        PolicyType::Rcp => false,
+    }
+}
+
+/// The bit of a service prefix in a statement's service mask (FNV-1a of the
+/// lowercased prefix, modulo 64).
+pub(crate) fn service_bit(service: &str) -> u64 {
+    let h = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    1u64 << (h % 64)
+}
+
+/// Pads a `Resource` ARN with fewer than six parts with `*` parts
+/// (`arn:aws:sns:*` reads as `arn:aws:sns:*:*:*`), as iam-simulate, checked
+/// against AWS, does for identity-based policies.
+pub(crate) fn pad_arn(text: &str, variables: bool) -> std::borrow::Cow<'_, str> {
+    if !text.starts_with("arn:") || split_arn(text, variables).is_some() {
+        return text.into();
+    }
+    let mut out = text.to_owned();
+    while split_arn(&out, variables).is_none() {
+        out.push_str(":*");
+    }
+    out.into()
+}
+
+/// The six parts of an ARN pattern as separate patterns, with their own
+/// arena (slow path: only for unresolved policy variables).
+pub(crate) fn arn_parts(text: &str, variables: bool) -> Option<(String, Vec<Pattern>)> {
+    let syntax = Syntax {
+        wildcards: true,
+        variables,
+        fold: false,
+    };
+    let parts = split_arn(text, variables)?;
+    let mut arena = String::new();
+    let patterns = parts
+        .iter()
+        .map(|s| Pattern::new(&mut arena, s, syntax))
+        .collect();
+    Some((arena, patterns))
+}
+
+/// A compiled `Principal` / `NotPrincipal`.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledPrincipal {
+    pub negated: bool,
+    pub star: bool,
+    pub entries: Vec<(PrincipalKind, String)>,
+}
+
+/// One condition key under one operator.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledCondition {
+    pub operator: Operator,
+    /// Lowercased key, in the pool's text.
+    pub key: (u32, u32),
+    pub values: CondValues,
+}
+
+/// Condition values, parsed for their operator.
+#[derive(Debug, Clone)]
+pub(crate) enum CondValues {
+    /// String patterns in the pool.
+    Strings(Span),
+    Numbers(Vec<f64>),
+    Dates(Vec<i64>),
+    Bools(Vec<bool>),
+    Binary(Vec<Vec<u8>>),
+    Cidrs(Vec<Cidr>),
+    /// ARN patterns in the pool.
+    Arns(Span),
+    Null(Vec<bool>),
+}
+
+fn compile_statement(
+    pool: &mut Pool,
+    index: usize,
+    s: &Statement,
+    vars: bool,
+    kind: PolicyType,
+) -> CompiledStatement {
+    let action_syntax = Syntax {
+        wildcards: true,
+        variables: false,
+        fold: true,
+    };
+    let start = pool.patterns.len();
+    for a in s.action.values.iter() {
+        let p = Pattern::new(&mut pool.text, &a.value, action_syntax);
+        pool.patterns.push(p);
+    }
+    let actions = Span::of(start, pool.patterns.len());
+    let service_mask = if s.action.negated {
+        u64::MAX
+    } else {
+        s.action
+            .values
+            .iter()
+            .fold(0, |mask, a| match a.value.split_once(':') {
+                Some((svc, _)) if !svc.contains(['*', '?']) => mask | service_bit(svc),
+                _ => u64::MAX,
+            })
+    };
+    let resources = s.resource.as_ref().map(|r| {
+        let start = pool.patterns.len();
+        for v in r.values.iter() {
+            let p = if short_arn_accepted(&v.value, vars, kind) {
+                let padded = pad_arn(&v.value, vars);
+                let mut p = Pattern::arn(&mut pool.text, &padded, vars);
+                if padded.len() != v.value.len() {
+                    p.set_short();
+                }
+                p
+            } else {
+                Pattern::never(&mut pool.text, &v.value)
+            };
+            pool.patterns.push(p);
+        }
+        (r.negated, Span::of(start, pool.patterns.len()))
+    });
+    let principal = s.principal.as_ref().map(|p| {
+        Box::new(match &p.values {
+            Principal::Star => CompiledPrincipal {
+                negated: p.negated,
+                star: true,
+                entries: Vec::new(),
+            },
+            Principal::Map(entries) => CompiledPrincipal {
+                negated: p.negated,
+                star: false,
+                entries: entries
+                    .iter()
+                    .flat_map(|(kind, values)| values.iter().map(|v| (kind.value, v.value.clone())))
+                    .collect(),
+            },
+        })
+    });
+    let mut broken = Vec::new();
+    // Compile values first: their patterns go to the pool before the
+    // statement's conditions are pushed, keeping the conditions contiguous.
+    let mut compiled = Vec::new();
+    for block in s.condition.iter().flatten() {
+        let Some(op) = block.operator else {
+            broken.push(Broken::UnknownOperator {
+                operator: block.operator_text.value.clone(),
+            });
+            continue;
+        };
+        for entry in &block.entries {
+            let texts: Vec<std::borrow::Cow<'_, str>> =
+                entry.values.iter().map(|v| v.value.as_text()).collect();
+            match compile_values(pool, op, &texts, &entry.values.items, vars) {
+                Ok(values) => {
+                    let key_off = u32::try_from(pool.text.len()).unwrap_or(u32::MAX);
+                    let key = entry.key.value.to_ascii_lowercase();
+                    pool.text.push_str(&key);
+                    let key_len = u32::try_from(key.len()).unwrap_or(0);
+                    compiled.push((
+                        CompiledCondition {
+                            operator: op,
+                            key: (key_off, key_len),
+                            values,
+                        },
+                        (
+                            block.operator_text.value.clone().into_boxed_str(),
+                            entry.key.value.clone().into_boxed_str(),
+                        ),
+                    ));
+                }
+                Err(b) => broken.push(b),
+            }
+        }
+    }
+    let start = pool.conditions.len();
+    for (c, label) in compiled {
+        pool.conditions.push(c);
+        pool.labels.push(label);
+    }
+    let conditions = Span::of(start, pool.conditions.len());
+    CompiledStatement {
+        index,
+        effect: s.effect.value,
+        not_action: s.action.negated,
+        actions,
+        service_mask,
+        resources,
+        conditions,
+        principal,
+        sid: s.sid.as_ref().map(|s| s.value.clone().into_boxed_str()),
+        broken: broken.into_boxed_slice(),
+    }
+}
+
+fn compile_values(
+    pool: &mut Pool,
+    op: Operator,
+    texts: &[std::borrow::Cow<'_, str>],
+    raw: &[crate::ast::Spanned<ConditionValue>],
+    vars: bool,
+) -> Result<CondValues, Broken> {
+    use BaseOperator::*;
+    let bad = |value: &str, expected: &'static str| Broken::BadValue {
+        operator: op.name(),
+        value: value.to_owned(),
+        expected,
+    };
+    let all = |f: &dyn Fn(&str) -> Option<()>, expected| -> Result<(), Broken> {
+        for t in texts {
+            f(t).ok_or_else(|| bad(t, expected))?;
+        }
+        Ok(())
+    };
+    let variables = vars && op.base.allows_variables();
+    Ok(match op.base {
+        StringEquals
+        | StringNotEquals
+        | StringEqualsIgnoreCase
+        | StringNotEqualsIgnoreCase
+        | StringLike
+        | StringNotLike => {
+            let syntax = Syntax {
+                wildcards: matches!(op.base, StringLike | StringNotLike),
+                variables,
+                fold: matches!(op.base, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase),
+            };
+            let start = pool.patterns.len();
+            for t in texts {
+                let p = Pattern::new(&mut pool.text, t, syntax);
+                pool.patterns.push(p);
+            }
+            CondValues::Strings(Span::of(start, pool.patterns.len()))
+        }
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => {
+            all(&|t| parse_number(t).map(|_| ()), "a number")?;
+            CondValues::Numbers(texts.iter().filter_map(|t| parse_number(t)).collect())
+        }
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
+        | DateGreaterThanEquals => {
+            all(
+                &|t| parse_date(t).map(|_| ()),
+                "an ISO 8601 date or epoch seconds",
+            )?;
+            CondValues::Dates(texts.iter().filter_map(|t| parse_date(t)).collect())
+        }
+        Bool => {
+            all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
+            CondValues::Bools(texts.iter().filter_map(|t| parse_bool(t)).collect())
+        }
+        Null => {
+            all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
+            CondValues::Null(texts.iter().filter_map(|t| parse_bool(t)).collect())
+        }
+        BinaryEquals => {
+            let decode = |t: &str| base64::engine::general_purpose::STANDARD.decode(t).ok();
+            all(&|t| decode(t).map(|_| ()), "base64 text")?;
+            CondValues::Binary(texts.iter().filter_map(|t| decode(t)).collect())
+        }
+        IpAddress | NotIpAddress => {
+            all(
+                &|t| Cidr::parse(t).map(|_| ()),
+                "an IP address or CIDR block",
+            )?;
+            CondValues::Cidrs(texts.iter().filter_map(|t| Cidr::parse(t)).collect())
+        }
+        ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
+            if let Some(v) = raw
+                .iter()
+                .find(|v| !matches!(v.value, ConditionValue::String(_)))
+            {
+                return Err(bad(&v.value.as_text(), "an ARN"));
+            }
+            let start = pool.patterns.len();
+            for t in texts {
+                let p = Pattern::arn(&mut pool.text, t, variables);
+                pool.patterns.push(p);
+            }
+            CondValues::Arns(Span::of(start, pool.patterns.len()))
+        }
+    })
+}
+
+/// Parses a number as the `Numeric*` operators read it: an optional sign,
+/// digits, optionally a fraction.
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    let t = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match t.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (t, None),
+    };
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Reads `true` / `false` without regard to case.
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_arns() {
+        assert_eq!(
+            split_arn("arn:aws:s3:::b/k:x", false),
+            Some(["arn", "aws", "s3", "", "", "b/k:x"])
+        );
+        assert_eq!(
+            split_arn("arn:aws:s3:::home/${aws:username}", true),
+            Some(["arn", "aws", "s3", "", "", "home/${aws:username}"])
+        );
+        assert_eq!(
+            split_arn("arn:aws:iam::${aws:PrincipalAccount}:user/x", true),
+            Some(["arn", "aws", "iam", "", "${aws:PrincipalAccount}", "user/x"])
+        );
+        assert_eq!(split_arn("*", false), None);
+        assert_eq!(pad_arn("arn:aws:sns:*", false), "arn:aws:sns:*:*:*");
+        assert_eq!(pad_arn("arn:aws:s3:::b", false), "arn:aws:s3:::b");
+        assert_eq!(pad_arn("*", false), "*");
+        assert_eq!(split_arn("arn:aws:s3", false), None);
+    }
+
+    #[test]
+    fn numbers() {
+        for (t, want) in [
+            ("1", Some(1.0)),
+            ("-2.5", Some(-2.5)),
+            ("1e3", None),
+            ("NaN", None),
+            ("inf", None),
+            ("", None),
+            ("1.", None),
+        ] {
+            assert_eq!(parse_number(t), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn bad_values_break_statements() {
+        let p = CompiledPolicy::parse(
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{
+            "NumericLessThan":{"k":"ten"},"Bogus":{"k":"v"},"IpAddress":{"aws:SourceIp":"10.0.0.0/40"}}}}"#,
+        )
+        .unwrap();
+        let b: Vec<String> = p.statements[0]
+            .broken
+            .iter()
+            .map(|b| b.to_string())
+            .collect();
+        assert_eq!(
+            b,
+            [
+                "`NumericLessThan` cannot compare with `ten`: expected a number",
+                "unknown condition operator `Bogus`",
+                "`IpAddress` cannot compare with `10.0.0.0/40`: expected an IP address or CIDR block",
+            ]
+        );
+    }
+}

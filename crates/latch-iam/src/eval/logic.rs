@@ -1,0 +1,343 @@
+//! The policy evaluation logic of the IAM User Guide ("How AWS enforcement
+//! code logic evaluates requests to allow or deny access" and "Cross-account
+//! policy evaluation logic"), step by step.
+
+use super::principal::{Grant, PrincipalType};
+use super::statement::{applies, Role};
+use super::{Decision, EvalInput, Outcome, PolicyKind, PolicySlot, Reason, StatementRef};
+use crate::ast::Effect;
+use crate::compile::CompiledPolicy;
+
+/// Decides a request and reports the statements that decided it.
+pub fn evaluate(input: &EvalInput<'_>) -> Decision {
+    let mut hits = Vec::new();
+    let (outcome, reason) = run(input, &mut hits);
+    let statements = decisive(outcome, reason, hits);
+    Decision {
+        outcome,
+        reason,
+        statements,
+    }
+}
+
+/// Decides a request without recording statements: no allocation.
+pub fn decide(input: &EvalInput<'_>) -> Outcome {
+    run(input, &mut NoHits).0
+}
+
+/// Receives every matching statement.
+trait Sink {
+    fn hit(&mut self, slot: PolicySlot, index: usize, sid: Option<&str>, effect: Effect);
+    /// Whether evaluation may stop at the first explicit deny (nothing is
+    /// being recorded, and a deny settles the decision).
+    fn stop_at_deny(&self) -> bool;
+}
+
+struct NoHits;
+
+impl Sink for NoHits {
+    fn hit(&mut self, _: PolicySlot, _: usize, _: Option<&str>, _: Effect) {}
+    fn stop_at_deny(&self) -> bool {
+        true
+    }
+}
+
+impl Sink for Vec<StatementRef> {
+    fn hit(&mut self, slot: PolicySlot, index: usize, sid: Option<&str>, effect: Effect) {
+        self.push(StatementRef {
+            policy: slot,
+            statement: index,
+            sid: sid.map(str::to_owned),
+            effect,
+        });
+    }
+    fn stop_at_deny(&self) -> bool {
+        false
+    }
+}
+
+/// What the statements of a set of policies say.
+#[derive(Default, Clone, Copy)]
+struct Verdict {
+    deny: bool,
+    allow: bool,
+    /// The strongest way an allowing resource-policy statement names the caller.
+    grant: Option<Grant>,
+}
+
+impl Verdict {
+    fn merge(&mut self, other: Verdict) {
+        self.deny |= other.deny;
+        self.allow |= other.allow;
+        self.grant = self.grant.max(other.grant);
+    }
+}
+
+fn policy(
+    p: &CompiledPolicy,
+    input: &EvalInput<'_>,
+    role: Role,
+    slot: PolicySlot,
+    sink: &mut impl Sink,
+) -> Verdict {
+    let mut v = Verdict::default();
+    let quick = sink.stop_at_deny();
+    for s in &p.statements {
+        // Not recording: once an allow with the strongest grant is found,
+        // further Allow statements cannot change the decision.
+        if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
+            continue;
+        }
+        if let Some(g) = applies(s, &p.pool, input.request, role) {
+            sink.hit(slot, s.index, s.sid.as_deref(), s.effect);
+            match s.effect {
+                Effect::Deny => v.deny = true,
+                Effect::Allow => {
+                    v.allow = true;
+                    v.grant = v.grant.max(Some(g));
+                }
+            }
+        }
+    }
+    v
+}
+
+fn set(
+    ps: &[CompiledPolicy],
+    input: &EvalInput<'_>,
+    role: Role,
+    kind: PolicyKind,
+    level: Option<usize>,
+    sink: &mut impl Sink,
+) -> Verdict {
+    let mut v = Verdict::default();
+    for (index, p) in ps.iter().enumerate() {
+        let slot = PolicySlot { kind, level, index };
+        v.merge(policy(p, input, role, slot, sink));
+    }
+    v
+}
+
+fn run(input: &EvalInput<'_>, sink: &mut impl Sink) -> (Outcome, Reason) {
+    let req = input.request;
+    let has_boundary = !input.permission_boundaries.is_empty();
+    let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
+    let identity = set(
+        input.identity_policies,
+        input,
+        Role::Identity,
+        PolicyKind::Identity,
+        None,
+        sink,
+    );
+    if identity.deny && sink.stop_at_deny() {
+        return explicit;
+    }
+    let boundary = set(
+        input.permission_boundaries,
+        input,
+        Role::Identity,
+        PolicyKind::Boundary,
+        None,
+        sink,
+    );
+    if boundary.deny && sink.stop_at_deny() {
+        return explicit;
+    }
+    let session = match input.session_policy {
+        Some(p) => {
+            let slot = PolicySlot {
+                kind: PolicyKind::Session,
+                level: None,
+                index: 0,
+            };
+            Some(policy(p, input, Role::Identity, slot, sink))
+        }
+        None => None,
+    };
+    let resource = match input.resource_policy {
+        Some(p) => {
+            let slot = PolicySlot {
+                kind: PolicyKind::Resource,
+                level: None,
+                index: 0,
+            };
+            policy(p, input, Role::Resource { has_boundary }, slot, sink)
+        }
+        None => Verdict::default(),
+    };
+    let mut denied =
+        identity.deny || boundary.deny || resource.deny || session.is_some_and(|s| s.deny);
+    if denied && sink.stop_at_deny() {
+        return explicit;
+    }
+    // SCP levels: every level must allow (checked after denies). "SCPs
+    // affect only IAM users and roles that are managed by accounts that are
+    // part of the organization": not service principals.
+    let mut scp_gap = None;
+    let scps = match req.principal.kind {
+        PrincipalType::Service => &[],
+        _ => input.scps.unwrap_or(&[]),
+    };
+    for (level, ps) in scps.iter().enumerate() {
+        let v = set(
+            ps,
+            input,
+            Role::Identity,
+            PolicyKind::Scp,
+            Some(level),
+            sink,
+        );
+        denied |= v.deny;
+        if !v.allow && scp_gap.is_none() {
+            scp_gap = Some(level);
+        }
+    }
+    // RCPs: "RCPFullAWSAccess … is automatically attached to every root, OU
+    // and account … and cannot be detached", so every level allows and only
+    // explicit denies in RCPs change a decision.
+    for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
+        denied |= set(ps, input, Role::Rcp, PolicyKind::Rcp, Some(level), sink).deny;
+    }
+
+    // "If the enforcement code finds even one explicit deny that applies, the
+    // enforcement code returns a final decision of Deny."
+    if denied {
+        return explicit;
+    }
+    // "If the enforcement code does not find any applicable Allow statements
+    // in the SCPs, the request is implicitly denied."
+    if let Some(level) = scp_gap {
+        return (Outcome::ImplicitlyDenied, Reason::ScpNoAllow { level });
+    }
+
+    let boundary_ok = !has_boundary || boundary.allow;
+    let session_ok = session.is_none_or(|s| s.allow);
+    // "By default, all requests are implicitly denied with the exception of
+    // the AWS account root user, which has full access."
+    let identity_ok = identity.allow || req.principal.kind == PrincipalType::Root;
+    let limits = || {
+        if !boundary_ok {
+            Some(Reason::BoundaryNoAllow)
+        } else if !session_ok {
+            Some(Reason::SessionNoAllow)
+        } else {
+            None
+        }
+    };
+    let deny = |r| (Outcome::ImplicitlyDenied, r);
+    let allow = |r| (Outcome::Allowed, r);
+
+    // Service principals act on a resource only through its resource policy.
+    if req.principal.kind == PrincipalType::Service {
+        return match resource.grant {
+            Some(_) => allow(Reason::ResourcePolicyAllows),
+            None => deny(Reason::NoResourcePolicyAllow),
+        };
+    }
+
+    if !req.same_account() {
+        // "For requests made from one account to another, the requester in
+        // account A must have an identity-based policy that allows them to
+        // make a request to the resource in account B. Also, the
+        // resource-based policy in account B must allow the requester in
+        // account A to access the resource."
+        if !identity_ok {
+            return deny(Reason::NoIdentityAllow);
+        }
+        if let Some(r) = limits() {
+            return deny(r);
+        }
+        return match resource.grant {
+            Some(_) => allow(Reason::IdentityAllows),
+            None => deny(Reason::NoResourcePolicyAllow),
+        };
+    }
+
+    // Same account: "If either the identity-based policy or the
+    // resource-based policy within the same account allows the request and
+    // the other doesn't, the request is still allowed" — with these
+    // limits from "Permissions boundaries for IAM entities":
+    match resource.grant {
+        Some(Grant::Direct) => {
+            // "Within the same account, resource-based policies that grant
+            // permissions to an IAM user ARN (that is not a federated user
+            // session) are not limited by an implicit deny in an
+            // identity-based policy or permissions boundary."
+            // "Resource-based policies that grant permissions to an IAM role
+            // session ARN … [or] federated user session ARN grant
+            // permissions directly to the … session. Permissions granted
+            // directly to a session are not limited by an implicit deny in an
+            // identity-based policy, a permissions boundary, or session
+            // policy."
+            if req.principal.is_session() {
+                return allow(Reason::ResourcePolicyAllowsSession);
+            }
+            if input.session_policy.is_none() {
+                return allow(Reason::ResourcePolicyAllows);
+            }
+            // An IAM user ARN used through a session (GetFederationToken):
+            // "limited by an implicit deny in a permissions boundary or
+            // session policy".
+            if limits().is_none() {
+                return allow(Reason::ResourcePolicyAllowsRole);
+            }
+        }
+        Some(Grant::Anyone) => {
+            // `*` names no ARN in particular. It reaches the caller the way a
+            // grant to the user or role does ("the permissions from the
+            // resource-based policy are added to the role or user's
+            // identity-based policy before the session is created. The
+            // session policy limits the total permissions"), so a session
+            // policy limits it; like a grant to an IAM user ARN it is not
+            // limited by the permissions boundary.
+            if session_ok {
+                return allow(Reason::ResourcePolicyAllows);
+            }
+        }
+        Some(Grant::Parent) => {
+            // "Resource-based policies that grant permissions to an IAM role
+            // ARN are limited by an implicit deny in a permissions boundary
+            // or session policy."
+            if limits().is_none() {
+                return allow(Reason::ResourcePolicyAllowsRole);
+            }
+        }
+        // Naming the account delegates to the account's identity policies.
+        Some(Grant::Account) | None => {}
+    }
+    if !identity_ok {
+        return deny(
+            limits()
+                .filter(|_| resource.grant.is_some())
+                .unwrap_or(Reason::NoIdentityAllow),
+        );
+    }
+    if let Some(r) = limits() {
+        return deny(r);
+    }
+    allow(Reason::IdentityAllows)
+}
+
+/// Picks the statements that decided the outcome from all matching ones.
+fn decisive(outcome: Outcome, reason: Reason, hits: Vec<StatementRef>) -> Vec<StatementRef> {
+    match outcome {
+        Outcome::ImplicitlyDenied => Vec::new(),
+        Outcome::ExplicitlyDenied => hits
+            .into_iter()
+            .filter(|h| h.effect == Effect::Deny)
+            .collect(),
+        Outcome::Allowed => {
+            let wanted = |k: PolicyKind| match reason {
+                Reason::ResourcePolicyAllows | Reason::ResourcePolicyAllowsSession => {
+                    k == PolicyKind::Resource || k == PolicyKind::Scp
+                }
+                Reason::ResourcePolicyAllowsRole => k != PolicyKind::Identity,
+                _ => true,
+            };
+            hits.into_iter()
+                .filter(|h| h.effect == Effect::Allow && wanted(h.policy.kind))
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Whether one statement applies to a request: action, resource, principal
+//! and condition all must match.
+
+use super::condition::{arn_match3, Tri};
+use super::principal::{entry_grant, Grant};
+use super::Request;
+use crate::ast::Effect;
+use crate::compile::{CompiledPrincipal, CompiledStatement, Pool};
+
+/// Which kind of policy a statement is in; decides how `Principal` is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Identity-based, boundary, session and SCP: `Principal` is not part of
+    /// these policies and is not matched.
+    Identity,
+    /// Resource-based policy: `Principal` is required and matched.
+    Resource {
+        /// Whether the caller has a permissions boundary (see the
+        /// `NotPrincipal` rule in [`principal_grant`]).
+        has_boundary: bool,
+    },
+    /// Resource control policy: `Principal` (always `"*"`) is matched.
+    Rcp,
+}
+
+/// The result of matching a statement: `None` if it does not apply, else how
+/// the principal was named (always `Direct` outside resource policies).
+pub(crate) fn applies(
+    s: &CompiledStatement,
+    pool: &Pool,
+    req: &Request,
+    role: Role,
+) -> Option<Grant> {
+    // A statement that cannot be evaluated never allows.
+    if s.effect == Effect::Allow && !s.broken.is_empty() {
+        return None;
+    }
+    if !action_matches(s, pool, req) || !resource_matches(s, pool, req) {
+        return None;
+    }
+    let grant = principal_grant(s, req, role)?;
+    if !s
+        .conditions
+        .of_slice(&pool.conditions)
+        .iter()
+        .all(|c| c.holds(pool, &req.context))
+    {
+        return None;
+    }
+    Some(grant)
+}
+
+pub(crate) fn action_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
+    if s.service_mask & req.service_bit == 0 {
+        return false;
+    }
+    let any = s
+        .actions
+        .of_slice(&pool.patterns)
+        .iter()
+        .any(|p| p.matches(&pool.text, &req.action, &req.context));
+    any != s.not_action
+}
+
+pub(crate) fn resource_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
+    match s.resources {
+        // No `Resource` (trust policies): the statement covers the resource
+        // the policy is attached to.
+        None => true,
+        // "If AWS cannot resolve a variable, this might cause the entire
+        // statement to be invalid" (IAM User Guide, "IAM policy elements:
+        // Variables and tags"). A `NotResource` entry that needs a variable
+        // with no value cannot show that the resource is outside the set
+        // (unless another part of the ARN already differs), so the statement
+        // does not apply. In `Resource`, such an entry matches nothing.
+        Some((true, span)) => span
+            .of_slice(&pool.patterns)
+            .iter()
+            .all(|p| arn_match3(p, &pool.text, &req.resource, &req.context) == Tri::NoMatch),
+        Some((false, span)) => span
+            .of_slice(&pool.patterns)
+            .iter()
+            .any(|p| p.matches(&pool.text, &req.resource, &req.context)),
+    }
+}
+
+pub(crate) fn principal_grant(s: &CompiledStatement, req: &Request, role: Role) -> Option<Grant> {
+    let has_boundary = match role {
+        Role::Identity => return Some(Grant::Direct),
+        Role::Resource { has_boundary } => has_boundary,
+        Role::Rcp => false,
+    };
+    let Some(p) = &s.principal else {
+        // Fail closed: a resource-policy statement without a principal
+        // cannot allow, but it still denies.
+        return match (s.effect, role) {
+            (Effect::Deny, _) | (_, Role::Rcp) => Some(Grant::Direct),
+            _ => None,
+        };
+    };
+    let named = best_grant(p, req);
+    if p.negated {
+        // "The NotPrincipal element with a Deny effect will always deny any
+        // IAM principal that has a permissions boundary policy attached,
+        // regardless of the values specified in the NotPrincipal element."
+        // (IAM User Guide, Permissions boundaries for IAM entities)
+        if s.effect == Effect::Deny && has_boundary {
+            return Some(Grant::Direct);
+        }
+        return match named {
+            Some(_) => None,
+            None => Some(Grant::Direct),
+        };
+    }
+    named
+}
+
+fn best_grant(p: &CompiledPrincipal, req: &Request) -> Option<Grant> {
+    if p.star {
+        return Some(Grant::Anyone);
+    }
+    p.entries
+        .iter()
+        .filter_map(|(kind, value)| entry_grant(*kind, value, &req.principal))
+        .max()
+}

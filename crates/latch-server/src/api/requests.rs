@@ -1,0 +1,450 @@
+//! Access requests over the API: ask (one request, one approval, one grant
+//! per account), list, show, approve, deny, cancel. Every decision is checked
+//! against the policy rule the request was made under, with the approver's
+//! groups as they are at the moment of deciding.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use latch_core::access::approval::{self, Outcome};
+use latch_core::access::lifecycle::{self, Event, State as RequestState};
+use latch_core::access::policy::{Approval, Person, Policy, Rule};
+use latch_core::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
+use latch_core::access::target::{Kind, Level, Target};
+use latch_core::audit::NewAuditEvent;
+use latch_core::model::{Principal, Role, Scope};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+/// What to request: one entitlement in one or more accounts.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Create {
+    #[serde(default = "aws")]
+    integration: String,
+    accounts: Vec<String>,
+    kind: Kind,
+    name: String,
+    #[serde(default)]
+    level: Option<Level>,
+    #[serde(default)]
+    reason: String,
+    /// Seconds; the rule's default when absent.
+    #[serde(default)]
+    duration_secs: Option<u64>,
+}
+
+fn aws() -> String {
+    "aws".to_owned()
+}
+
+async fn person(state: &AppState, p: &Principal) -> ApiResult<Person> {
+    let groups = state.store.user_groups(&p.org_id, &p.user_id).await?;
+    Ok(Person { email: p.email.clone(), groups: groups.into_iter().map(|g| g.name).collect() })
+}
+
+async fn policy_at(state: &AppState, org_id: &str, version: i64) -> ApiResult<Policy> {
+    let source = state.store.policy_version(org_id, version).await?.ok_or(ApiError::NotFound("policy"))?;
+    Policy::parse(&source).map_err(|e| ApiError::Internal(format!("stored policy v{version} no longer parses: {e}").into()))
+}
+
+fn describe(t: &Target) -> String {
+    let level = t.level.map(|l| format!(" ({l:?})").to_lowercase()).unwrap_or_default();
+    format!("{} `{}`{level} in account {}", t.kind.as_str(), t.name, t.account)
+}
+
+fn check_target(t: &Target) -> ApiResult<()> {
+    if t.integration == "aws" && !(t.account.len() == 12 && t.account.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ApiError::InvalidRequest(format!("`{}` is not an AWS account id: use the 12-digit account number", t.account)));
+    }
+    if t.name.trim().is_empty() || t.name.len() > 2048 || t.name.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest("the name must be 1 to 2048 printable characters".to_owned()));
+    }
+    match (t.kind, t.level) {
+        (Kind::Resource, None) => Err(ApiError::InvalidRequest("a resource request needs a `level`: read, write or admin".to_owned())),
+        (Kind::Resource, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(ApiError::InvalidRequest("`level` applies to resource requests only".to_owned())),
+    }
+}
+
+/// `POST /v1/requests`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    operation_id = "create_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(CsrfHeader),
+    request_body = Create,
+    responses(
+        (status = 201, description = "The request: `pending`, or `approved` when its rule approves automatically.", body = Request),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: a bad account id, name, level, duration or missing reason, or accounts under different rules.", body = ErrorBody),
+        (status = 403, description = "`no_access`: no policy rule gives the caller this, or the rule denies it; `forbidden`: the token lacks the `request` scope; or `csrf_failed`.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): Json<Create>) -> ApiResult<(StatusCode, axum::Json<Request>)> {
+    caller.require(Scope::Request)?;
+    if body.accounts.is_empty() || body.accounts.len() > 50 {
+        return Err(ApiError::InvalidRequest("name between 1 and 50 accounts".to_owned()));
+    }
+    let mut accounts = body.accounts.clone();
+    accounts.sort();
+    accounts.dedup();
+    let targets: Vec<Target> = accounts
+        .iter()
+        .map(|a| Target { integration: body.integration.clone(), account: a.clone(), kind: body.kind, name: body.name.clone(), level: body.level })
+        .collect();
+    for t in &targets {
+        check_target(t)?;
+    }
+    let (version, source) = state
+        .store
+        .current_policy(&caller.org_id)
+        .await?
+        .ok_or_else(|| ApiError::NoAccess("the org has no access policy yet, so nothing can be requested".to_owned()))?;
+    let policy = Policy::parse(&source).map_err(|e| ApiError::Internal(format!("stored policy no longer parses: {e}").into()))?;
+    let me = person(&state, &caller).await?;
+    // Resource tags come from the inventory (AWS issue); until then rules
+    // with tag conditions match no resource.
+    let no_tags = BTreeMap::new();
+    let mut rule: Option<&Rule> = None;
+    for t in &targets {
+        let r = policy.rule_for(&me, t, &no_tags).ok_or_else(|| ApiError::NoAccess(format!("no policy rule lets you request {}", describe(t))))?;
+        if rule.is_some_and(|prev| prev.name != r.name) {
+            return Err(ApiError::InvalidRequest(format!("these accounts fall under different policy rules (`{}` and `{}`); request them separately", rule.map(|p| p.name.as_str()).unwrap_or_default(), r.name)));
+        }
+        rule = Some(r);
+    }
+    let rule = rule.ok_or_else(|| ApiError::InvalidRequest("nothing to request".to_owned()))?;
+    if rule.approval == Approval::Deny {
+        return Err(ApiError::NoAccess(format!("policy rule `{}` does not allow this request", rule.name)));
+    }
+    if rule.require_reason && body.reason.trim().is_empty() {
+        return Err(ApiError::InvalidRequest(format!("policy rule `{}` requires a reason", rule.name)));
+    }
+    if body.reason.chars().count() > 2000 {
+        return Err(ApiError::InvalidRequest("the reason is too long: use at most 2000 characters".to_owned()));
+    }
+    let duration = body.duration_secs.map_or(rule.default_duration, Duration::from_secs);
+    if duration.is_zero() || duration > rule.max_duration {
+        return Err(ApiError::InvalidRequest(format!(
+            "the duration must be between 1 second and {} (policy rule `{}`)",
+            humanize(rule.max_duration),
+            rule.name
+        )));
+    }
+    let initial = if rule.approval == Approval::Auto { RequestState::Approved } else { RequestState::Pending };
+    let now = state.now();
+    let new = NewRequest {
+        requester_id: caller.user_id.clone(),
+        requester_email: caller.email.clone(),
+        rule: rule.name.clone(),
+        policy_version: version,
+        reason: body.reason.trim().to_owned(),
+        duration,
+        state: initial,
+        pending_until: now.plus(Duration::from_secs(state.config.access.pending_timeout_secs)),
+        targets,
+    };
+    let request = state.store.create_request(&caller.org_id, &new, now).await?;
+    let detail = json!({"rule": request.rule, "targets": request.targets, "duration_secs": request.duration.as_secs(), "reason": request.reason});
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.created", &request.id).with(detail)).await?;
+    if initial == RequestState::Approved {
+        state.audit(&caller.org_id, NewAuditEvent::new("system", "request.approved", &request.id).with(json!({"by": "policy", "rule": request.rule}))).await?;
+    }
+    Ok((StatusCode::CREATED, axum::Json(request)))
+}
+
+fn humanize(d: Duration) -> String {
+    humantime_like(d.as_secs())
+}
+
+fn humantime_like(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, 0) => format!("{h}h{m}m"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// Query of `GET /v1/requests`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only the caller's own.
+    #[serde(default)]
+    mine: bool,
+    /// Only pending requests the caller may approve now.
+    #[serde(default)]
+    to_approve: bool,
+    /// Only in this state.
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// Policy versions parsed once per call, however many requests share them.
+#[derive(Default)]
+struct Policies(std::collections::HashMap<i64, Policy>);
+
+impl Policies {
+    async fn rule_eligible(&mut self, state: &AppState, org_id: &str, r: &Request, me: &Person) -> ApiResult<bool> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(r.policy_version) {
+            slot.insert(policy_at(state, org_id, r.policy_version).await?);
+        }
+        Ok(self.0.get(&r.policy_version).and_then(|p| p.rule(&r.rule)).is_some_and(|rule| rule.approval.eligible(me)))
+    }
+
+    /// Whether `caller` may see `r`: theirs, an eligible approver's, or an admin's.
+    async fn visible(&mut self, state: &AppState, caller: &Principal, r: &Request, me: &Person) -> ApiResult<bool> {
+        if r.requester_id == caller.user_id || caller.role == Role::Admin {
+            return Ok(true);
+        }
+        self.rule_eligible(state, &caller.org_id, r, me).await
+    }
+}
+
+/// `GET /v1/requests`.
+#[utoipa::path(
+    get,
+    path = "/v1/requests",
+    operation_id = "list_requests",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Requests the caller may see (their own, those they may approve, all for admins), newest first.", body = Vec<Request>),
+        (status = 400, description = "`invalid_request`: an unknown state.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<axum::Json<Vec<Request>>> {
+    caller.require(Scope::Read)?;
+    let mut filter = RequestFilter { limit: q.limit.unwrap_or(100), ..RequestFilter::default() };
+    if let Some(s) = &q.state {
+        filter.states = vec![RequestState::parse(s).ok_or_else(|| ApiError::InvalidRequest(format!("`{s}` is not a request state")))?];
+    }
+    if q.to_approve {
+        filter.states = vec![RequestState::Pending];
+    }
+    if q.mine {
+        filter.requester_id = Some(caller.user_id.clone());
+    }
+    let me = person(&state, &caller).await?;
+    let mut policies = Policies::default();
+    let mut out = Vec::new();
+    for r in state.store.list_requests(&caller.org_id, &filter).await? {
+        let shown = if q.to_approve {
+            r.requester_id != caller.user_id
+                && !r.decisions.iter().any(|d| d.approver_id == caller.user_id)
+                && policies.rule_eligible(&state, &caller.org_id, &r, &me).await?
+        } else {
+            policies.visible(&state, &caller, &r, &me).await?
+        };
+        if shown {
+            out.push(r);
+        }
+    }
+    Ok(axum::Json(out))
+}
+
+async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiResult<(Request, Person)> {
+    let r = state.store.request(&caller.org_id, id).await?.ok_or(ApiError::NotFound("request"))?;
+    let me = person(state, caller).await?;
+    if !Policies::default().visible(state, caller, &r, &me).await? {
+        return Err(ApiError::NotFound("request"));
+    }
+    Ok((r, me))
+}
+
+/// `GET /v1/requests/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{id}",
+    operation_id = "get_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`).")),
+    responses(
+        (status = 200, description = "The request.", body = Request),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Request>> {
+    caller.require(Scope::Read)?;
+    Ok(axum::Json(load(&state, &caller, &id).await?.0))
+}
+
+/// Body of approve, deny and cancel.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Applies a lifecycle event, failing clearly if the request moved meanwhile.
+async fn apply(state: &AppState, caller: &Principal, r: &Request, event: Event, changes: &Changes) -> ApiResult<RequestState> {
+    let to = lifecycle::next(r.state, event).map_err(|e| ApiError::InvalidState(e.to_string()))?;
+    if !state.store.transition(&caller.org_id, &r.id, r.state, to, changes, state.now()).await? {
+        return Err(ApiError::InvalidState("the request changed while you were deciding; reload it".to_owned()));
+    }
+    Ok(to)
+}
+
+/// `POST /v1/requests/{id}/approve`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/approve",
+    operation_id = "approve_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), CsrfHeader),
+    request_body(content = Reason, description = "`{}` or a reason; a reason is required for a break-glass approval of one's own request."),
+    responses(
+        (status = 200, description = "The request: still `pending` if more approvals are needed, else `approved`.", body = Request),
+        (status = 403, description = "`forbidden`: not an eligible approver now, self-approval not allowed, already decided, or the token lacks the scope; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the request is not pending.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
+    let reason = body.reason;
+    let (r, me) = load(&state, &caller, &id).await?;
+    // Deciding others' requests takes the approver role (and an API token's
+    // `approve` scope); approving one's own, where a rule allows it, does not.
+    caller.require(if r.requester_id == caller.user_id { Scope::Request } else { Scope::Approve })?;
+    if r.state != RequestState::Pending {
+        return Err(ApiError::InvalidState(format!("the request is {}, not pending", r.state)));
+    }
+    let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
+    let rule = policy.rule(&r.rule).ok_or_else(|| ApiError::Internal(format!("rule `{}` missing from policy v{}", r.rule, r.policy_version).into()))?;
+    let requester_groups = state.store.user_groups(&caller.org_id, &r.requester_id).await?;
+    let requester = Person { email: r.requester_email.clone(), groups: requester_groups.into_iter().map(|g| g.name).collect() };
+    let already: Vec<String> = r.decisions.iter().filter(|d| d.decision == "approve").map(|d| d.approver_email.clone()).collect();
+    let outcome = approval::approve(rule, &requester, &me, &already, Some(&reason)).map_err(|e| ApiError::ForbiddenBecause(e.to_string()))?;
+    let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "approve".to_owned(), reason: reason.clone(), at: state.now() };
+    state.store.add_decision(&caller.org_id, &r.id, &decision).await.map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict(_) => ApiError::ForbiddenBecause("you have already decided this request".to_owned()),
+        other => other,
+    })?;
+    match outcome {
+        Outcome::Recorded { have, need } => {
+            state
+                .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approval_recorded", &r.id).with(json!({"have": have, "need": need})))
+                .await?;
+        }
+        Outcome::Approved { break_glass } => {
+            let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
+            apply(&state, &caller, &r, Event::Approve, &changes).await?;
+            if break_glass {
+                tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
+                state
+                    .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})))
+                    .await?;
+            }
+            state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).await?;
+        }
+    }
+    Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
+}
+
+/// `POST /v1/requests/{id}/deny`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/deny",
+    operation_id = "deny_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), CsrfHeader),
+    request_body(content = Reason, description = "Why."),
+    responses(
+        (status = 200, description = "The request, `denied`.", body = Request),
+        (status = 403, description = "`forbidden`: not an eligible approver (or admin), one's own request, or the token lacks the `approve` scope; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the request is not pending.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
+    let reason = body.reason;
+    let (r, me) = load(&state, &caller, &id).await?;
+    if r.requester_id == caller.user_id {
+        return Err(ApiError::ForbiddenBecause("you cannot deny your own request\nhelp: cancel it instead".to_owned()));
+    }
+    caller.require(Scope::Approve)?;
+    let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
+    let eligible = policy.rule(&r.rule).is_some_and(|rule| rule.approval.eligible(&me));
+    if !eligible && caller.role != Role::Admin {
+        return Err(ApiError::ForbiddenBecause("you are not an approver for this request".to_owned()));
+    }
+    apply(&state, &caller, &r, Event::Deny, &Changes { decided_at: Some(state.now()), ..Changes::default() }).await?;
+    let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "deny".to_owned(), reason: reason.clone(), at: state.now() };
+    // A person who approved earlier and now denies keeps one decision: the first.
+    if let Err(e) = state.store.add_decision(&caller.org_id, &r.id, &decision).await {
+        if !matches!(e, latch_core::store::StoreError::Conflict) {
+            return Err(e.into());
+        }
+    }
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason}))).await?;
+    Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
+}
+
+/// `POST /v1/requests/{id}/cancel`: the requester withdraws it before access is granted.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/cancel",
+    operation_id = "cancel_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), CsrfHeader),
+    responses(
+        (status = 200, description = "The request, `cancelled`.", body = Request),
+        (status = 403, description = "`forbidden`: only the requester may cancel; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: access was already granted or the request is decided.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Request>> {
+    let (r, _) = load(&state, &caller, &id).await?;
+    if r.requester_id != caller.user_id {
+        return Err(ApiError::ForbiddenBecause("only the requester can cancel a request".to_owned()));
+    }
+    apply(&state, &caller, &r, Event::Cancel, &Changes::default()).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.cancelled", &r.id)).await?;
+    Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::humantime_like;
+
+    #[test]
+    fn durations_read_short() {
+        for (secs, want) in [(30, "30s"), (1800, "30m"), (3600, "1h"), (5400, "1h30m"), (3661, "1h1m1s")] {
+            assert_eq!(humantime_like(secs), want);
+        }
+    }
+}
