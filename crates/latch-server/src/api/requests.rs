@@ -348,15 +348,22 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         ApiError::Conflict(_) => ApiError::ForbiddenBecause("you have already decided this request".to_owned()),
         other => other,
     })?;
-    match outcome {
-        Outcome::Recorded { have, need } => {
-            state
-                .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approval_recorded", &r.id).with(json!({"have": have, "need": need})))
-                .await?;
-        }
-        Outcome::Approved { break_glass } => {
-            let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
-            apply(&state, &caller, &r, Event::Approve, &changes).await?;
+    // INVARIANT: the count that decides is taken after this decision is
+    // stored, from the database, so two approvers deciding at once cannot
+    // both see themselves as the first of two and leave it pending.
+    let fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
+    let have = u32::try_from(fresh.decisions.iter().filter(|d| d.decision == "approve").count()).unwrap_or(u32::MAX);
+    let need = match &rule.approval {
+        Approval::Approvers { required, .. } => *required,
+        Approval::Auto | Approval::Deny => 1,
+    };
+    let break_glass = matches!(outcome, Outcome::Approved { break_glass: true });
+    if break_glass || have >= need {
+        let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
+        let to = lifecycle::next(fresh.state, Event::Approve).map_err(|e| ApiError::InvalidState(e.to_string()))?;
+        // Of concurrent deciders exactly one moves it; the others find it
+        // approved already, which is what they wanted.
+        if state.store.transition(&caller.org_id, &r.id, fresh.state, to, &changes, state.now()).await? {
             if break_glass {
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
                 state
@@ -365,6 +372,10 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             }
             state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).await?;
         }
+    } else {
+        state
+            .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approval_recorded", &r.id).with(json!({"have": have, "need": need})))
+            .await?;
     }
     Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
 }

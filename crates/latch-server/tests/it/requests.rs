@@ -101,6 +101,18 @@ async fn two_of_a_group_approve_and_self_approval_is_refused(app: TestApp) {
     assert_error(&late, StatusCode::CONFLICT, "invalid_state");
 }
 
+async fn two_approvers_deciding_at_once_approve_it(app: TestApp) {
+    let o = org(&app).await;
+    for _ in 0..5 {
+        let (_, r) = ask(&o.alice, json!({"kind": "role", "name": "AdminAccess", "accounts": ["111111111111"], "reason": "r"})).await;
+        let path = format!("/v1/requests/{}/approve", id(&r));
+        let (a, b) = tokio::join!(o.lead1.call(Method::POST, &path, Some(json!({}))), o.lead2.call(Method::POST, &path, Some(json!({}))));
+        assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{} {}", a.1, b.1);
+        let (_, now) = o.alice.call(Method::GET, &format!("/v1/requests/{}", id(&r)), None).await;
+        assert_eq!(now["state"], "approved", "{now}");
+    }
+}
+
 async fn approvers_are_checked_when_they_decide(app: TestApp) {
     let o = org(&app).await;
     let (_, r) = ask(&o.alice, json!({"kind": "role", "name": "AdminAccess", "accounts": ["111111111111"], "reason": "r"})).await;
@@ -183,6 +195,7 @@ async fn policies_are_validated_versioned_and_audited(app: TestApp) {
 
 crate::both_engines!(
     two_of_a_group_approve_and_self_approval_is_refused,
+    two_approvers_deciding_at_once_approve_it,
     approvers_are_checked_when_they_decide,
     break_glass_is_flagged_and_needs_a_reason,
     rules_decide_auto_deny_self_and_no_match,
