@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod id;
+pub mod jobs;
 pub mod model;
 pub mod password;
 pub mod secret;

@@ -10,6 +10,7 @@ use thiserror::Error;
 use crate::access::lifecycle::State;
 use crate::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
 use crate::audit::{AuditRecord, NewAuditEvent};
+use crate::jobs::{Job, NewJob};
 use crate::clock::Timestamp;
 use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User};
 use crate::token::TokenHash;
@@ -378,6 +379,49 @@ pub trait AccessStore: Send + Sync {
     async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()>;
 }
 
+/// The job table.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Queues a job; false if its idempotency key was queued before.
+    async fn enqueue(&self, job: &NewJob, now: Timestamp) -> StoreResult<bool>;
+    /// Leases the most overdue due job (queued and due, or running with an
+    /// expired lease) to `worker` until `lease_until`.
+    async fn claim(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<Job>>;
+    /// Extends the lease; false if the worker lost it.
+    async fn heartbeat(&self, job_id: &str, worker: &str, lease_until: Timestamp) -> StoreResult<bool>;
+    /// Marks it done; false if the worker lost the lease.
+    async fn complete(&self, job_id: &str, worker: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Queues it again at `run_at` after a failure.
+    async fn retry(&self, job_id: &str, worker: &str, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Gives up on it: dead, visible, alerting.
+    async fn bury(&self, job_id: &str, worker: &str, error: &str, now: Timestamp) -> StoreResult<bool>;
+    /// When the next job falls due (queued run time or expiring lease).
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>>;
+    /// The org's dead jobs.
+    async fn dead_jobs(&self, org_id: &str) -> StoreResult<Vec<Job>>;
+}
+
+/// Grants of requests and the entitlements they hold, reference-counted.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Takes the per-person, per-entitlement lock (a lease, so a crashed
+    /// holder does not block forever); `Some(applied)` when taken, with what
+    /// is in place now (`None`: nothing granted yet).
+    async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>>;
+    /// Releases the lock.
+    async fn unlock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
+    /// Records what the integration did for the entitlement.
+    async fn set_applied(&self, org_id: &str, user_id: &str, key: &str, applied: &str) -> StoreResult<()>;
+    /// Forgets the entitlement (after revoking it), releasing the lock.
+    async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
+    /// Records that a request's target holds its entitlement (idempotent).
+    async fn hold_grant(&self, org_id: &str, request_id: &str, idx: i64, user_id: &str, key: &str, now: Timestamp) -> StoreResult<()>;
+    /// Records that it no longer does (idempotent).
+    async fn release_grant(&self, org_id: &str, request_id: &str, idx: i64, now: Timestamp) -> StoreResult<()>;
+    /// How many grants hold the entitlement.
+    async fn holders(&self, org_id: &str, user_id: &str, key: &str) -> StoreResult<i64>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -391,7 +435,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

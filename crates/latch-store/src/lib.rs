@@ -12,6 +12,8 @@ mod audit;
 mod connect;
 mod credentials;
 mod error;
+mod grants;
+mod jobs;
 mod migrate;
 mod orgs;
 mod people;

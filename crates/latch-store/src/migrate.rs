@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "totp_replay", sql: include_str!("../migrations/0002_totp_replay.sql") },
     Migration { version: 3, name: "sso", sql: include_str!("../migrations/0003_sso.sql") },
     Migration { version: 4, name: "access", sql: include_str!("../migrations/0004_access.sql") },
+    Migration { version: 5, name: "jobs_grants", sql: include_str!("../migrations/0005_jobs_grants.sql") },
 ];
 
 /// Why migrating failed.

@@ -5,5 +5,6 @@ pub mod approval;
 pub mod glob;
 pub mod lifecycle;
 pub mod policy;
+pub mod provision;
 pub mod request;
 pub mod target;

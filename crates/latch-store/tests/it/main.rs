@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod credentials;
 mod engines;
+mod jobs;
 mod people;
 
 /// Declares `sqlite_NAME` and `postgres_NAME` tests around an async

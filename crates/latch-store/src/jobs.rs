@@ -1,0 +1,155 @@
+//! The job table. Claiming is one conditional UPDATE; on PostgreSQL the
+//! candidate row is taken `FOR UPDATE SKIP LOCKED`, so replicas claiming at
+//! once take different jobs instead of queueing behind each other.
+
+use async_trait::async_trait;
+use latch_core::id::new_id;
+use latch_core::jobs::{Job, NewJob};
+use latch_core::store::{JobStore, StoreError, StoreResult};
+use latch_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::connect::{Engine, SqlStore};
+use crate::error::MapErr;
+
+const JOB_COLS: &str = "id, org_id, kind, subject, attempts, max_attempts, state, last_error, run_at";
+
+fn job(row: &AnyRow) -> StoreResult<Job> {
+    Ok(Job {
+        id: row.try_get("id").db()?,
+        org_id: row.try_get("org_id").db()?,
+        kind: row.try_get("kind").db()?,
+        subject: row.try_get("subject").db()?,
+        attempts: row.try_get("attempts").db()?,
+        max_attempts: row.try_get("max_attempts").db()?,
+        state: row.try_get("state").db()?,
+        last_error: row.try_get("last_error").db()?,
+        run_at: Timestamp(row.try_get("run_at").db()?),
+    })
+}
+
+#[async_trait]
+impl JobStore for SqlStore {
+    async fn enqueue(&self, j: &NewJob, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(new_id("job"))
+        .bind(&j.org_id)
+        .bind(&j.kind)
+        .bind(&j.subject)
+        .bind(&j.idempotency_key)
+        .bind(j.max_attempts)
+        .bind(j.run_at.millis())
+        .bind(now.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn claim(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<Job>> {
+        let lock = match self.engine {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2
+             WHERE id = (SELECT id FROM jobs
+                         WHERE (state = 'queued' AND run_at <= $2) OR (state = 'running' AND lease_until < $2)
+                         ORDER BY run_at, id LIMIT 1{lock})
+             RETURNING {JOB_COLS}"
+        ))
+        .bind(worker)
+        .bind(now.millis())
+        .bind(lease_until.millis())
+        .fetch_optional(&self.write)
+        .await
+        .db()?;
+        row.as_ref().map(job).transpose()
+    }
+
+    async fn heartbeat(&self, job_id: &str, worker: &str, lease_until: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'")
+            .bind(job_id)
+            .bind(worker)
+            .bind(lease_until.millis())
+            .execute(&self.write)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn complete(&self, job_id: &str, worker: &str, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'")
+            .bind(job_id)
+            .bind(worker)
+            .bind(now.millis())
+            .execute(&self.write)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn retry(&self, job_id: &str, worker: &str, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4, updated_at = $5
+             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(run_at.millis())
+        .bind(error)
+        .bind(now.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn bury(&self, job_id: &str, worker: &str, error: &str, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, last_error = $3, updated_at = $4
+             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(error)
+        .bind(now.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>> {
+        let row = sqlx::query(
+            "SELECT MIN(t) AS t FROM (
+               SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued'
+               UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE state = 'running') due",
+        )
+        .fetch_one(&self.read)
+        .await
+        .db()?;
+        Ok(row.try_get::<Option<i64>, _>("t").db()?.map(Timestamp))
+    }
+
+    async fn dead_jobs(&self, org_id: &str) -> StoreResult<Vec<Job>> {
+        sqlx::query(&format!("SELECT {JOB_COLS} FROM jobs WHERE org_id = $1 AND state = 'dead' ORDER BY updated_at DESC"))
+            .bind(org_id)
+            .fetch_all(&self.read)
+            .await
+            .db()?
+            .iter()
+            .map(job)
+            .collect::<Result<Vec<_>, StoreError>>()
+    }
+}

@@ -1,0 +1,123 @@
+//! Jobs: idempotent enqueue, leases that expire, retries, dead letters,
+//! concurrent claims taking different jobs; entitlement locks and holders.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use latch_core::jobs::NewJob;
+use latch_core::store::{GrantStore, JobStore, OrgStore};
+use latch_core::Timestamp;
+use latch_store::SqlStore;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+const SEC: Duration = Duration::from_secs(1);
+
+fn job(org: &str, key: &str, run_at: Timestamp) -> NewJob {
+    NewJob { org_id: org.into(), kind: "provision".into(), subject: "req_1".into(), idempotency_key: key.into(), run_at, max_attempts: 3 }
+}
+
+async fn jobs_are_leased_retried_and_buried(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    assert!(s.enqueue(&job(&org.id, "k1", T0), T0).await.unwrap());
+    assert!(!s.enqueue(&job(&org.id, "k1", T0), T0).await.unwrap(), "same idempotency key");
+    assert!(s.enqueue(&job(&org.id, "k2", T0.plus(SEC * 60)), T0).await.unwrap());
+    assert_eq!(s.next_due().await.unwrap(), Some(T0));
+
+    let j = s.claim("w1", T0, T0.plus(SEC * 30)).await.unwrap().unwrap();
+    assert_eq!((j.attempts, j.state.as_str()), (1, "running"));
+    assert!(s.claim("w2", T0, T0.plus(SEC * 30)).await.unwrap().is_none(), "k1 is leased, k2 not due");
+    // The worker dies: its lease runs out and another worker takes the job.
+    let later = T0.plus(SEC * 31);
+    let again = s.claim("w2", later, later.plus(SEC * 30)).await.unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), (j.id.as_str(), 2));
+    assert!(!s.complete(&j.id, "w1", later).await.unwrap(), "w1 lost the lease");
+    assert!(s.heartbeat(&j.id, "w2", later.plus(SEC * 60)).await.unwrap());
+    assert!(s.retry(&j.id, "w2", later.plus(SEC * 5), "throttled", later).await.unwrap());
+    assert!(s.claim("w2", later, later.plus(SEC * 30)).await.unwrap().is_none(), "backing off");
+    let t = later.plus(SEC * 5);
+    let third = s.claim("w3", t, t.plus(SEC * 30)).await.unwrap().unwrap();
+    assert_eq!(third.last_error.as_deref(), Some("throttled"));
+    assert!(s.bury(&third.id, "w3", "gave up", t).await.unwrap());
+    let dead = s.dead_jobs(&org.id).await.unwrap();
+    assert_eq!((dead.len(), dead[0].last_error.as_deref()), (1, Some("gave up")));
+    let k2 = s.claim("w1", T0.plus(SEC * 60), T0.plus(SEC * 90)).await.unwrap().unwrap();
+    assert!(s.complete(&k2.id, "w1", T0.plus(SEC * 61)).await.unwrap());
+    assert_eq!(s.next_due().await.unwrap(), None);
+}
+
+async fn concurrent_claims_take_different_jobs(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    for i in 0..40 {
+        s.enqueue(&job(&org.id, &format!("k{i}"), T0), T0).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(j) = s.claim(&format!("w{w}"), T0, T0.plus(SEC * 30)).await.unwrap() {
+                got.push(j.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (40, 40), "every job claimed exactly once");
+}
+
+async fn entitlement_locks_exclude_and_expire(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    let until = T0.plus(SEC * 30);
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_a", T0, until).await.unwrap(), Some(None));
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_b", T0, until).await.unwrap(), None, "held by a");
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_a", T0, until).await.unwrap(), Some(None), "re-entrant");
+    s.set_applied(&org.id, "u1", "k", r#"{"policy":"p"}"#).await.unwrap();
+    s.unlock_entitlement(&org.id, "u1", "k", "job_a").await.unwrap();
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_b", T0, until).await.unwrap(), Some(Some(r#"{"policy":"p"}"#.into())));
+    // b crashes holding it; after the lease, c gets it.
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_c", T0.plus(SEC), until).await.unwrap(), None);
+    assert!(s.lock_entitlement(&org.id, "u1", "k", "job_c", until.plus(SEC), until.plus(SEC * 30)).await.unwrap().is_some());
+    s.drop_entitlement(&org.id, "u1", "k", "job_c").await.unwrap();
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_d", T0, until).await.unwrap(), Some(None), "forgotten");
+}
+
+async fn grants_count_holders_idempotently(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    // Requests must exist for the foreign key.
+    use latch_core::access::lifecycle::State;
+    use latch_core::access::request::NewRequest;
+    use latch_core::store::AccessStore;
+    let new = |who: &str| NewRequest {
+        requester_id: who.into(),
+        requester_email: format!("{who}@x.io"),
+        rule: "r".into(),
+        policy_version: 1,
+        reason: String::new(),
+        duration: SEC * 60,
+        state: State::Approved,
+        pending_until: T0,
+        targets: vec![],
+    };
+    let r1 = s.create_request(&org.id, &new("u1"), T0).await.unwrap();
+    let r2 = s.create_request(&org.id, &new("u1"), T0).await.unwrap();
+    s.hold_grant(&org.id, &r1.id, 0, "u1", "k", T0).await.unwrap();
+    s.hold_grant(&org.id, &r1.id, 0, "u1", "k", T0).await.unwrap();
+    s.hold_grant(&org.id, &r2.id, 0, "u1", "k", T0).await.unwrap();
+    assert_eq!(s.holders(&org.id, "u1", "k").await.unwrap(), 2);
+    s.release_grant(&org.id, &r1.id, 0, T0).await.unwrap();
+    s.release_grant(&org.id, &r1.id, 0, T0).await.unwrap();
+    assert_eq!(s.holders(&org.id, "u1", "k").await.unwrap(), 1);
+    s.release_grant(&org.id, &r2.id, 0, T0).await.unwrap();
+    assert_eq!(s.holders(&org.id, "u1", "k").await.unwrap(), 0);
+}
+
+crate::conformance!(
+    jobs_are_leased_retried_and_buried,
+    concurrent_claims_take_different_jobs,
+    entitlement_locks_exclude_and_expire,
+    grants_count_holders_idempotently,
+);
