@@ -133,3 +133,77 @@ async fn the_cli_detects_an_edited_audit_record() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr), "error: audit record 2 was edited: its content no longer matches its hash\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_and_requests_from_the_command_line() {
+    let server = tokio::task::spawn_blocking(|| ServerProcess::start("sqlite")).await.unwrap().unwrap();
+    let browser = Browser::enroll(&server).await;
+    let admin = Home::new();
+    login(&admin, &server, &browser).await;
+
+    let policy = admin.dir.path().join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nname = \"admin\"\nrequesters = \"any\"\nresource = { kinds = [\"role\"], names = [\"Admin\"] }\napproval = { users = [\"admin@acme.io\"] }\nrequire_reason = true\n\n[[rule]]\nname = \"typo\"\nrequesters = \"any\"\napproval = \"maybe\"\n").unwrap();
+    let p = policy.to_str().unwrap();
+    let out = admin.run(&["admin", "policy", "apply", p], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("policy.toml:11:12: `maybe` is not an approval"), "{}", text(&out.stderr));
+    std::fs::write(&policy, std::fs::read_to_string(&policy).unwrap().replace("\"maybe\"", "\"deny\"")).unwrap();
+    let out = admin.run(&["admin", "policy", "apply", p], &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("Applied policy version 1."));
+
+    // Alice asks through the CLI with an API token of her own.
+    let out = admin.run(&["admin", "users", "add", "alice@acme.io"], &[]).await;
+    let link = text(&out.stdout);
+    let token = link.trim().rsplit("token=").next().unwrap().to_owned();
+    let alice_web = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let enrolled: serde_json::Value = alice_web
+        .post(format!("{}/v1/orgs/acme/enroll", server.url))
+        .json(&serde_json::json!({"token": token, "password": crate::support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created: serde_json::Value = alice_web
+        .post(format!("{}/v1/tokens", server.url))
+        .header("x-csrf-token", enrolled["csrf_token"].as_str().unwrap())
+        .json(&serde_json::json!({"name": "cli", "scopes": ["read", "request"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alice_env = [("LATCH_TOKEN", created["secret"].as_str().unwrap().to_owned()), ("LATCH_SERVER", server.url.clone())];
+    let env: Vec<(&str, &str)> = alice_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let alice = Home::new();
+    let out = alice.run(&["request", "role", "Admin", "--account", "123456789012"], &env).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("policy rule `admin` requires a reason"), "{}", text(&out.stderr));
+    let out = alice.run(&["request", "role", "Admin", "--account", "123456789012", "--reason", "deploy"], &env).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+    assert!(id.starts_with("req_"), "{id}");
+    let out = alice.run(&["request", "role", "Billing", "--account", "123456789012"], &env).await;
+    assert!(text(&out.stderr).contains("[no_access]"), "{}", text(&out.stderr));
+
+    let out = admin.run(&["requests", "--to-approve"], &[]).await;
+    assert!(text(&out.stdout).contains(&id), "{}", text(&out.stdout));
+    let out = admin.run(&["approve", &id], &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // No AWS integration is installed on this server: provisioning fails
+    // cleanly instead of pretending.
+    let mut state = String::new();
+    for _ in 0..100 {
+        let out = alice.run(&["requests", "--mine", "--json"], &env).await;
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        state = list[0]["state"].as_str().unwrap_or_default().to_owned();
+        if state == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "failed");
+}

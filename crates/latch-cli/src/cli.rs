@@ -97,6 +97,19 @@ pub enum Command {
         /// Request id.
         id: String,
     },
+    /// Take access away early (approvers of the request and admins).
+    Revoke {
+        /// Request id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Give your access back early.
+    Relinquish {
+        /// Request id.
+        id: String,
+    },
     /// IAM policies: validate, simulate, explain (Latch's own evaluation engine).
     Iam {
         /// What to do.

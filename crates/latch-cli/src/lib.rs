@@ -61,6 +61,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Approve { id, reason } => commands::requests::decide(g, &id, "approve", &reason).await,
         Command::Deny { id, reason } => commands::requests::decide(g, &id, "deny", &reason).await,
         Command::Cancel { id } => commands::requests::decide(g, &id, "cancel", "").await,
+        Command::Revoke { id, reason } => commands::requests::decide(g, &id, "revoke", &reason).await,
+        Command::Relinquish { id } => commands::requests::decide(g, &id, "relinquish", "").await,
         Command::Iam { command } => commands::iam::run(command),
         Command::Admin { command } => match command {
             AdminCommand::Policy { command } => commands::admin::policy::run(g, command).await,

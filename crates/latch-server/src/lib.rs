@@ -15,6 +15,7 @@ mod request_id;
 pub mod state;
 mod sso;
 mod ui;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use latch_core::{Clock, SystemClock};
 pub use bootstrap::FirstRun;
 pub use config::{Config, FlagOverrides};
 pub use logging::init as init_logging;
-pub use state::AppState;
+pub use state::{AppState, Provisioners};
 
 /// A server started by [`start`].
 pub struct Running {
@@ -39,11 +40,14 @@ pub struct Running {
     pub public_url: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: workers::Workers,
+    state: AppState,
 }
 
 impl Running {
     /// Stops accepting, finishes in-flight requests and closes the store.
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.workers.stop().await;
         let _ = self.shutdown.send(());
         self.task.await.context("the server task panicked")?.context("while serving")?;
         self.store.close().await;
@@ -51,9 +55,21 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Wakes the background workers now (tests move a manual clock, then kick).
+    pub fn kick(&self) {
+        self.state.wake.notify_waiters();
+    }
+}
+
 /// Opens the store (migrating it), bootstraps an empty database and starts
 /// serving in the background.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    start_with(config, clock, Provisioners::default()).await
+}
+
+/// [`start`] with the given provisioners (tests inject recording ones).
+pub async fn start_with(config: Config, clock: Arc<dyn Clock>, provisioners: Provisioners) -> anyhow::Result<Running> {
     if config.database_url.is_none() {
         create_private_dir(&config.data_dir)?;
     }
@@ -78,8 +94,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     }
     let first_run = bootstrap::first_run(store.as_ref(), clock.as_ref(), &config).await?;
     let public_url = config.public_url();
-    let state = AppState::new(store.clone(), clock, config);
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let state = AppState::new(store.clone(), clock, config, provisioners);
+    let workers = workers::spawn(state.clone());
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -88,7 +105,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             })
             .await
     });
-    Ok(Running { addr, first_run, store, public_url, shutdown: tx, task })
+    Ok(Running { addr, first_run, store, public_url, shutdown: tx, task, workers, state })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM (`latch server`).

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use latch_core::audit::NewAuditEvent;
+use latch_core::access::provision::Provisioner;
+use latch_core::jobs::NewJob;
 use latch_core::store::Store;
 use latch_core::{Clock, Timestamp};
 
@@ -25,6 +27,22 @@ pub struct Inner {
     pub config: Config,
     /// Request counters.
     pub metrics: Metrics,
+    /// Where access is granted, by integration name (`aws`).
+    pub provisioners: Provisioners,
+    /// Wakes this replica's workers when it queues due work (other replicas
+    /// find it at their next poll, within a second).
+    pub wake: tokio::sync::Notify,
+}
+
+/// The provisioners the server knows, by integration name.
+#[derive(Clone, Default)]
+pub struct Provisioners(pub std::collections::BTreeMap<String, Arc<dyn Provisioner>>);
+
+impl Provisioners {
+    /// The provisioner of `integration`, if installed.
+    pub fn get(&self, integration: &str) -> Option<&Arc<dyn Provisioner>> {
+        self.0.get(integration)
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -36,8 +54,15 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> Self {
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default() }))
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners) -> Self {
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, wake: tokio::sync::Notify::new() }))
+    }
+
+    /// Queues a job and wakes this replica's workers.
+    pub async fn enqueue(&self, job: NewJob) -> ApiResult<()> {
+        self.store.enqueue(&job, self.now()).await?;
+        self.wake.notify_waiters();
+        Ok(())
     }
 
     /// Now, from the injected clock.

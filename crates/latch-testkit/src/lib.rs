@@ -11,10 +11,12 @@ pub mod moto;
 pub mod oidc;
 pub mod pg;
 pub mod process;
+pub mod provisioner;
 pub mod server;
 
 pub use moto::Moto;
 pub use oidc::OidcProvider;
 pub use pg::{fresh_postgres_url, PgCluster};
 pub use process::{free_port, Watched};
+pub use provisioner::RecordingProvisioner;
 pub use server::ServerProcess;

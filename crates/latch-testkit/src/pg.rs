@@ -119,7 +119,18 @@ impl PgCluster {
             Command::new("chown").arg(user).arg(&log).status()?;
         }
         self.server = Some(Watched::spawn(&bin.join("postgres"), &args, as_user, &log, &[], "INT")?);
-        wait_for_port(port, Duration::from_secs(30), &log)
+        wait_for_port(port, Duration::from_secs(30), &log)?;
+        // Listening is not yet accepting sessions ("the database system is
+        // starting up"): wait until the server says it is ready.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let ready = Command::new(bin.join("pg_isready")).args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()]).status()?;
+            if ready.success() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("PostgreSQL on port {port} did not become ready")
     }
 
     /// A URL of a new, empty database in this cluster.

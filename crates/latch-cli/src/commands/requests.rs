@@ -1,4 +1,4 @@
-//! `latch request`, `latch requests`, `latch approve|deny|cancel`.
+//! `latch request`, `latch requests`, `latch approve|deny|cancel|revoke|relinquish`.
 
 use anyhow::{bail, Context as _};
 use reqwest::Method;
@@ -73,11 +73,11 @@ pub async fn list(global: &GlobalArgs, mine: bool, to_approve: bool, state: Opti
 
 /// `latch approve|deny|cancel ID`.
 pub async fn decide(global: &GlobalArgs, id: &str, verb: &str, reason: &str) -> anyhow::Result<()> {
-    if verb == "deny" && reason.trim().is_empty() {
+    if matches!(verb, "deny" | "revoke") && reason.trim().is_empty() {
         bail!("say why with --reason");
     }
     let api = Api::connect(global).await?;
-    let body = if verb == "cancel" { None } else { Some(json!({"reason": reason})) };
+    let body = if matches!(verb, "cancel" | "relinquish") { None } else { Some(json!({"reason": reason})) };
     let r: Value = api.send(Method::POST, &format!("/v1/requests/{}/{verb}", seg(id)), body.as_ref()).await?.json().await?;
     eprintln!("Request {} is {}.", field(&r, "id"), field(&r, "state"));
     Ok(())

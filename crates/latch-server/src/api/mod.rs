@@ -78,6 +78,8 @@ routes! {
     "/v1/requests/{id}/approve" => post(requests::approve);
     "/v1/requests/{id}/deny" => post(requests::deny);
     "/v1/requests/{id}/cancel" => post(requests::cancel);
+    "/v1/requests/{id}/revoke" => post(requests::revoke);
+    "/v1/requests/{id}/relinquish" => post(requests::relinquish);
 }
 
 /// The whole router.

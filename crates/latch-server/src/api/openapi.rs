@@ -72,6 +72,8 @@ pub(crate) const COOKIE: &str = "cookie";
         super::requests::approve,
         super::requests::deny,
         super::requests::cancel,
+        super::requests::revoke,
+        super::requests::relinquish,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, super::oauth::OAuthError)),
     modifiers(&SecuritySchemes),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latch_core::access::approval::{self, Outcome};
-use latch_core::access::lifecycle::{self, Event, State as RequestState};
+use latch_core::access::lifecycle::{self, EndReason, Event, State as RequestState};
 use latch_core::access::policy::{Approval, Person, Policy, Rule};
 use latch_core::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
 use latch_core::access::target::{Kind, Level, Target};
@@ -23,6 +23,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
+use crate::workers;
 
 /// What to request: one entitlement in one or more accounts.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -161,6 +162,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.created", &request.id).with(detail)).await?;
     if initial == RequestState::Approved {
         state.audit(&caller.org_id, NewAuditEvent::new("system", "request.approved", &request.id).with(json!({"by": "policy", "rule": request.rule}))).await?;
+        state.enqueue(workers::provision_job(&request)).await?;
+    } else {
+        state.enqueue(workers::pending_timeout_job(&request)).await?;
     }
     Ok((StatusCode::CREATED, axum::Json(request)))
 }
@@ -371,6 +375,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
                     .await?;
             }
             state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).await?;
+            state.enqueue(workers::provision_job(&fresh)).await?;
         }
     } else {
         state
@@ -458,4 +463,72 @@ mod tests {
             assert_eq!(humantime_like(secs), want);
         }
     }
+}
+
+/// Ends a request's access early (`reason`: revoked or relinquished) and
+/// queues the work that takes it away.
+async fn end(state: &AppState, caller: &Principal, r: &Request, reason: EndReason) -> ApiResult<Request> {
+    let changes = Changes { end_reason: Some(reason), ..Changes::default() };
+    apply(state, caller, r, Event::End(reason), &changes).await?;
+    let ending = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
+    state.enqueue(workers::deprovision_job(&ending)).await?;
+    Ok(ending)
+}
+
+/// `POST /v1/requests/{id}/revoke`: an approver of the request (or an admin)
+/// takes access away early.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/revoke",
+    operation_id = "revoke_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), CsrfHeader),
+    request_body(content = Reason, description = "Why."),
+    responses(
+        (status = 200, description = "The request, `expiring`: access is being taken away.", body = Request),
+        (status = 403, description = "`forbidden`: not an approver of this request nor an admin; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the request holds no access to revoke.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
+    let (r, me) = load(&state, &caller, &id).await?;
+    caller.require(Scope::Approve)?;
+    let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
+    let eligible = policy.rule(&r.rule).is_some_and(|rule| rule.approval.eligible(&me));
+    if !eligible && caller.role != Role::Admin {
+        return Err(ApiError::ForbiddenBecause("only an approver of this request or an admin can revoke it".to_owned()));
+    }
+    let ending = end(&state, &caller, &r, EndReason::Revoked).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.revoking", &r.id).with(json!({"reason": body.reason}))).await?;
+    Ok(axum::Json(ending))
+}
+
+/// `POST /v1/requests/{id}/relinquish`: the requester gives access back early.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/relinquish",
+    operation_id = "relinquish_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), CsrfHeader),
+    responses(
+        (status = 200, description = "The request, `expiring`: access is being taken away.", body = Request),
+        (status = 403, description = "`forbidden`: only the requester may relinquish; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the request holds no access to give back.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn relinquish(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Request>> {
+    let (r, _) = load(&state, &caller, &id).await?;
+    if r.requester_id != caller.user_id {
+        return Err(ApiError::ForbiddenBecause("only the requester can relinquish a request".to_owned()));
+    }
+    let ending = end(&state, &caller, &r, EndReason::Relinquished).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.relinquishing", &r.id)).await?;
+    Ok(axum::Json(ending))
 }

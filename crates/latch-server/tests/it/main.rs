@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod device;
+mod grants;
 mod input;
 mod isolation;
 mod openapi;

@@ -45,6 +45,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/requests/{id}/approve", &["post"]),
     ("/v1/requests/{id}/deny", &["post"]),
     ("/v1/requests/{id}/cancel", &["post"]),
+    ("/v1/requests/{id}/revoke", &["post"]),
+    ("/v1/requests/{id}/relinquish", &["post"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latch_core::{Clock as _, ManualClock, Secret, SystemClock};
-use latch_server::{Config, FirstRun, Running};
+use latch_server::{Config, FirstRun, Provisioners, Running};
+use latch_testkit::RecordingProvisioner;
 use latch_testkit::env::LATCH_TEST_ENGINES;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -19,8 +20,9 @@ pub struct TestApp {
     pub config: Config,
     pub first: FirstRun,
     pub db_url: String,
-    #[allow(dead_code, reason = "keeps the server alive for the test")]
     pub running: Option<Running>,
+    /// The provisioner behind integration `aws`.
+    pub provisioner: Arc<RecordingProvisioner>,
     _dir: tempfile::TempDir,
 }
 
@@ -51,15 +53,41 @@ impl TestApp {
         }
         let db_url = config.database_url();
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let running = latch_server::start(config.clone(), clock.clone()).await.unwrap();
+        let provisioner = Arc::new(RecordingProvisioner::default());
+        let mut provisioners = Provisioners::default();
+        provisioners.0.insert("aws".to_owned(), provisioner.clone());
+        let running = latch_server::start_with(config.clone(), clock.clone(), provisioners).await.unwrap();
         let url = format!("http://{}", running.addr);
         config.public_url = Some(url.clone());
         let first = running.first_run.clone().expect("a fresh database bootstraps");
-        Some(TestApp { url, clock, config, first, db_url, running: Some(running), _dir: dir })
+        Some(TestApp { url, clock, config, first, db_url, running: Some(running), provisioner, _dir: dir })
     }
 
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
+        self.kick();
+    }
+
+    /// Wakes the background workers.
+    pub fn kick(&self) {
+        if let Some(r) = &self.running {
+            r.kick();
+        }
+    }
+
+    /// Waits (kicking the workers) until request `id` is in `state`.
+    pub async fn wait_for_state(&self, who: &Client, id: &str, state: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..200 {
+            self.kick();
+            let (_, r) = who.call(Method::GET, &format!("/v1/requests/{id}"), None).await;
+            if r["state"] == state {
+                return r;
+            }
+            last = r;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("request {id} never became {state}: {last}")
     }
 
     /// A client without credentials.

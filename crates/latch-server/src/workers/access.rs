@@ -1,0 +1,248 @@
+//! Jobs of access requests: provision (approved → provisioning → active),
+//! expire (active → expiring at `expires_at`), deprovision (expiring → its
+//! final state), and the pending timeout.
+//!
+//! Every step is safe to repeat after a crash at any point: grants are
+//! recorded idempotently, the provisioner's calls are idempotent, and access
+//! to an entitlement is removed only when no grant holds it any more
+//! (reference counting across overlapping requests).
+
+use std::time::Duration;
+
+use latch_core::access::lifecycle::{self, EndReason, Event, State};
+use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, RevokeOutcome};
+use latch_core::access::request::{Changes, Request};
+use latch_core::audit::NewAuditEvent;
+use latch_core::jobs::{Job, NewJob};
+use latch_core::store::StoreError;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long one job may hold an entitlement's lock.
+const LOCK: Duration = Duration::from_secs(60);
+
+/// Why a job did not finish.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Try again after a backoff.
+    Retry(String),
+    /// Another job holds the same entitlement: try again shortly.
+    Busy,
+    /// Retrying will not help.
+    Permanent(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Retry(format!("database: {e}"))
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Retry(e.to_string())
+    }
+}
+
+/// Queues the job that grants an approved request.
+pub(crate) fn provision_job(r: &Request) -> NewJob {
+    NewJob { org_id: r.org_id.clone(), kind: "provision".into(), subject: r.id.clone(), idempotency_key: format!("provision:{}", r.id), run_at: latch_core::Timestamp(0), max_attempts: 10 }
+}
+
+/// Queues the job that takes access away from a request that is ending.
+pub(crate) fn deprovision_job(r: &Request) -> NewJob {
+    NewJob { org_id: r.org_id.clone(), kind: "deprovision".into(), subject: r.id.clone(), idempotency_key: format!("deprovision:{}", r.id), run_at: latch_core::Timestamp(0), max_attempts: 20 }
+}
+
+/// Queues the pending timeout of a new request.
+pub(crate) fn pending_timeout_job(r: &Request) -> NewJob {
+    NewJob { org_id: r.org_id.clone(), kind: "pending_timeout".into(), subject: r.id.clone(), idempotency_key: format!("pending_timeout:{}", r.id), run_at: r.pending_until, max_attempts: 10 }
+}
+
+/// Runs one job.
+pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(), Failure> {
+    let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(()) };
+    match job.kind.as_str() {
+        "provision" => provision(state, r, worker).await,
+        "expire" => expire(state, r, worker).await,
+        "deprovision" => deprovision(state, r, worker).await,
+        "pending_timeout" => pending_timeout(state, r).await,
+        other => Err(Failure::Permanent(format!("unknown job kind `{other}`"))),
+    }
+}
+
+/// Moves `r` by `event` if it is still where we saw it; returns the fresh request.
+async fn step(state: &AppState, r: &Request, event: Event, changes: &Changes) -> Result<Option<Request>, Failure> {
+    let to = lifecycle::next(r.state, event).map_err(|e| Failure::Permanent(e.to_string()))?;
+    if !state.store.transition(&r.org_id, &r.id, r.state, to, changes, state.now()).await? {
+        return Ok(None);
+    }
+    Ok(state.store.request(&r.org_id, &r.id).await?)
+}
+
+fn spec(r: &Request, idx: usize) -> Option<GrantSpec> {
+    let target = r.targets.get(idx)?.clone();
+    let expires_at = r.expires_at.unwrap_or_else(|| r.created_at.plus(r.duration));
+    Some(GrantSpec { org_id: r.org_id.clone(), user_id: r.requester_id.clone(), email: r.requester_email.clone(), target, expires_at })
+}
+
+async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
+    let r = match r.state {
+        State::Approved => match step(state, &r, Event::StartProvisioning, &Changes::default()).await? {
+            Some(fresh) => fresh,
+            None => return Err(Failure::Retry("the request moved; looking again".into())),
+        },
+        // A retry after a crash mid-way: carry on, every step is idempotent.
+        State::Provisioning => r,
+        _ => return Ok(()),
+    };
+    let expires_at = state.now().plus(r.duration);
+    for idx in 0..r.targets.len() {
+        let Some(mut spec) = spec(&r, idx) else { continue };
+        spec.expires_at = expires_at;
+        match grant_one(state, &r, idx, &spec, worker).await {
+            Ok(()) => {}
+            Err(Failure::Permanent(msg)) => return fail(state, &r, &msg).await,
+            Err(other) => return Err(other),
+        }
+    }
+    let changes = Changes { expires_at: Some(expires_at), ..Changes::default() };
+    let Some(active) = step(state, &r, Event::Provisioned, &changes).await? else { return Ok(()) };
+    state
+        .enqueue(NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, expires_at.millis()), run_at: expires_at, max_attempts: 20 })
+        .await?;
+    state.audit(&r.org_id, NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": active.expires_at}))).await?;
+    Ok(())
+}
+
+async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str) -> Result<(), Failure> {
+    let key = spec.target.entitlement_key();
+    let now = state.now();
+    let Some(applied) = state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? else {
+        return Err(Failure::Busy);
+    };
+    let result = async {
+        state.store.hold_grant(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0), &r.requester_id, &key, now).await?;
+        if applied.is_some() {
+            // Another grant already holds this access: count, don't re-grant.
+            return Ok(());
+        }
+        let p = state
+            .provisioners
+            .get(&spec.target.integration)
+            .ok_or_else(|| Failure::Permanent(format!("integration `{}` is not installed", spec.target.integration)))?;
+        let outcome = p.grant(spec).await.map_err(|e| match e {
+            ProvisionError::Retryable(m) => Failure::Retry(m),
+            ProvisionError::Permanent(m) => Failure::Permanent(m),
+        })?;
+        let (applied, fresh) = match outcome {
+            GrantOutcome::Granted(a) => (a, true),
+            GrantOutcome::AlreadyGranted(a) => (a, false),
+        };
+        state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;
+        let event = NewAuditEvent::new("system", if fresh { "grant.applied" } else { "grant.already_applied" }, &r.id)
+            .with(json!({"target": spec.target, "applied": applied.0}));
+        state.audit(&r.org_id, event).await?;
+        Ok(())
+    }
+    .await;
+    state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+    result
+}
+
+/// Provisioning cannot succeed: take back whatever was granted, then fail.
+async fn fail(state: &AppState, r: &Request, msg: &str) -> Result<(), Failure> {
+    tracing::warn!(request = %r.id, error = %msg, "provisioning failed");
+    let changes = Changes { end_reason: Some(EndReason::Failed), ..Changes::default() };
+    if let Some(ending) = step(state, r, Event::End(EndReason::Failed), &changes).await? {
+        state.audit(&r.org_id, NewAuditEvent::new("system", "request.failing", &r.id).with(json!({"error": msg}))).await?;
+        state.enqueue(deprovision_job(&ending)).await?;
+    }
+    Ok(())
+}
+
+async fn expire(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
+    let due = r.expires_at.is_some_and(|t| t <= state.now());
+    match r.state {
+        State::Active if due => {
+            let changes = Changes { end_reason: Some(EndReason::Expired), ..Changes::default() };
+            match step(state, &r, Event::End(EndReason::Expired), &changes).await? {
+                Some(ending) => deprovision(state, ending, worker).await,
+                None => Err(Failure::Retry("the request moved; looking again".into())),
+            }
+        }
+        State::Expiring => deprovision(state, r, worker).await,
+        // Extended (a later expire job exists), or already ended.
+        _ => Ok(()),
+    }
+}
+
+async fn deprovision(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
+    if r.state != State::Expiring {
+        return Ok(());
+    }
+    for idx in 0..r.targets.len() {
+        let Some(spec) = spec(&r, idx) else { continue };
+        release_one(state, &r, idx, &spec, worker).await?;
+    }
+    let reason = r.end_reason.unwrap_or(EndReason::Expired);
+    if step(state, &r, Event::Deprovisioned(reason), &Changes::default()).await?.is_some() {
+        let action = match reason {
+            EndReason::Expired => "request.expired",
+            EndReason::Relinquished => "request.relinquished",
+            EndReason::Revoked => "request.revoked",
+            EndReason::Failed => "request.failed",
+        };
+        state.audit(&r.org_id, NewAuditEvent::new("system", action, &r.id)).await?;
+    }
+    Ok(())
+}
+
+async fn release_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str) -> Result<(), Failure> {
+    let key = spec.target.entitlement_key();
+    let now = state.now();
+    let Some(applied) = state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? else {
+        return Err(Failure::Busy);
+    };
+    let result = async {
+        state.store.release_grant(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0), now).await?;
+        // INVARIANT: access is removed only when no grant holds it any more;
+        // the holder count is read under the entitlement's lock.
+        if state.store.holders(&r.org_id, &r.requester_id, &key).await? > 0 {
+            return Ok(false);
+        }
+        let Some(applied) = applied else { return Ok(true) };
+        let applied: Applied = Applied(serde_json::from_str(&applied).unwrap_or_default());
+        let p = state
+            .provisioners
+            .get(&spec.target.integration)
+            .ok_or_else(|| Failure::Retry(format!("integration `{}` is not installed; cannot revoke", spec.target.integration)))?;
+        let outcome = p.revoke(spec, &applied).await.map_err(|e| match e {
+            ProvisionError::Retryable(m) | ProvisionError::Permanent(m) => Failure::Retry(m),
+        })?;
+        let action = match outcome {
+            RevokeOutcome::Revoked => "grant.removed",
+            RevokeOutcome::AlreadyRevoked => "grant.already_removed",
+        };
+        state.audit(&r.org_id, NewAuditEvent::new("system", action, &r.id).with(json!({"target": spec.target, "applied": applied.0}))).await?;
+        Ok(true)
+    }
+    .await;
+    match result {
+        Ok(true) => state.store.drop_entitlement(&r.org_id, &r.requester_id, &key, worker).await?,
+        _ => state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?,
+    }
+    result.map(|_| ())
+}
+
+async fn pending_timeout(state: &AppState, r: Request) -> Result<(), Failure> {
+    if r.state != State::Pending || r.pending_until > state.now() {
+        return Ok(());
+    }
+    if step(state, &r, Event::PendingTimeout, &Changes::default()).await?.is_some() {
+        state.audit(&r.org_id, NewAuditEvent::new("system", "request.expired", &r.id).with(json!({"why": "not decided in time"}))).await?;
+    }
+    Ok(())
+}

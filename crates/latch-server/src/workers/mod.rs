@@ -1,0 +1,123 @@
+//! Background workers: each claims due jobs from the shared job table, keeps
+//! its lease alive while working, and completes, retries or buries the job.
+//! Idle workers sleep until the next job falls due (never more than a second,
+//! so work queued by another replica is picked up promptly), or until this
+//! replica queues something.
+
+mod access;
+
+use std::time::Duration;
+
+use latch_core::jobs::{backoff, Job};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::state::AppState;
+
+pub(crate) use access::{deprovision_job, pending_timeout_job, provision_job, Failure};
+
+/// How long a claimed job is leased; renewed every third of it.
+const LEASE: Duration = Duration::from_secs(30);
+/// Longest idle sleep.
+const POLL: Duration = Duration::from_secs(1);
+/// Workers per replica.
+const WORKERS: usize = 2;
+
+/// The running workers.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops claiming and waits for the jobs in hand to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for h in self.handles {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Starts this replica's workers.
+pub fn spawn(state: AppState) -> Workers {
+    let (stop, rx) = watch::channel(false);
+    let replica = latch_core::id::new_id("wrk");
+    let handles = (0..WORKERS).map(|i| tokio::spawn(run(state.clone(), format!("{replica}-{i}"), rx.clone()))).collect();
+    Workers { stop, handles }
+}
+
+async fn run(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let now = state.now();
+        match state.store.claim(&worker, now, now.plus(LEASE)).await {
+            Ok(Some(job)) => {
+                handle(&state, &worker, job).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not claim a job"),
+        }
+        let wait = match state.store.next_due().await {
+            Ok(Some(due)) => Duration::from_millis(u64::try_from((due.millis() - state.now().millis()).max(0)).unwrap_or(0)).min(POLL),
+            _ => POLL,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = state.wake.notified() => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn handle(state: &AppState, worker: &str, job: Job) {
+    let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, subject = %job.subject, attempt = job.attempts);
+    let _enter = span.enter();
+    if job.attempts > job.max_attempts {
+        bury(state, worker, &job, &format!("gave up after {} attempts: {}", job.max_attempts, job.last_error.clone().unwrap_or_default())).await;
+        return;
+    }
+    // Keep the lease while working, so no other replica takes the job over.
+    let beat = {
+        let (state, worker, id) = (state.clone(), worker.to_owned(), job.id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE / 3).await;
+                let _ = state.store.heartbeat(&id, &worker, state.now().plus(LEASE)).await;
+            }
+        })
+    };
+    let result = access::run(state, &job, worker).await;
+    beat.abort();
+    let now = state.now();
+    let outcome = match result {
+        Ok(()) => state.store.complete(&job.id, worker, now).await,
+        Err(Failure::Busy) => state.store.retry(&job.id, worker, now.plus(Duration::from_millis(200)), "waiting for another change to the same access", now).await,
+        Err(Failure::Retry(msg)) => {
+            tracing::warn!(error = %msg, "job failed; will retry");
+            state.store.retry(&job.id, worker, now.plus(backoff(job.attempts)), &msg, now).await
+        }
+        Err(Failure::Permanent(msg)) => {
+            bury(state, worker, &job, &msg).await;
+            return;
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, "could not record the job's outcome; its lease will expire and it will run again");
+    }
+}
+
+async fn bury(state: &AppState, worker: &str, job: &Job, error: &str) {
+    // A dead job is an alert: it is logged at error level, audited, and
+    // listed by the API.
+    tracing::error!(job = %job.id, kind = %job.kind, subject = %job.subject, error, "job is dead");
+    let _ = state.store.bury(&job.id, worker, error, state.now()).await;
+    let event = latch_core::audit::NewAuditEvent::new("system", "job.dead", &job.id)
+        .with(serde_json::json!({"kind": job.kind, "subject": job.subject, "error": error}));
+    if let Err(e) = state.audit(&job.org_id, event).await {
+        tracing::error!(error = %e, "could not audit a dead job");
+    }
+}

@@ -1,0 +1,147 @@
+//! Grants end to end through the workers, with a recording provisioner:
+//! active on approval, taken back on time, reference-counted across
+//! overlapping requests, revoked and relinquished early, failures cleaned up,
+//! undecided requests expired.
+
+use std::time::Duration;
+
+use latch_core::access::provision::ProvisionError;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{assert_error, Client, TestApp};
+
+const POLICY: &str = r#"
+[[rule]]
+name = "read-only"
+requesters = "any"
+resource = { kinds = ["role"], names = ["ReadOnly"] }
+approval = "auto"
+default_duration = "30m"
+max_duration = "2h"
+
+[[rule]]
+name = "admin"
+requesters = "any"
+resource = { kinds = ["role"], names = ["Admin"] }
+approval = { groups = ["leads"] }
+"#;
+
+async fn setup(app: &TestApp) -> (Client, Client) {
+    let admin = app.admin().await;
+    admin.call(Method::PUT, "/v1/policy", Some(json!({"source": POLICY}))).await;
+    admin.call(Method::POST, "/v1/groups", Some(json!({"name": "leads"}))).await;
+    admin.call(Method::PUT, "/v1/groups/leads/members/admin@acme.io", None).await;
+    let alice = app.add_user(&admin, "alice@acme.io", "member").await;
+    (admin, alice)
+}
+
+async fn ask(c: &Client, name: &str, accounts: &[&str], extra: Value) -> Value {
+    let mut body = json!({"kind": "role", "name": name, "accounts": accounts});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let (status, r) = c.call(Method::POST, "/v1/requests", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    r
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+async fn access_is_granted_then_taken_back_on_time(app: TestApp) {
+    let (_, alice) = setup(&app).await;
+    let r = ask(&alice, "ReadOnly", &["111111111111", "222222222222"], json!({})).await;
+    let active = app.wait_for_state(&alice, &id(&r), "active").await;
+    assert!(active["expires_at"].is_string());
+    assert_eq!(app.provisioner.live().len(), 2, "one grant per account");
+    app.advance(Duration::from_secs(29 * 60));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.provisioner.live().len(), 2, "not before its time");
+    app.advance(Duration::from_secs(60));
+    app.wait_for_state(&alice, &id(&r), "expired").await;
+    assert!(app.provisioner.live().is_empty());
+    assert_eq!(app.provisioner.counts(), (2, 2));
+}
+
+async fn overlapping_grants_are_reference_counted(app: TestApp) {
+    let (_, alice) = setup(&app).await;
+    let first = ask(&alice, "ReadOnly", &["111111111111"], json!({"duration_secs": 1800})).await;
+    app.wait_for_state(&alice, &id(&first), "active").await;
+    app.advance(Duration::from_secs(600));
+    let second = ask(&alice, "ReadOnly", &["111111111111"], json!({"duration_secs": 3600})).await;
+    app.wait_for_state(&alice, &id(&second), "active").await;
+    assert_eq!(app.provisioner.counts(), (1, 0), "the same access is granted once");
+    // The first ends: the second still holds the access.
+    app.advance(Duration::from_secs(1300));
+    app.wait_for_state(&alice, &id(&first), "expired").await;
+    assert_eq!(app.provisioner.live().len(), 1, "a peer removed access while another grant held it");
+    // The last holder ends: now it goes.
+    let (s, _) = alice.call(Method::POST, &format!("/v1/requests/{}/relinquish", id(&second)), None).await;
+    assert_eq!(s, StatusCode::OK);
+    app.wait_for_state(&alice, &id(&second), "relinquished").await;
+    assert!(app.provisioner.live().is_empty());
+    assert_eq!(app.provisioner.counts(), (1, 1));
+}
+
+async fn approvers_revoke_early(app: TestApp) {
+    let (admin, alice) = setup(&app).await;
+    let r = ask(&alice, "Admin", &["111111111111"], json!({})).await;
+    assert_eq!(r["state"], "pending");
+    admin.call(Method::POST, &format!("/v1/requests/{}/approve", id(&r)), Some(json!({}))).await;
+    app.wait_for_state(&alice, &id(&r), "active").await;
+    let not_hers = alice.call(Method::POST, &format!("/v1/requests/{}/revoke", id(&r)), Some(json!({"reason": "x"}))).await;
+    assert_error(&not_hers, StatusCode::FORBIDDEN, "forbidden");
+    let (s, ending) = admin.call(Method::POST, &format!("/v1/requests/{}/revoke", id(&r)), Some(json!({"reason": "incident over"}))).await;
+    assert_eq!((s, ending["state"].as_str()), (StatusCode::OK, Some("expiring")), "{ending}");
+    app.wait_for_state(&alice, &id(&r), "revoked").await;
+    assert!(app.provisioner.live().is_empty());
+    let again = admin.call(Method::POST, &format!("/v1/requests/{}/revoke", id(&r)), Some(json!({"reason": "x"}))).await;
+    assert_error(&again, StatusCode::CONFLICT, "invalid_state");
+}
+
+async fn failures_leave_nothing_half_granted(app: TestApp) {
+    let (_, alice) = setup(&app).await;
+    // Transient errors are retried (with backoff) until the grant goes through.
+    app.provisioner.fail_grants(vec![ProvisionError::Retryable("throttled".into()), ProvisionError::Retryable("throttled".into())]);
+    let r = ask(&alice, "ReadOnly", &["111111111111"], json!({})).await;
+    let mut state = Value::Null;
+    for _ in 0..40 {
+        app.advance(Duration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = alice.call(Method::GET, &format!("/v1/requests/{}", id(&r)), None).await.1;
+        if state["state"] == "active" {
+            break;
+        }
+    }
+    assert_eq!(state["state"], "active", "{state}");
+    // A permanent error on one account takes back what the request got in
+    // the others, and fails it.
+    app.provisioner.fail_account("666666666666", ProvisionError::Permanent("no such role".into()));
+    let r2 = ask(&alice, "ReadOnly", &["555555555555", "666666666666"], json!({})).await;
+    app.wait_for_state(&alice, &id(&r2), "failed").await;
+    let live = app.provisioner.live();
+    assert_eq!(live.len(), 1, "only the first request's access remains: {live:?}");
+    assert!(live[0].1.contains("111111111111"));
+    let (grants, revokes) = app.provisioner.counts();
+    assert_eq!((grants, revokes), (2, 1), "555 was granted, then taken back");
+}
+
+async fn undecided_requests_expire(app: TestApp) {
+    let (admin, alice) = setup(&app).await;
+    let (_, token) = admin.token(&["read"]).await;
+    let watcher = Client::with_bearer(&app.url, &token);
+    let r = ask(&alice, "Admin", &["111111111111"], json!({})).await;
+    app.advance(Duration::from_secs(24 * 3600 + 1));
+    app.wait_for_state(&watcher, &id(&r), "expired").await;
+    assert!(app.provisioner.live().is_empty());
+}
+
+crate::both_engines!(
+    access_is_granted_then_taken_back_on_time,
+    overlapping_grants_are_reference_counted,
+    approvers_revoke_early,
+    failures_leave_nothing_half_granted,
+    undecided_requests_expire,
+);

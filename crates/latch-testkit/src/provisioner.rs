@@ -1,0 +1,98 @@
+//! A recording provisioner for tests of the requests machinery: it keeps the
+//! access it "granted" in memory, can be told to fail (retryably or not) on
+//! its next calls, and counts calls so tests can assert that access was
+//! granted once and removed exactly when the last holder ended.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
+
+/// What a test sees.
+#[derive(Debug, Default)]
+struct Inner {
+    /// (email, entitlement key) → what was applied.
+    live: BTreeMap<(String, String), serde_json::Value>,
+    grants: usize,
+    revokes: usize,
+    fail_grants: Vec<ProvisionError>,
+    fail_revokes: Vec<ProvisionError>,
+    fail_accounts: BTreeMap<String, ProvisionError>,
+}
+
+/// The recording provisioner.
+#[derive(Debug, Default)]
+pub struct RecordingProvisioner(Mutex<Inner>);
+
+impl RecordingProvisioner {
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut guard = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// The access in place now: (email, entitlement key).
+    pub fn live(&self) -> Vec<(String, String)> {
+        self.with(|i| i.live.keys().cloned().collect())
+    }
+
+    /// (fresh grants, fresh revocations) so far.
+    pub fn counts(&self) -> (usize, usize) {
+        self.with(|i| (i.grants, i.revokes))
+    }
+
+    /// The next grant calls fail with these errors, in order.
+    pub fn fail_grants(&self, errors: Vec<ProvisionError>) {
+        self.with(|i| i.fail_grants = errors);
+    }
+
+    /// Every grant in `account` fails with `error`.
+    pub fn fail_account(&self, account: &str, error: ProvisionError) {
+        self.with(|i| i.fail_accounts.insert(account.to_owned(), error));
+    }
+
+    /// The next revoke calls fail with these errors, in order.
+    pub fn fail_revokes(&self, errors: Vec<ProvisionError>) {
+        self.with(|i| i.fail_revokes = errors);
+    }
+}
+
+#[async_trait]
+impl Provisioner for RecordingProvisioner {
+    async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
+        self.with(|i| {
+            if !i.fail_grants.is_empty() {
+                return Err(i.fail_grants.remove(0));
+            }
+            if let Some(e) = i.fail_accounts.get(&spec.target.account) {
+                return Err(e.clone());
+            }
+            let key = (spec.email.clone(), spec.target.entitlement_key());
+            if let Some(applied) = i.live.get(&key) {
+                return Ok(GrantOutcome::AlreadyGranted(Applied(applied.clone())));
+            }
+            let applied = serde_json::json!({"recorded": key.1, "for": key.0});
+            i.live.insert(key, applied.clone());
+            i.grants += 1;
+            Ok(GrantOutcome::Granted(Applied(applied)))
+        })
+    }
+
+    async fn revoke(&self, spec: &GrantSpec, applied: &Applied) -> Result<RevokeOutcome, ProvisionError> {
+        self.with(|i| {
+            if !i.fail_revokes.is_empty() {
+                return Err(i.fail_revokes.remove(0));
+            }
+            let key = (spec.email.clone(), spec.target.entitlement_key());
+            match i.live.get(&key) {
+                Some(a) if *a == applied.0 => {
+                    i.live.remove(&key);
+                    i.revokes += 1;
+                    Ok(RevokeOutcome::Revoked)
+                }
+                Some(_) => Err(ProvisionError::Permanent("asked to revoke something other than what was applied".into())),
+                None => Ok(RevokeOutcome::AlreadyRevoked),
+            }
+        })
+    }
+}
