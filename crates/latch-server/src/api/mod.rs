@@ -10,12 +10,13 @@ mod oauth;
 mod openapi;
 mod orgs;
 mod policy;
-mod requests;
+pub(crate) mod requests;
 pub(crate) mod session;
 mod sso;
 mod tokens;
 mod totp;
 mod users;
+mod watch;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
@@ -80,6 +81,7 @@ routes! {
     "/v1/requests/{id}/cancel" => post(requests::cancel);
     "/v1/requests/{id}/revoke" => post(requests::revoke);
     "/v1/requests/{id}/relinquish" => post(requests::relinquish);
+    "/v1/requests/{id}/watch" => get(watch::watch);
 }
 
 /// The whole router.

@@ -74,6 +74,7 @@ pub(crate) const COOKIE: &str = "cookie";
         super::requests::cancel,
         super::requests::revoke,
         super::requests::relinquish,
+        super::watch::watch,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, super::oauth::OAuthError)),
     modifiers(&SecuritySchemes),

@@ -268,7 +268,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
     Ok(axum::Json(out))
 }
 
-async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiResult<(Request, Person)> {
+/// A request the caller may see, with the caller as the policy sees them.
+pub(crate) async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiResult<(Request, Person)> {
     let r = state.store.request(&caller.org_id, id).await?.ok_or(ApiError::NotFound("request"))?;
     let me = person(state, caller).await?;
     if !Policies::default().visible(state, caller, &r, &me).await? {
@@ -355,7 +356,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     // INVARIANT: the count that decides is taken after this decision is
     // stored, from the database, so two approvers deciding at once cannot
     // both see themselves as the first of two and leave it pending.
-    let fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
+    let mut fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
     let have = u32::try_from(fresh.decisions.iter().filter(|d| d.decision == "approve").count()).unwrap_or(u32::MAX);
     let need = match &rule.approval {
         Approval::Approvers { required, .. } => *required,
@@ -368,6 +369,11 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
         if state.store.transition(&caller.org_id, &r.id, fresh.state, to, &changes, state.now()).await? {
+            // The answer is the request as of this decision; workers may
+            // already be moving it on.
+            fresh.state = to;
+            fresh.decided_at = changes.decided_at;
+            fresh.break_glass = break_glass;
             if break_glass {
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
                 state
@@ -382,7 +388,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approval_recorded", &r.id).with(json!({"have": have, "need": need})))
             .await?;
     }
-    Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
+    Ok(axum::Json(fresh))
 }
 
 /// `POST /v1/requests/{id}/deny`.

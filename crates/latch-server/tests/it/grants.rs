@@ -145,3 +145,64 @@ crate::both_engines!(
     failures_leave_nothing_half_granted,
     undecided_requests_expire,
 );
+
+mod watching {
+    use futures_util::StreamExt as _;
+    use reqwest::Method;
+    use serde_json::{json, Value};
+
+    use crate::support::TestApp;
+
+    /// Reads NDJSON lines from a watch stream until `want` state (or the end).
+    async fn until(stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin), buf: &mut String, want: &str, app: &TestApp) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            while let Some(nl) = buf.find('\n') {
+                let line: String = buf.drain(..=nl).collect();
+                let v: Value = serde_json::from_str(&line).unwrap();
+                if let Some(s) = v["request"]["state"].as_str() {
+                    seen.push(s.to_owned());
+                    if s == want {
+                        return seen;
+                    }
+                }
+            }
+            app.kick();
+            match tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.expect("watch went quiet") {
+                Some(chunk) => buf.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap()),
+                None => return seen,
+            }
+        }
+    }
+
+    async fn a_watch_follows_the_request_and_resumes_after_a_drop(app: TestApp) {
+        let (admin, alice) = super::setup(&app).await;
+        let r = super::ask(&alice, "Admin", &["111111111111"], json!({})).await;
+        let rid = super::id(&r);
+        let open = || alice.request(Method::GET, &format!("/v1/requests/{rid}/watch")).send();
+        let resp = open().await.unwrap();
+        assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+        let mut stream = resp.bytes_stream();
+        let mut buf = String::new();
+        assert_eq!(until(&mut stream, &mut buf, "pending", &app).await, ["pending"]);
+        // The connection drops; the request moves on meanwhile.
+        drop(stream);
+        admin.call(Method::POST, &format!("/v1/requests/{rid}/approve"), Some(json!({}))).await;
+        // Reconnecting shows where it is now, then follows it to the end.
+        let mut stream = open().await.unwrap().bytes_stream();
+        let mut buf = String::new();
+        let seen = until(&mut stream, &mut buf, "active", &app).await;
+        assert_eq!(seen.last().map(String::as_str), Some("active"), "{seen:?}");
+        assert_ne!(seen.first().map(String::as_str), Some("pending"), "{seen:?}");
+        alice.call(Method::POST, &format!("/v1/requests/{rid}/relinquish"), None).await;
+        let seen = until(&mut stream, &mut buf, "relinquished", &app).await;
+        assert_eq!(seen.last().map(String::as_str), Some("relinquished"));
+        // A final state ends the stream.
+        assert!(tokio::time::timeout(std::time::Duration::from_secs(5), stream.next()).await.unwrap().is_none());
+        // Nothing was requested twice.
+        let mine = alice.call(Method::GET, "/v1/requests?mine=true", None).await.1;
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+    }
+
+    crate::both_engines!(a_watch_follows_the_request_and_resumes_after_a_drop);
+}

@@ -47,6 +47,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/requests/{id}/cancel", &["post"]),
     ("/v1/requests/{id}/revoke", &["post"]),
     ("/v1/requests/{id}/relinquish", &["post"]),
+    ("/v1/requests/{id}/watch", &["get"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -1,0 +1,110 @@
+//! Waiting on a request without polling storms: `GET
+//! /v1/requests/{id}/watch` streams newline-delimited JSON, one line with the
+//! request now, one more each time its state changes, and a heartbeat line
+//! every 15 seconds; the stream ends when the request reaches a final state.
+//! A client whose connection drops simply reconnects: the first line is
+//! always the current state, so nothing is missed and nothing is re-submitted.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use latch_core::access::request::Request;
+use latch_core::model::Scope;
+use serde_json::json;
+
+use crate::api::openapi::AuthErrors;
+use crate::api::requests::load;
+use crate::auth::Caller;
+use crate::error::{ApiResult, ErrorBody};
+use crate::state::AppState;
+
+/// How often the request is looked at (a single-row read).
+const TICK: Duration = Duration::from_millis(250);
+/// How often an idle stream says it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Longest a stream stays open; clients reconnect.
+const MAX_OPEN: Duration = Duration::from_secs(300);
+
+struct Watch {
+    state: AppState,
+    org_id: String,
+    id: String,
+    last: Option<String>,
+    since_line: Duration,
+    open_for: Duration,
+    done: bool,
+}
+
+fn line(v: &serde_json::Value) -> Bytes {
+    let mut s = v.to_string();
+    s.push('\n');
+    Bytes::from(s)
+}
+
+fn snapshot(r: &Request) -> serde_json::Value {
+    json!({"event": "state", "request": r})
+}
+
+/// `GET /v1/requests/{id}/watch`.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{id}/watch",
+    operation_id = "watch_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`).")),
+    responses(
+        (status = 200, description = "Newline-delimited JSON: `{\"event\":\"state\",\"request\":{…}}` now and at every change, `{\"event\":\"heartbeat\"}` every 15 s; ends at a final state or after 5 minutes (reconnect to go on).", content_type = "application/x-ndjson", body = String),
+        (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    caller.require(Scope::Read)?;
+    // Visibility is checked once, up front, exactly as for `GET`.
+    let (first, _) = load(&state, &caller, &id).await?;
+    let first_line = line(&snapshot(&first));
+    let w = Watch {
+        state,
+        org_id: caller.org_id.clone(),
+        id: first.id.clone(),
+        last: Some(first.state.as_str().to_owned()),
+        since_line: Duration::ZERO,
+        open_for: Duration::ZERO,
+        done: first.state.is_final(),
+    };
+    let head = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(first_line) });
+    let rest = futures_util::stream::unfold(w, |mut w| async move {
+        loop {
+            if w.done || w.open_for >= MAX_OPEN {
+                return None;
+            }
+            tokio::time::sleep(TICK).await;
+            w.open_for += TICK;
+            w.since_line += TICK;
+            match w.state.store.request(&w.org_id, &w.id).await {
+                Ok(Some(r)) if w.last.as_deref() != Some(r.state.as_str()) => {
+                    w.last = Some(r.state.as_str().to_owned());
+                    w.done = r.state.is_final();
+                    w.since_line = Duration::ZERO;
+                    return Some((Ok(line(&snapshot(&r))), w));
+                }
+                Ok(None) => return None,
+                // A database hiccup: keep the stream, look again next tick.
+                Ok(Some(_)) | Err(_) => {}
+            }
+            if w.since_line >= HEARTBEAT {
+                w.since_line = Duration::ZERO;
+                return Some((Ok(line(&json!({"event": "heartbeat"}))), w));
+            }
+        }
+    });
+    let mut resp = Body::from_stream(futures_util::StreamExt::chain(head, rest)).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
