@@ -313,3 +313,21 @@ mod tests {
         assert_eq!(Scope::split(&s), vec![Scope::Admin, Scope::Read]);
     }
 }
+
+/// Where notifications go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Webhook {
+    /// Opaque id.
+    pub id: String,
+    /// The org.
+    pub org_id: String,
+    /// Where to POST.
+    pub url: String,
+    /// `slack` (incoming-webhook JSON) or `generic` (signed JSON).
+    pub kind: String,
+    /// Event names it receives (`request.created`, …); empty means all.
+    pub events: Vec<String>,
+    /// When it was added.
+    pub created_at: crate::Timestamp,
+}

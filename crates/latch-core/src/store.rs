@@ -12,7 +12,7 @@ use crate::access::request::{Changes, Decision, NewRequest, Request, RequestFilt
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::jobs::{Job, NewJob};
 use crate::clock::Timestamp;
-use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User};
+use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User, Webhook};
 use crate::token::TokenHash;
 
 /// Why a store call failed.
@@ -422,6 +422,21 @@ pub trait GrantStore: Send + Sync {
     async fn holders(&self, org_id: &str, user_id: &str, key: &str) -> StoreResult<i64>;
 }
 
+/// Webhooks and their queued notifications.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Adds a webhook with its signing secret.
+    async fn create_webhook(&self, org_id: &str, url: &str, kind: &str, secret: &str, events: &[String], now: Timestamp) -> StoreResult<Webhook>;
+    /// The org's webhooks.
+    async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>>;
+    /// Removes one.
+    async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<()>;
+    /// Queues a notification for a webhook; returns its id.
+    async fn create_notification(&self, org_id: &str, webhook_id: &str, event: &str, payload: &str, now: Timestamp) -> StoreResult<String>;
+    /// A notification with its webhook and the webhook's secret.
+    async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<(Webhook, String, String)>>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -435,7 +450,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 mod logging;
 mod metrics;
+mod notify;
 mod request_id;
 pub mod state;
 mod sso;

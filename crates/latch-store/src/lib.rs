@@ -19,6 +19,7 @@ mod orgs;
 mod people;
 mod rows;
 mod sso;
+mod webhooks;
 
 pub use connect::{connect, redact, sqlite_url_in, ConnectError, Engine, SqlStore, StoreOptions};
 pub use migrate::MigrateError;

@@ -20,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "sso", sql: include_str!("../migrations/0003_sso.sql") },
     Migration { version: 4, name: "access", sql: include_str!("../migrations/0004_access.sql") },
     Migration { version: 5, name: "jobs_grants", sql: include_str!("../migrations/0005_jobs_grants.sql") },
+    Migration { version: 6, name: "webhooks", sql: include_str!("../migrations/0006_webhooks.sql") },
 ];
 
 /// Why migrating failed.

@@ -17,6 +17,7 @@ mod tokens;
 mod totp;
 mod users;
 mod watch;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
@@ -82,6 +83,8 @@ routes! {
     "/v1/requests/{id}/revoke" => post(requests::revoke);
     "/v1/requests/{id}/relinquish" => post(requests::relinquish);
     "/v1/requests/{id}/watch" => get(watch::watch);
+    "/v1/webhooks" => get(webhooks::list), post(webhooks::add);
+    "/v1/webhooks/{id}" => delete(webhooks::delete);
 }
 
 /// The whole router.

@@ -22,6 +22,7 @@ use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
+use crate::notify;
 use crate::state::AppState;
 use crate::workers;
 
@@ -163,8 +164,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     if initial == RequestState::Approved {
         state.audit(&caller.org_id, NewAuditEvent::new("system", "request.approved", &request.id).with(json!({"by": "policy", "rule": request.rule}))).await?;
         state.enqueue(workers::provision_job(&request)).await?;
+        notify::emit(&state, "request.approved", &request).await;
     } else {
         state.enqueue(workers::pending_timeout_job(&request)).await?;
+        notify::emit(&state, "request.created", &request).await;
     }
     Ok((StatusCode::CREATED, axum::Json(request)))
 }
@@ -382,6 +385,10 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             }
             state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).await?;
             state.enqueue(workers::provision_job(&fresh)).await?;
+            if break_glass {
+                notify::emit(&state, "request.break_glass", &fresh).await;
+            }
+            notify::emit(&state, "request.approved", &fresh).await;
         }
     } else {
         state
@@ -430,7 +437,9 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
         }
     }
     state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason}))).await?;
-    Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
+    let denied = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
+    notify::emit(&state, "request.denied", &denied).await;
+    Ok(axum::Json(denied))
 }
 
 /// `POST /v1/requests/{id}/cancel`: the requester withdraws it before access is granted.

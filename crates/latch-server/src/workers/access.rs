@@ -18,6 +18,7 @@ use latch_core::store::StoreError;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::notify;
 use crate::state::AppState;
 
 /// How long one job may hold an entitlement's lock.
@@ -69,6 +70,12 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(),
         "expire" => expire(state, r, worker).await,
         "deprovision" => deprovision(state, r, worker).await,
         "pending_timeout" => pending_timeout(state, r).await,
+        "expiring_soon" => {
+            if r.state == State::Active {
+                notify::emit(state, "request.expiring_soon", &r).await;
+            }
+            Ok(())
+        }
         other => Err(Failure::Permanent(format!("unknown job kind `{other}`"))),
     }
 }
@@ -114,6 +121,12 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
         .enqueue(NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, expires_at.millis()), run_at: expires_at, max_attempts: 20 })
         .await?;
     state.audit(&r.org_id, NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": active.expires_at}))).await?;
+    // Warn a quarter of the way before the end, at most 15 minutes before.
+    let lead = (r.duration / 4).min(Duration::from_secs(900));
+    state
+        .enqueue(NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5 })
+        .await?;
+    notify::emit(state, "request.active", &active).await;
     Ok(())
 }
 
@@ -188,7 +201,7 @@ async fn deprovision(state: &AppState, r: Request, worker: &str) -> Result<(), F
         release_one(state, &r, idx, &spec, worker).await?;
     }
     let reason = r.end_reason.unwrap_or(EndReason::Expired);
-    if step(state, &r, Event::Deprovisioned(reason), &Changes::default()).await?.is_some() {
+    if let Some(done) = step(state, &r, Event::Deprovisioned(reason), &Changes::default()).await? {
         let action = match reason {
             EndReason::Expired => "request.expired",
             EndReason::Relinquished => "request.relinquished",
@@ -196,6 +209,7 @@ async fn deprovision(state: &AppState, r: Request, worker: &str) -> Result<(), F
             EndReason::Failed => "request.failed",
         };
         state.audit(&r.org_id, NewAuditEvent::new("system", action, &r.id)).await?;
+        notify::emit(state, action, &done).await;
     }
     Ok(())
 }
@@ -241,8 +255,9 @@ async fn pending_timeout(state: &AppState, r: Request) -> Result<(), Failure> {
     if r.state != State::Pending || r.pending_until > state.now() {
         return Ok(());
     }
-    if step(state, &r, Event::PendingTimeout, &Changes::default()).await?.is_some() {
+    if let Some(done) = step(state, &r, Event::PendingTimeout, &Changes::default()).await? {
         state.audit(&r.org_id, NewAuditEvent::new("system", "request.expired", &r.id).with(json!({"why": "not decided in time"}))).await?;
+        notify::emit(state, "request.expired", &done).await;
     }
     Ok(())
 }

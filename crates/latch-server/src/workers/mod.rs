@@ -90,7 +90,10 @@ async fn handle(state: &AppState, worker: &str, job: Job) {
             }
         })
     };
-    let result = access::run(state, &job, worker).await;
+    let result = match job.kind.as_str() {
+        "notify" => crate::notify::deliver(state, &job).await,
+        _ => access::run(state, &job, worker).await,
+    };
     beat.abort();
     let now = state.now();
     let outcome = match result {

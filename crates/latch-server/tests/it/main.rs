@@ -14,6 +14,7 @@ mod sso;
 mod support;
 mod tokens;
 mod ui;
+mod webhooks;
 
 /// Declares `sqlite::NAME` and `postgres::NAME` tests around an async
 /// `fn NAME(app: TestApp)`.

@@ -48,6 +48,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/requests/{id}/revoke", &["post"]),
     ("/v1/requests/{id}/relinquish", &["post"]),
     ("/v1/requests/{id}/watch", &["get"]),
+    ("/v1/webhooks", &["get", "post"]),
+    ("/v1/webhooks/{id}", &["delete"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

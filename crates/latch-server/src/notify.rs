@@ -1,0 +1,139 @@
+//! Notifications: every request event worth telling people about goes to
+//! the org's webhooks, as a job (retried, never blocking the request).
+//!
+//! - `slack`: Slack incoming-webhook JSON (`text` and `blocks`), with the
+//!   request's link and the commands to approve or deny it.
+//! - `generic`: `{"id", "event", "at", "request"}`, signed: `X-Latch-Timestamp`
+//!   (Unix seconds) and `X-Latch-Signature: v1=HEX` where HEX is
+//!   HMAC-SHA256(secret, "TIMESTAMP.BODY"). Receivers should refuse a
+//!   timestamp more than five minutes from their clock (replays), and compare
+//!   signatures in constant time.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use latch_core::access::request::Request;
+use latch_core::jobs::{Job, NewJob};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::state::AppState;
+use crate::workers::Failure;
+
+/// Attempts before a notification is given up (dead, visible, alerting).
+const MAX_ATTEMPTS: i64 = 8;
+
+/// The events a webhook can receive.
+pub const EVENTS: &[&str] = &[
+    "request.created",
+    "request.approved",
+    "request.denied",
+    "request.active",
+    "request.expiring_soon",
+    "request.expired",
+    "request.revoked",
+    "request.relinquished",
+    "request.failed",
+    "request.break_glass",
+];
+
+fn slack_payload(state: &AppState, event: &str, r: &Request) -> serde_json::Value {
+    let what: Vec<String> = r.targets.iter().map(|t| format!("{} `{}` in {}", t.kind.as_str(), t.name, t.account)).collect();
+    let loud = if event == "request.break_glass" { ":rotating_light: BREAK-GLASS " } else { "" };
+    let headline = format!("{loud}{} — {} asks for {} ({}s): {}", event, r.requester_email, what.join(", "), r.duration.as_secs(), r.reason);
+    let link = format!("{}/v1/requests/{}", state.config.public_url(), r.id);
+    let mut text = format!("{headline}\n<{link}|{}> is {}", r.id, r.state);
+    if event == "request.created" {
+        text.push_str(&format!("\nApprove: `latch approve {id}`  Deny: `latch deny {id} --reason …`", id = r.id));
+    }
+    json!({
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("rule `{}` · policy v{}", r.rule, r.policy_version)}]}
+        ]
+    })
+}
+
+/// Queues `event` about `r` for every webhook of the org that wants it.
+/// Failures are logged, never returned: a notification must not block or
+/// fail the change it reports.
+pub async fn emit(state: &AppState, event: &str, r: &Request) {
+    let hooks = match state.store.list_webhooks(&r.org_id).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, event, "could not load webhooks");
+            return;
+        }
+    };
+    for hook in hooks.into_iter().filter(|h| h.events.is_empty() || h.events.iter().any(|e| e == event)) {
+        let payload = if hook.kind == "slack" {
+            slack_payload(state, event, r)
+        } else {
+            json!({"event": event, "at": state.now(), "request": r})
+        };
+        let queued = async {
+            let id = state.store.create_notification(&r.org_id, &hook.id, event, &payload.to_string(), state.now()).await?;
+            state
+                .enqueue(NewJob { org_id: r.org_id.clone(), kind: "notify".into(), subject: id.clone(), idempotency_key: format!("notify:{id}"), run_at: state.now(), max_attempts: MAX_ATTEMPTS })
+                .await
+                .map_err(|e| latch_core::store::StoreError::Internal(e.to_string().into()))
+        }
+        .await;
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, event, webhook = %hook.id, "could not queue a notification");
+        }
+    }
+}
+
+/// The signature header value for `body` sent at `ts` (Unix seconds).
+pub fn signature(secret: &str, ts: i64, body: &str) -> String {
+    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(format!("{ts}.{body}").as_bytes());
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Delivers one queued notification (a `notify` job).
+pub(crate) async fn deliver(state: &AppState, job: &Job) -> Result<(), Failure> {
+    let Some((hook, secret, payload)) = state.store.notification(&job.org_id, &job.subject).await? else {
+        return Ok(()); // the webhook was removed
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Failure::Retry(e.to_string()))?;
+    let mut req = client.post(&hook.url).header("content-type", "application/json").header("user-agent", concat!("latch/", env!("CARGO_PKG_VERSION")));
+    if hook.kind == "generic" {
+        let ts = state.now().millis() / 1000;
+        let event = serde_json::from_str::<serde_json::Value>(&payload).ok().and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_owned)).unwrap_or_default();
+        req = req
+            .header("x-latch-event", event)
+            .header("x-latch-delivery", &job.subject)
+            .header("x-latch-timestamp", ts.to_string())
+            .header("x-latch-signature", signature(&secret, ts, &payload));
+    }
+    match req.body(payload).send().await {
+        Ok(resp) if resp.status().is_success() => Ok(()),
+        Ok(resp) => Err(Failure::Retry(format!("the webhook answered {}", resp.status()))),
+        Err(e) => Err(Failure::Retry(format!("could not reach the webhook: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signature;
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_timestamp_dot_body() {
+        // RFC 4231 test case 2 shape: key "Jefe"; our message is "TS.BODY".
+        let sig = signature("Jefe", 1, "what do ya want for nothing?");
+        assert!(sig.starts_with("v1=") && sig.len() == 3 + 64);
+        assert_ne!(sig, signature("Jefe", 2, "what do ya want for nothing?"), "the timestamp is signed");
+        assert_ne!(sig, signature("Jeff", 1, "what do ya want for nothing?"), "the secret matters");
+    }
+}

@@ -1,0 +1,89 @@
+//! Webhooks and queued notifications.
+
+use async_trait::async_trait;
+use latch_core::id::new_id;
+use latch_core::model::Webhook;
+use latch_core::store::{StoreError, StoreResult, WebhookStore};
+use latch_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::connect::SqlStore;
+use crate::error::MapErr;
+
+const COLS: &str = "w.id, w.org_id, w.url, w.kind, w.events, w.created_at";
+
+fn webhook(row: &AnyRow) -> StoreResult<Webhook> {
+    let events: String = row.try_get("events").db()?;
+    Ok(Webhook {
+        id: row.try_get("id").db()?,
+        org_id: row.try_get("org_id").db()?,
+        url: row.try_get("url").db()?,
+        kind: row.try_get("kind").db()?,
+        events: events.split_whitespace().map(str::to_owned).collect(),
+        created_at: Timestamp(row.try_get("created_at").db()?),
+    })
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn create_webhook(&self, org_id: &str, url: &str, kind: &str, secret: &str, events: &[String], now: Timestamp) -> StoreResult<Webhook> {
+        let id = new_id("whk");
+        sqlx::query("INSERT INTO webhooks (id, org_id, url, kind, secret, events, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(url)
+            .bind(kind)
+            .bind(secret)
+            .bind(events.join(" "))
+            .bind(now.millis())
+            .execute(&self.write)
+            .await
+            .db()?;
+        Ok(Webhook { id, org_id: org_id.to_owned(), url: url.to_owned(), kind: kind.to_owned(), events: events.to_vec(), created_at: now })
+    }
+
+    async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>> {
+        sqlx::query(&format!("SELECT {COLS} FROM webhooks w WHERE w.org_id = $1 ORDER BY w.created_at, w.id"))
+            .bind(org_id)
+            .fetch_all(&self.read)
+            .await
+            .db()?
+            .iter()
+            .map(webhook)
+            .collect()
+    }
+
+    async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<()> {
+        let n = sqlx::query("DELETE FROM webhooks WHERE org_id = $1 AND id = $2").bind(org_id).bind(id).execute(&self.write).await.db()?.rows_affected();
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn create_notification(&self, org_id: &str, webhook_id: &str, event: &str, payload: &str, now: Timestamp) -> StoreResult<String> {
+        let id = new_id("ntf");
+        sqlx::query("INSERT INTO notifications (id, org_id, webhook_id, event, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(webhook_id)
+            .bind(event)
+            .bind(payload)
+            .bind(now.millis())
+            .execute(&self.write)
+            .await
+            .db()?;
+        Ok(id)
+    }
+
+    async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<(Webhook, String, String)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS}, w.secret, n.payload FROM notifications n JOIN webhooks w ON w.id = n.webhook_id WHERE n.org_id = $1 AND n.id = $2"
+        ))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .db()?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((webhook(&row)?, row.try_get("secret").db()?, row.try_get("payload").db()?)))
+    }
+}
