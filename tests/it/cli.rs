@@ -207,3 +207,22 @@ async fn policy_and_requests_from_the_command_line() {
     }
     assert_eq!(state, "failed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_wait_exit_codes() {
+    let server = tokio::task::spawn_blocking(|| ServerProcess::start("sqlite")).await.unwrap().unwrap();
+    let browser = Browser::enroll(&server).await;
+    let admin = Home::new();
+    login(&admin, &server, &browser).await;
+    let policy = admin.dir.path().join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nname = \"admin\"\nrequesters = \"any\"\nresource = { names = [\"Admin\"] }\napproval = { users = [\"boss@acme.io\"] }\n").unwrap();
+    assert!(admin.run(&["admin", "policy", "apply", policy.to_str().unwrap()], &[]).await.status.success());
+    // Nobody decides in time: exit 4, and the request stays open.
+    let out = admin.run(&["request", "role", "Admin", "--account", "123456789012", "--wait", "--wait-timeout", "2s"], &[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("gave up waiting after 2s"), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).is_empty());
+    let out = admin.run(&["requests", "--mine", "--json"], &[]).await;
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((list.as_array().unwrap().len(), list[0]["state"].as_str()), (1, Some("pending")));
+}

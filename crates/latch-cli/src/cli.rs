@@ -110,6 +110,14 @@ pub enum Command {
         /// Request id.
         id: String,
     },
+    /// Keep your active access longer (within the policy's maximum).
+    Extend {
+        /// Request id.
+        id: String,
+        /// How much longer, like `30m` or `1h`.
+        #[arg(long)]
+        by: String,
+    },
     /// IAM policies: validate, simulate, explain (Latch's own evaluation engine).
     Iam {
         /// What to do.
@@ -146,6 +154,12 @@ pub struct RequestArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Wait until access is active (or denied, or the wait times out).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait, like `5m`.
+    #[arg(long, default_value = "5m")]
+    pub wait_timeout: String,
 }
 
 /// `latch iam …`.

@@ -17,10 +17,14 @@ use cli::{AdminCommand, Cli, Command};
 /// Exit statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// It worked.
+    /// It worked (or access is active).
     Success,
     /// It failed; the reason is on stderr.
     Failure,
+    /// The request was denied.
+    Denied,
+    /// Waiting for a decision timed out.
+    TimedOut,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -28,9 +32,23 @@ impl From<ExitStatus> for ExitCode {
         match s {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Denied => ExitCode::from(2),
+            ExitStatus::TimedOut => ExitCode::from(4),
         }
     }
 }
+
+/// An error that ends the program with a particular status.
+#[derive(Debug)]
+pub struct Exit(pub ExitStatus, pub String);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -63,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cancel { id } => commands::requests::decide(g, &id, "cancel", "").await,
         Command::Revoke { id, reason } => commands::requests::decide(g, &id, "revoke", &reason).await,
         Command::Relinquish { id } => commands::requests::decide(g, &id, "relinquish", "").await,
+        Command::Extend { id, by } => commands::requests::extend(g, &id, &by).await,
         Command::Iam { command } => commands::iam::run(command),
         Command::Admin { command } => match command {
             AdminCommand::Policy { command } => commands::admin::policy::run(g, command).await,
@@ -85,5 +104,5 @@ fn report(e: &anyhow::Error) -> ExitStatus {
     for cause in e.chain().skip(1) {
         eprintln!("  Caused by: {cause}");
     }
-    ExitStatus::Failure
+    e.downcast_ref::<Exit>().map_or(ExitStatus::Failure, |x| x.0)
 }

@@ -375,6 +375,9 @@ pub trait AccessStore: Send + Sync {
     /// Moves a request from `from` to `to`, setting `changes`; false if it
     /// was no longer in `from` (someone else moved it first).
     async fn transition(&self, org_id: &str, id: &str, from: State, to: State, changes: &Changes, now: Timestamp) -> StoreResult<bool>;
+    /// Moves an active request's end from `from` to `to` with its new total
+    /// duration; false if it is no longer active with that end.
+    async fn extend(&self, org_id: &str, id: &str, from: Timestamp, to: Timestamp, duration: std::time::Duration, now: Timestamp) -> StoreResult<bool>;
     /// Records a decision; `Conflict` if this person already decided.
     async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()>;
 }

@@ -271,6 +271,24 @@ impl AccessStore for SqlStore {
         Ok(n == 1)
     }
 
+    async fn extend(&self, org_id: &str, id: &str, from: Timestamp, to: Timestamp, duration: Duration, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE requests SET expires_at = $4, duration_secs = $5, updated_at = $6
+             WHERE org_id = $1 AND id = $2 AND state = 'active' AND expires_at = $3",
+        )
+        .bind(org_id)
+        .bind(id)
+        .bind(from.millis())
+        .bind(to.millis())
+        .bind(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+        .bind(now.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()> {
         let n = sqlx::query(
             "INSERT INTO request_decisions (request_id, approver_id, approver_email, decision, reason, at)

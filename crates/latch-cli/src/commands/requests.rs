@@ -1,5 +1,7 @@
 //! `latch request`, `latch requests`, `latch approve|deny|cancel|revoke|relinquish`.
 
+use std::time::Duration;
+
 use anyhow::{bail, Context as _};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -7,6 +9,7 @@ use serde_json::{json, Value};
 use crate::cli::{GlobalArgs, RequestArgs};
 use crate::client::{seg, Api};
 use crate::commands::admin::{field, table};
+use crate::{Exit, ExitStatus};
 
 fn parse_duration(s: &str) -> anyhow::Result<u64> {
     let d = humantime::parse_duration(s).with_context(|| format!("`{s}` is not a duration\nhelp: write it like `30m`, `1h` or `1h 30m`"))?;
@@ -33,8 +36,19 @@ pub async fn create(global: &GlobalArgs, a: RequestArgs) -> anyhow::Result<()> {
     if let Some(d) = &a.duration {
         body.insert("duration_secs".into(), json!(parse_duration(d)?));
     }
+    let wait_for = if a.wait { Some(Duration::from_secs(parse_duration(&a.wait_timeout)?)) } else { None };
     let api = Api::connect(global).await?;
     let r: Value = api.post("/v1/requests", &Value::Object(body)).await?;
+    if let Some(limit) = wait_for {
+        eprintln!("Request {} for {} is {}; waiting up to {}…", field(&r, "id"), summary(&r), field(&r, "state"), a.wait_timeout);
+        let done = wait(&api, &field(&r, "id"), limit).await?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&done)?);
+        } else {
+            println!("{}", field(&done, "id"));
+        }
+        return Ok(());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -80,5 +94,74 @@ pub async fn decide(global: &GlobalArgs, id: &str, verb: &str, reason: &str) -> 
     let body = if matches!(verb, "cancel" | "relinquish") { None } else { Some(json!({"reason": reason})) };
     let r: Value = api.send(Method::POST, &format!("/v1/requests/{}/{verb}", seg(id)), body.as_ref()).await?.json().await?;
     eprintln!("Request {} is {}.", field(&r, "id"), field(&r, "state"));
+    Ok(())
+}
+
+/// Follows the request's watch stream until access is active, the request
+/// ends, or `limit` passes. A dropped stream is reopened (the request is never
+/// submitted twice).
+async fn wait(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let opened = tokio::time::timeout_at(deadline, api.send(Method::GET, &format!("/v1/requests/{}/watch", seg(id)), None)).await;
+        let resp = match opened {
+            Err(_) => return Err(timed_out(id, limit)),
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => {
+                eprintln!("warning: lost the connection ({e:#}); retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        let mut stream = resp.bytes_stream();
+        let mut buf = String::new();
+        loop {
+            let next = match tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut stream)).await {
+                Err(_) => return Err(timed_out(id, limit)),
+                Ok(n) => n,
+            };
+            let Some(Ok(chunk)) = next else { break };
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(nl) = buf.find('\n') {
+                let line: String = buf.drain(..=nl).collect();
+                let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
+                let Some(r) = event.get("request") else { continue };
+                match field(r, "state").as_str() {
+                    "active" => {
+                        eprintln!("Access is active until {}.", field(r, "expires_at"));
+                        return Ok(r.clone());
+                    }
+                    "denied" => {
+                        let why = r.get("decisions").and_then(Value::as_array).and_then(|d| d.iter().find(|d| field(d, "decision") == "deny")).map(|d| field(d, "reason")).unwrap_or_default();
+                        return Err(Exit(ExitStatus::Denied, format!("request {id} was denied: {why}")).into());
+                    }
+                    s @ ("failed" | "expired" | "cancelled" | "revoked" | "relinquished") => {
+                        return Err(Exit(ExitStatus::Failure, format!("request {id} ended: {s}")).into());
+                    }
+                    s => eprintln!("Request {id} is {s}…"),
+                }
+            }
+        }
+        // The stream ended without a final state (server limit or a drop): reopen.
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+fn timed_out(id: &str, limit: Duration) -> anyhow::Error {
+    Exit(
+        ExitStatus::TimedOut,
+        format!("gave up waiting after {}s; request {id} is still open\nhelp: follow it with `latch requests --mine`", limit.as_secs()),
+    )
+    .into()
+}
+
+/// `latch extend ID --by 1h`.
+pub async fn extend(global: &GlobalArgs, id: &str, by: &str) -> anyhow::Result<()> {
+    let secs = parse_duration(by)?;
+    let api = Api::connect(global).await?;
+    let r: Value = api.send(Method::POST, &format!("/v1/requests/{}/extend", seg(id)), Some(&json!({"by_secs": secs}))).await?.json().await?;
+    eprintln!("Request {} now ends at {}.", field(&r, "id"), field(&r, "expires_at"));
     Ok(())
 }

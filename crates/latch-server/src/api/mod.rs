@@ -83,6 +83,7 @@ routes! {
     "/v1/requests/{id}/revoke" => post(requests::revoke);
     "/v1/requests/{id}/relinquish" => post(requests::relinquish);
     "/v1/requests/{id}/watch" => get(watch::watch);
+    "/v1/requests/{id}/extend" => post(requests::extend);
     "/v1/webhooks" => get(webhooks::list), post(webhooks::add);
     "/v1/webhooks/{id}" => delete(webhooks::delete);
 }

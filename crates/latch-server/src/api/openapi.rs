@@ -75,6 +75,7 @@ pub(crate) const COOKIE: &str = "cookie";
         super::requests::revoke,
         super::requests::relinquish,
         super::watch::watch,
+        super::requests::extend,
         super::webhooks::add,
         super::webhooks::list,
         super::webhooks::delete,

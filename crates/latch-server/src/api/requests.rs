@@ -547,3 +547,63 @@ pub async fn relinquish(State(state): State<AppState>, caller: Caller, Path(id):
     state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.relinquishing", &r.id)).await?;
     Ok(axum::Json(ending))
 }
+
+/// Body of `POST /v1/requests/{id}/extend`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extend {
+    /// Seconds to add to the end of access.
+    by_secs: u64,
+}
+
+/// `POST /v1/requests/{id}/extend`: the requester keeps active access longer,
+/// within the rule's `max_duration` counted from when it became active.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/extend",
+    operation_id = "extend_request",
+    tag = "access",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), CsrfHeader),
+    request_body = Extend,
+    responses(
+        (status = 200, description = "The request with its new `expires_at`.", body = Request),
+        (status = 400, description = "`invalid_request`: the extension would pass the rule's `max_duration`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only the requester may extend; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the request is not active.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn extend(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Extend>) -> ApiResult<axum::Json<Request>> {
+    let (r, _) = load(&state, &caller, &id).await?;
+    if r.requester_id != caller.user_id {
+        return Err(ApiError::ForbiddenBecause("only the requester can extend a request".to_owned()));
+    }
+    caller.require(Scope::Request)?;
+    let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
+    let rule = policy.rule(&r.rule).ok_or_else(|| ApiError::Internal(format!("rule `{}` missing from policy v{}", r.rule, r.policy_version).into()))?;
+    let (Some(expires_at), RequestState::Active) = (r.expires_at, r.state) else {
+        return Err(ApiError::InvalidState(format!("the request is {}, not active", r.state)));
+    };
+    let by = Duration::from_secs(body.by_secs);
+    let total = r.duration + by;
+    if by.is_zero() || total > rule.max_duration {
+        return Err(ApiError::InvalidRequest(format!(
+            "access may last at most {} under policy rule `{}`; it has {} already",
+            humanize(rule.max_duration),
+            rule.name,
+            humanize(r.duration)
+        )));
+    }
+    let new_end = expires_at.plus(by);
+    if !state.store.extend(&caller.org_id, &r.id, expires_at, new_end, total, state.now()).await? {
+        return Err(ApiError::InvalidState("the request changed meanwhile; reload it".to_owned()));
+    }
+    state.enqueue(workers::expire_job(&r, new_end)).await?;
+    state
+        .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.extended", &r.id).with(json!({"by_secs": body.by_secs, "expires_at": new_end})))
+        .await?;
+    Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
+}

@@ -57,6 +57,12 @@ pub(crate) fn deprovision_job(r: &Request) -> NewJob {
     NewJob { org_id: r.org_id.clone(), kind: "deprovision".into(), subject: r.id.clone(), idempotency_key: format!("deprovision:{}", r.id), run_at: latch_core::Timestamp(0), max_attempts: 20 }
 }
 
+/// Queues the expiry of a request's access at `at` (one job per end time, so
+/// an extension queues a new one and the old one finds nothing due).
+pub(crate) fn expire_job(r: &Request, at: latch_core::Timestamp) -> NewJob {
+    NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, at.millis()), run_at: at, max_attempts: 20 }
+}
+
 /// Queues the pending timeout of a new request.
 pub(crate) fn pending_timeout_job(r: &Request) -> NewJob {
     NewJob { org_id: r.org_id.clone(), kind: "pending_timeout".into(), subject: r.id.clone(), idempotency_key: format!("pending_timeout:{}", r.id), run_at: r.pending_until, max_attempts: 10 }
@@ -117,9 +123,7 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
     }
     let changes = Changes { expires_at: Some(expires_at), ..Changes::default() };
     let Some(active) = step(state, &r, Event::Provisioned, &changes).await? else { return Ok(()) };
-    state
-        .enqueue(NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, expires_at.millis()), run_at: expires_at, max_attempts: 20 })
-        .await?;
+    state.enqueue(expire_job(&r, expires_at)).await?;
     state.audit(&r.org_id, NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": active.expires_at}))).await?;
     // Warn a quarter of the way before the end, at most 15 minutes before.
     let lead = (r.duration / 4).min(Duration::from_secs(900));

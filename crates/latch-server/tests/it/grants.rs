@@ -85,6 +85,30 @@ async fn overlapping_grants_are_reference_counted(app: TestApp) {
     assert_eq!(app.provisioner.counts(), (1, 1));
 }
 
+async fn extensions_move_the_end_within_the_rule(app: TestApp) {
+    let (_, alice) = setup(&app).await;
+    let r = ask(&alice, "ReadOnly", &["111111111111"], json!({})).await;
+    let rid = id(&r);
+    let active = app.wait_for_state(&alice, &rid, "active").await;
+    let too_long = alice.call(Method::POST, &format!("/v1/requests/{rid}/extend"), Some(json!({"by_secs": 2 * 3600}))).await;
+    assert_error(&too_long, StatusCode::BAD_REQUEST, "invalid_request");
+    let (s, longer) = alice.call(Method::POST, &format!("/v1/requests/{rid}/extend"), Some(json!({"by_secs": 3600}))).await;
+    assert_eq!(s, StatusCode::OK, "{longer}");
+    assert_ne!(longer["expires_at"], active["expires_at"]);
+    assert_eq!(longer["duration"], 1800 + 3600);
+    // The original end passes: still active.
+    app.advance(Duration::from_secs(31 * 60));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.kick();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(alice.call(Method::GET, &format!("/v1/requests/{rid}"), None).await.1["state"], "active");
+    assert_eq!(app.provisioner.live().len(), 1);
+    // The new end passes: gone.
+    app.advance(Duration::from_secs(60 * 60));
+    app.wait_for_state(&alice, &rid, "expired").await;
+    assert!(app.provisioner.live().is_empty());
+}
+
 async fn approvers_revoke_early(app: TestApp) {
     let (admin, alice) = setup(&app).await;
     let r = ask(&alice, "Admin", &["111111111111"], json!({})).await;
@@ -141,6 +165,7 @@ async fn undecided_requests_expire(app: TestApp) {
 crate::both_engines!(
     access_is_granted_then_taken_back_on_time,
     overlapping_grants_are_reference_counted,
+    extensions_move_the_end_within_the_rule,
     approvers_revoke_early,
     failures_leave_nothing_half_granted,
     undecided_requests_expire,

@@ -48,6 +48,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/requests/{id}/revoke", &["post"]),
     ("/v1/requests/{id}/relinquish", &["post"]),
     ("/v1/requests/{id}/watch", &["get"]),
+    ("/v1/requests/{id}/extend", &["post"]),
     ("/v1/webhooks", &["get", "post"]),
     ("/v1/webhooks/{id}", &["delete"]),
 ];
