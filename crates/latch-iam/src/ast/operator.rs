@@ -1,9 +1,31 @@
 //! Condition operator names: `[ForAllValues:|ForAnyValue:]Base[IfExists]`.
 
-/// The comparison an operator makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[expect(missing_docs, reason = "variants are the AWS operator names")]
-pub enum BaseOperator {
+/// Declares the operators once: the enum, the list of all of them, and
+/// their AWS names (which are the variant names).
+macro_rules! base_operators {
+    ($($op:ident),* $(,)?) => {
+        /// The comparison an operator makes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[expect(missing_docs, reason = "variants are the AWS operator names")]
+        pub enum BaseOperator {
+            $($op),*
+        }
+
+        /// Every base operator, for lookups and generators.
+        pub const ALL_BASE_OPERATORS: &[BaseOperator] = &[$(BaseOperator::$op),*];
+
+        impl BaseOperator {
+            /// The AWS name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(BaseOperator::$op => stringify!($op)),*
+                }
+            }
+        }
+    };
+}
+
+base_operators! {
     StringEquals,
     StringNotEquals,
     StringEqualsIgnoreCase,
@@ -33,75 +55,7 @@ pub enum BaseOperator {
     Null,
 }
 
-/// Every base operator, for lookups and generators.
-pub const ALL_BASE_OPERATORS: [BaseOperator; 27] = {
-    use BaseOperator::*;
-    [
-        StringEquals,
-        StringNotEquals,
-        StringEqualsIgnoreCase,
-        StringNotEqualsIgnoreCase,
-        StringLike,
-        StringNotLike,
-        NumericEquals,
-        NumericNotEquals,
-        NumericLessThan,
-        NumericLessThanEquals,
-        NumericGreaterThan,
-        NumericGreaterThanEquals,
-        DateEquals,
-        DateNotEquals,
-        DateLessThan,
-        DateLessThanEquals,
-        DateGreaterThan,
-        DateGreaterThanEquals,
-        Bool,
-        BinaryEquals,
-        IpAddress,
-        NotIpAddress,
-        ArnEquals,
-        ArnLike,
-        ArnNotEquals,
-        ArnNotLike,
-        Null,
-    ]
-};
-
 impl BaseOperator {
-    /// The AWS name.
-    pub fn name(self) -> &'static str {
-        use BaseOperator::*;
-        match self {
-            StringEquals => "StringEquals",
-            StringNotEquals => "StringNotEquals",
-            StringEqualsIgnoreCase => "StringEqualsIgnoreCase",
-            StringNotEqualsIgnoreCase => "StringNotEqualsIgnoreCase",
-            StringLike => "StringLike",
-            StringNotLike => "StringNotLike",
-            NumericEquals => "NumericEquals",
-            NumericNotEquals => "NumericNotEquals",
-            NumericLessThan => "NumericLessThan",
-            NumericLessThanEquals => "NumericLessThanEquals",
-            NumericGreaterThan => "NumericGreaterThan",
-            NumericGreaterThanEquals => "NumericGreaterThanEquals",
-            DateEquals => "DateEquals",
-            DateNotEquals => "DateNotEquals",
-            DateLessThan => "DateLessThan",
-            DateLessThanEquals => "DateLessThanEquals",
-            DateGreaterThan => "DateGreaterThan",
-            DateGreaterThanEquals => "DateGreaterThanEquals",
-            Bool => "Bool",
-            BinaryEquals => "BinaryEquals",
-            IpAddress => "IpAddress",
-            NotIpAddress => "NotIpAddress",
-            ArnEquals => "ArnEquals",
-            ArnLike => "ArnLike",
-            ArnNotEquals => "ArnNotEquals",
-            ArnNotLike => "ArnNotLike",
-            Null => "Null",
-        }
-    }
-
     /// Whether the operator is the negation of another: its result for a
     /// present key is "no value matches", and it is true for a missing key.
     pub fn is_negated(self) -> bool {
@@ -245,7 +199,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for base in ALL_BASE_OPERATORS {
+        for &base in ALL_BASE_OPERATORS {
             for set in [
                 None,
                 Some(SetQualifier::ForAllValues),

@@ -287,7 +287,7 @@ fn rcp_statement(s: &Statement, push: &mut impl FnMut(ValidationError, Loc)) {
 fn closest_operator(text: &str) -> Option<String> {
     use crate::ast::{BaseOperator, Operator, SetQualifier};
     let mut names = Vec::new();
-    for base in crate::ast::ALL_BASE_OPERATORS {
+    for &base in crate::ast::ALL_BASE_OPERATORS {
         for set in [
             None,
             Some(SetQualifier::ForAllValues),

@@ -78,7 +78,7 @@ fn known_oracle_error(
     ours: &str,
     theirs: &str,
 ) -> Option<&'static str> {
-    let policies = all_policies(case);
+    let policies = crate::gen::policies_of(case);
     let conditions: Vec<(&str, &str, &serde_json::Value)> = policies
         .iter()
         .flat_map(|p| statements(p))
@@ -170,29 +170,6 @@ fn known_oracle_error(
         }
     }
     None
-}
-
-fn all_policies(case: &serde_json::Value) -> Vec<&serde_json::Value> {
-    let mut out = Vec::new();
-    for k in ["identityPolicies", "permissionBoundaries"] {
-        out.extend(case[k].as_array().into_iter().flatten());
-    }
-    for k in ["resourcePolicy", "sessionPolicy"] {
-        if case[k].is_object() {
-            out.push(&case[k]);
-        }
-    }
-    for k in ["scps", "rcps"] {
-        out.extend(
-            case[k]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|l| l.as_array())
-                .flatten(),
-        );
-    }
-    out
 }
 
 fn statements(p: &serde_json::Value) -> Vec<&serde_json::Value> {

@@ -727,3 +727,29 @@ fn condition(rng: &mut Rng, s: &Scene<'_>) -> (String, String, Value) {
     };
     (op, key, values)
 }
+
+/// Every policy document in a case, whatever its slot.
+#[allow(dead_code, reason = "the benchmark includes this file and does not use it")]
+pub fn policies_of(case: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let mut out = Vec::new();
+    for k in ["identityPolicies", "permissionBoundaries"] {
+        out.extend(case[k].as_array().into_iter().flatten());
+    }
+    for k in ["resourcePolicy", "sessionPolicy"] {
+        if case[k].is_object() {
+            out.push(&case[k]);
+        }
+    }
+    for k in ["scps", "rcps"] {
+        out.extend(
+            case[k]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_array())
+                .flatten(),
+        );
+    }
+    out
+}
+

@@ -8,29 +8,6 @@ use proptest::prelude::*;
 
 const ID_PREFIX: &str = "{\"id\":";
 
-fn policies(case: &serde_json::Value) -> Vec<&serde_json::Value> {
-    let mut out: Vec<&serde_json::Value> = Vec::new();
-    for k in ["identityPolicies", "permissionBoundaries"] {
-        out.extend(case[k].as_array().into_iter().flatten());
-    }
-    for k in ["resourcePolicy", "sessionPolicy"] {
-        if case[k].is_object() {
-            out.push(&case[k]);
-        }
-    }
-    for k in ["scps", "rcps"] {
-        out.extend(
-            case[k]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|l| l.as_array())
-                .flatten(),
-        );
-    }
-    out
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -39,7 +16,7 @@ proptest! {
         let line = gen::cases(seed, 1).remove(0);
         let mut case: serde_json::Value = serde_json::from_str(&line).unwrap();
         let before = simulate_line(&line).1.map_err(|_| ());
-        for p in policies(&case) {
+        for p in gen::policies_of(&case) {
             let parsed = Policy::parse(&p.to_string()).unwrap();
             let printed = parsed.to_json_string();
             let again = Policy::parse(&printed).unwrap();

@@ -145,6 +145,15 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(name): P
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The local group and the user a membership change names (admins only).
+async fn membership(state: &AppState, caller: &Caller, group: &str, user: &str) -> ApiResult<(Group, User)> {
+    caller.require(Scope::Admin)?;
+    let g = find(state, &caller.org_id, group).await?;
+    local_only(&g)?;
+    let u = resolve(state, &caller.org_id, user).await?;
+    Ok((g, u))
+}
+
 /// `PUT /v1/groups/{group}/members/{user}`.
 #[utoipa::path(
     put,
@@ -166,10 +175,7 @@ pub async fn add_member(
     caller: Caller,
     Path((name, key)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::Admin)?;
-    let g = find(&state, &caller.org_id, &name).await?;
-    local_only(&g)?;
-    let u = resolve(&state, &caller.org_id, &key).await?;
+    let (g, u) = membership(&state, &caller, &name, &key).await?;
     state.store.add_member(&caller.org_id, &g.id, &u.id).await?;
     state
         .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "group.member_added", &g.id).with(json!({"user": u.id})))
@@ -198,10 +204,7 @@ pub async fn remove_member(
     caller: Caller,
     Path((name, key)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::Admin)?;
-    let g = find(&state, &caller.org_id, &name).await?;
-    local_only(&g)?;
-    let u = resolve(&state, &caller.org_id, &key).await?;
+    let (g, u) = membership(&state, &caller, &name, &key).await?;
     state.store.remove_member(&caller.org_id, &g.id, &u.id).await.map_err(|e| match ApiError::from(e) {
         ApiError::NotFound(_) => ApiError::NotFound("membership"),
         other => other,
