@@ -29,6 +29,29 @@ fn job(row: &AnyRow) -> StoreResult<Job> {
     })
 }
 
+impl SqlStore {
+    /// Ends `worker`'s lease on a job, moving it to `state`; false if the
+    /// worker no longer holds the lease (another took the job over).
+    async fn release(&self, job_id: &str, worker: &str, state: &str, run_at: Option<Timestamp>, error: Option<&str>, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = $3, lease_owner = NULL, lease_until = NULL, updated_at = $6,
+               run_at = COALESCE($4, run_at), last_error = COALESCE($5, last_error)
+             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(state)
+        .bind(run_at.map(Timestamp::millis))
+        .bind(error.map(str::to_owned))
+        .bind(now.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+}
+
 #[async_trait]
 impl JobStore for SqlStore {
     async fn enqueue(&self, j: &NewJob, now: Timestamp) -> StoreResult<bool> {
@@ -86,48 +109,15 @@ impl JobStore for SqlStore {
     }
 
     async fn complete(&self, job_id: &str, worker: &str, now: Timestamp) -> StoreResult<bool> {
-        let n = sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'")
-            .bind(job_id)
-            .bind(worker)
-            .bind(now.millis())
-            .execute(&self.write)
-            .await
-            .db()?
-            .rows_affected();
-        Ok(n == 1)
+        self.release(job_id, worker, "done", None, None, now).await
     }
 
     async fn retry(&self, job_id: &str, worker: &str, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool> {
-        let n = sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4, updated_at = $5
-             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker)
-        .bind(run_at.millis())
-        .bind(error)
-        .bind(now.millis())
-        .execute(&self.write)
-        .await
-        .db()?
-        .rows_affected();
-        Ok(n == 1)
+        self.release(job_id, worker, "queued", Some(run_at), Some(error), now).await
     }
 
     async fn bury(&self, job_id: &str, worker: &str, error: &str, now: Timestamp) -> StoreResult<bool> {
-        let n = sqlx::query(
-            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, last_error = $3, updated_at = $4
-             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker)
-        .bind(error)
-        .bind(now.millis())
-        .execute(&self.write)
-        .await
-        .db()?
-        .rows_affected();
-        Ok(n == 1)
+        self.release(job_id, worker, "dead", None, Some(error), now).await
     }
 
     async fn next_due(&self) -> StoreResult<Option<Timestamp>> {
