@@ -132,6 +132,9 @@ pub struct FlagOverrides {
     pub init_admin: Option<String>,
 }
 
+/// The top-level settings, as `LATCH_*` names them (lowercased).
+const SETTINGS: &[&str] = &["listen", "data_dir", "database_url", "public_url", "init_org", "init_admin", "auth", "max_db_connections", "access"];
+
 impl Config {
     /// Loads the layers in order; a missing `--config` file is an error, an
     /// unknown key anywhere is an error.
@@ -143,7 +146,13 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        let env = Env::prefixed(PREFIX).split("__").ignore(&["LOG", "LOG_FORMAT", "TOKEN", "SERVER", "CONFIG_DIR", "TEST_PG", "TEST_ENGINES", "BIN"]);
+        // Only variables naming a setting are configuration: the client's
+        // own `LATCH_*` variables (LATCH_TOKEN, LATCH_SERVER, …) may be set
+        // in the same shell and must not make the server refuse to start.
+        let env = Env::prefixed(PREFIX).split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            SETTINGS.iter().any(|s| key == *s || key.starts_with(&format!("{s}.")) || key.starts_with(&format!("{s}__")))
+        });
         fig = fig.merge(env).merge(Serialized::defaults(flags));
         fig.extract().map_err(Box::new)
     }
@@ -187,6 +196,18 @@ mod tests {
             assert_eq!(c.auth.access_token_secs, 60);
             assert_eq!(c.auth.device_poll_interval_secs, 2);
             assert!(!format!("{c:?}").contains("pw"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn client_variables_do_not_disturb_the_server() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LATCH_TOKEN", "latch_pat_x");
+            jail.set_env("LATCH_AWS_ACCOUNT", "123456789012");
+            jail.set_env("LATCH_LISTEN", "127.0.0.1:9999");
+            let c = Config::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(c.listen.port(), 9999);
             Ok(())
         });
     }
