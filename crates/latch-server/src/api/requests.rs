@@ -366,7 +366,9 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         Approval::Auto | Approval::Deny => 1,
     };
     let break_glass = matches!(outcome, Outcome::Approved { break_glass: true });
-    if break_glass || have >= need {
+    // Another approver may have completed it between our decision and this
+    // read: then our decision is recorded and there is nothing left to move.
+    if (break_glass || have >= need) && fresh.state == RequestState::Pending {
         let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
         let to = lifecycle::next(fresh.state, Event::Approve).map_err(|e| ApiError::InvalidState(e.to_string()))?;
         // Of concurrent deciders exactly one moves it; the others find it
@@ -390,7 +392,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             }
             notify::emit(&state, "request.approved", &fresh).await;
         }
-    } else {
+    } else if fresh.state == RequestState::Pending {
         state
             .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approval_recorded", &r.id).with(json!({"have": have, "need": need})))
             .await?;

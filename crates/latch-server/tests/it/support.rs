@@ -78,7 +78,7 @@ impl TestApp {
     /// Waits (kicking the workers) until request `id` is in `state`.
     pub async fn wait_for_state(&self, who: &Client, id: &str, state: &str) -> Value {
         let mut last = Value::Null;
-        for _ in 0..200 {
+        for _ in 0..600 {
             self.kick();
             let (_, r) = who.call(Method::GET, &format!("/v1/requests/{id}"), None).await;
             if r["state"] == state {

@@ -43,7 +43,7 @@ async fn receiver() -> (String, Arc<Mutex<Received>>) {
 }
 
 async fn wait_for(app: &TestApp, got: &Arc<Mutex<Received>>, n: usize) -> Vec<(HeaderMap, String)> {
-    for _ in 0..200 {
+    for _ in 0..600 {
         app.kick();
         if got.lock().unwrap().calls.len() >= n {
             break;
