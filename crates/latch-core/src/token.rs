@@ -77,12 +77,17 @@ pub struct Minted {
     pub hash: TokenHash,
 }
 
-/// Mints a new token of `kind`.
-pub fn mint(kind: TokenKind) -> Minted {
+/// 256 random bits, base64url without padding: the body of every secret
+/// Latch makes (tokens, OAuth `state` values, webhook signing keys).
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let secret = format!("{}{body}", kind.prefix());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Mints a new token of `kind`.
+pub fn mint(kind: TokenKind) -> Minted {
+    let secret = format!("{}{}", kind.prefix(), random_secret());
     Minted { hash: TokenHash::of(&secret), secret: Secret::new(secret) }
 }
 

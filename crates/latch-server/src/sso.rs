@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use latch_core::model::SsoConfig;
 use latch_core::store::SsoState;
-use latch_core::token::{mint, TokenHash, TokenKind};
+use latch_core::token::{random_secret, TokenHash};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
@@ -91,8 +91,7 @@ pub async fn begin(state: &AppState, org_id: &str, cfg: &SsoConfig, next: &str) 
         .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     // The state is one of Latch's own 256-bit secrets: stored hashed.
-    let st = mint(TokenKind::Session);
-    let state_value = st.secret.expose().replacen("latch_ses_", "", 1);
+    let state_value = random_secret();
     let sv = state_value.clone();
     let (url, _csrf, nonce) = client
         .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || CsrfToken::new(sv), Nonce::new_random)

@@ -10,6 +10,14 @@ use sqlx::Row;
 use crate::connect::SqlStore;
 use crate::error::MapErr;
 
+impl SqlStore {
+    /// Runs `sql` on one entitlement: `$1..$3` name it, `$4` is `value`.
+    async fn on_entitlement(&self, sql: &str, org_id: &str, user_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(sql).bind(org_id).bind(user_id).bind(key).bind(value).execute(&self.write).await.db()?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>> {
@@ -38,39 +46,15 @@ impl GrantStore for SqlStore {
     }
 
     async fn unlock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE entitlements SET busy_by = NULL, busy_until = NULL WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4")
-            .bind(org_id)
-            .bind(user_id)
-            .bind(key)
-            .bind(holder)
-            .execute(&self.write)
-            .await
-            .db()?;
-        Ok(())
+        self.on_entitlement("UPDATE entitlements SET busy_by = NULL, busy_until = NULL WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4", org_id, user_id, key, holder).await
     }
 
     async fn set_applied(&self, org_id: &str, user_id: &str, key: &str, applied: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE entitlements SET applied = $4 WHERE org_id = $1 AND user_id = $2 AND ent_key = $3")
-            .bind(org_id)
-            .bind(user_id)
-            .bind(key)
-            .bind(applied)
-            .execute(&self.write)
-            .await
-            .db()?;
-        Ok(())
+        self.on_entitlement("UPDATE entitlements SET applied = $4 WHERE org_id = $1 AND user_id = $2 AND ent_key = $3", org_id, user_id, key, applied).await
     }
 
     async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM entitlements WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4")
-            .bind(org_id)
-            .bind(user_id)
-            .bind(key)
-            .bind(holder)
-            .execute(&self.write)
-            .await
-            .db()?;
-        Ok(())
+        self.on_entitlement("DELETE FROM entitlements WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4", org_id, user_id, key, holder).await
     }
 
     async fn hold_grant(&self, org_id: &str, request_id: &str, idx: i64, user_id: &str, key: &str, now: Timestamp) -> StoreResult<()> {

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latch_core::audit::NewAuditEvent;
 use latch_core::model::{Scope, Webhook};
-use latch_core::token::{mint, TokenKind};
+use latch_core::token::random_secret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -68,7 +68,7 @@ pub async fn add(State(state): State<AppState>, caller: Caller, Json(body): Json
     if let Some(bad) = body.events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
         return Err(ApiError::InvalidRequest(format!("`{bad}` is not an event\nhelp: use one of {}", EVENTS.join(", "))));
     }
-    let secret = mint(TokenKind::Api).secret.expose().replacen("latch_pat_", "whsec_", 1);
+    let secret = format!("whsec_{}", random_secret());
     let hook = state.store.create_webhook(&caller.org_id, url.as_str(), &body.kind, &secret, &body.events, state.now()).await?;
     state
         .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "webhook.added", &hook.id).with(json!({"url": hook.url, "kind": hook.kind, "events": hook.events})))
