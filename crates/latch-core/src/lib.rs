@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod id;
+pub mod integration;
 pub mod jobs;
 pub mod model;
 pub mod password;

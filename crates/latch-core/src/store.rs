@@ -12,6 +12,7 @@ use crate::access::request::{Changes, Decision, NewRequest, Request, RequestFilt
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::jobs::{Job, NewJob};
 use crate::clock::Timestamp;
+use crate::integration::{AwsIntegration, IntegrationStatus};
 use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User, Webhook};
 use crate::token::TokenHash;
 
@@ -440,6 +441,23 @@ pub trait WebhookStore: Send + Sync {
     async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<(Webhook, String, String)>>;
 }
 
+/// Connected AWS accounts.
+#[async_trait]
+pub trait IntegrationStore: Send + Sync {
+    /// Registers an account, or updates its settings if the org already has
+    /// it (the ExternalId and creation time are kept; status goes back to
+    /// pending when the components change). Returns the stored record.
+    async fn put_aws_integration(&self, i: &AwsIntegration) -> StoreResult<AwsIntegration>;
+    /// One account of the org, by id or alias.
+    async fn aws_integration(&self, org_id: &str, account_or_alias: &str) -> StoreResult<Option<AwsIntegration>>;
+    /// The org's accounts, by account id.
+    async fn list_aws_integrations(&self, org_id: &str) -> StoreResult<Vec<AwsIntegration>>;
+    /// Records a verify result.
+    async fn set_aws_status(&self, org_id: &str, account_id: &str, status: IntegrationStatus, missing: &[String], now: Timestamp) -> StoreResult<()>;
+    /// Disconnects an account.
+    async fn delete_aws_integration(&self, org_id: &str, account_id: &str) -> StoreResult<()>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -453,7 +471,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore + IntegrationStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

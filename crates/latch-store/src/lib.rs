@@ -20,6 +20,7 @@ mod people;
 mod rows;
 mod sso;
 mod webhooks;
+mod integrations;
 
 pub use connect::{connect, redact, sqlite_url_in, ConnectError, Engine, SqlStore, StoreOptions};
 pub use migrate::MigrateError;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "access", sql: include_str!("../migrations/0004_access.sql") },
     Migration { version: 5, name: "jobs_grants", sql: include_str!("../migrations/0005_jobs_grants.sql") },
     Migration { version: 6, name: "webhooks", sql: include_str!("../migrations/0006_webhooks.sql") },
+    Migration { version: 7, name: "aws_integrations", sql: include_str!("../migrations/0007_aws_integrations.sql") },
 ];
 
 /// Why migrating failed.

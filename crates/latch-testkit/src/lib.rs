@@ -6,6 +6,7 @@
 //! read end of a pipe from the test process: when the test process exits,
 //! however it exits, the pipe closes and the watchdog kills the child.
 
+pub mod aws;
 pub mod env;
 pub mod moto;
 pub mod oidc;

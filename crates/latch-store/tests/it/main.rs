@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod credentials;
 mod engines;
+mod integrations;
 mod jobs;
 mod people;
 

@@ -1,0 +1,161 @@
+//! What the customer runs to connect an account: the integration role with
+//! its trust policy (Latch's principal + ExternalId) and exactly the
+//! permissions the chosen components need, as AWS CLI commands, Terraform
+//! or a CloudFormation template.
+
+use serde_json::{json, Value};
+
+use crate::catalog::{permissions_policy, trust_policy, Components, RoleContext};
+
+/// The inline policy's name on the integration role.
+pub const POLICY_NAME: &str = "LatchPermissions";
+
+/// Everything the install documents say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstallPlan {
+    /// The customer account.
+    pub account_id: String,
+    /// The integration role's name.
+    pub role_name: String,
+    /// The trust policy.
+    pub trust: Value,
+    /// The permissions policy.
+    pub permissions: Value,
+}
+
+impl InstallPlan {
+    /// The plan for one account.
+    pub fn new(components: &Components, ctx: &RoleContext<'_>, principal_arn: &str, external_id: &str) -> Self {
+        Self {
+            account_id: ctx.account_id.to_owned(),
+            role_name: ctx.role_name.to_owned(),
+            trust: trust_policy(principal_arn, external_id),
+            permissions: permissions_policy(components, ctx),
+        }
+    }
+}
+
+/// How to print the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// AWS CLI commands.
+    Cli,
+    /// A Terraform configuration.
+    Terraform,
+    /// A CloudFormation template (JSON).
+    CloudFormation,
+}
+
+impl Format {
+    /// Parses `cli`, `terraform` or `cloudformation`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "cli" => Some(Format::Cli),
+            "terraform" => Some(Format::Terraform),
+            "cloudformation" => Some(Format::CloudFormation),
+            _ => None,
+        }
+    }
+}
+
+/// The plan as text in `format`.
+pub fn render(plan: &InstallPlan, format: Format) -> String {
+    match format {
+        Format::Cli => cli(plan),
+        Format::Terraform => terraform(plan),
+        Format::CloudFormation => cloudformation(plan),
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn cli(plan: &InstallPlan) -> String {
+    let trust = serde_json::to_string(&plan.trust).unwrap_or_default();
+    let perms = serde_json::to_string(&plan.permissions).unwrap_or_default();
+    format!(
+        "# Connects AWS account {account} to Latch. Run with administrator credentials of that account.\n\
+         aws iam create-role --role-name {role} --max-session-duration 3600 \\\n  --assume-role-policy-document {trust}\n\
+         aws iam put-role-policy --role-name {role} --policy-name {POLICY_NAME} \\\n  --policy-document {perms}\n",
+        account = plan.account_id,
+        role = shell_quote(&plan.role_name),
+        trust = shell_quote(&trust),
+        perms = shell_quote(&perms),
+    )
+}
+
+fn heredoc(v: &Value) -> String {
+    // `${` would be a Terraform interpolation inside a heredoc.
+    serde_json::to_string_pretty(v).unwrap_or_default().replace("${", "$${").replace("%{", "%%{")
+}
+
+fn terraform(plan: &InstallPlan) -> String {
+    format!(
+        "# Connects AWS account {account} to Latch.\n\
+         resource \"aws_iam_role\" \"latch_integration\" {{\n  name                 = {role}\n  max_session_duration = 3600\n  assume_role_policy   = <<-LATCH\n{trust}\n  LATCH\n}}\n\n\
+         resource \"aws_iam_role_policy\" \"latch_permissions\" {{\n  name   = \"{POLICY_NAME}\"\n  role   = aws_iam_role.latch_integration.id\n  policy = <<-LATCH\n{perms}\n  LATCH\n}}\n\n\
+         output \"latch_integration_role_arn\" {{\n  value = aws_iam_role.latch_integration.arn\n}}\n",
+        account = plan.account_id,
+        role = serde_json::to_string(&plan.role_name).unwrap_or_default(),
+        trust = heredoc(&plan.trust),
+        perms = heredoc(&plan.permissions),
+    )
+}
+
+fn cloudformation(plan: &InstallPlan) -> String {
+    let template = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("Connects AWS account {} to Latch", plan.account_id),
+        "Resources": {
+            "LatchIntegration": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": plan.role_name,
+                    "MaxSessionDuration": 3600,
+                    "AssumeRolePolicyDocument": plan.trust,
+                    "Policies": [{"PolicyName": POLICY_NAME, "PolicyDocument": plan.permissions}]
+                }
+            }
+        },
+        "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["LatchIntegration", "Arn"]}}}
+    });
+    let mut text = serde_json::to_string_pretty(&template).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use latch_core::integration::AwsMode;
+
+    use super::*;
+
+    fn plan() -> InstallPlan {
+        let ctx = RoleContext { partition: "aws", account_id: "111111111111", role_name: "LatchIntegration", member_role_name: "OrganizationAccountAccessRole" };
+        let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+        InstallPlan::new(&c, &ctx, "arn:aws:iam::999999999999:role/latch", "ext-0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn every_format_carries_the_same_documents() {
+        let p = plan();
+        let cf: Value = serde_json::from_str(&render(&p, Format::CloudFormation)).unwrap();
+        let role = &cf["Resources"]["LatchIntegration"]["Properties"];
+        assert_eq!(role["AssumeRolePolicyDocument"], p.trust);
+        assert_eq!(role["Policies"][0]["PolicyDocument"], p.permissions);
+
+        let cli = render(&p, Format::Cli);
+        let docs: Vec<Value> = cli.split('\'').filter_map(|chunk| serde_json::from_str(chunk).ok()).collect();
+        assert_eq!(docs, vec![p.trust.clone(), p.permissions.clone()]);
+
+        let tf = render(&p, Format::Terraform);
+        let bodies: Vec<Value> = tf.split("LATCH\n").filter_map(|chunk| serde_json::from_str(chunk.trim_end().trim_end_matches("  ")).ok()).collect();
+        assert_eq!(bodies, vec![p.trust, p.permissions]);
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

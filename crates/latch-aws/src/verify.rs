@@ -1,0 +1,351 @@
+//! `latch admin aws verify`: assume the integration role with its
+//! ExternalId, make sure it cannot be assumed without one, and probe every
+//! permission of the catalog with a call that changes nothing (a made-up
+//! name: AWS checks the permission before it looks the name up, so "no such
+//! entity" proves the permission and "access denied" proves its absence).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_iam::error::SdkError;
+use futures_util::stream::{self, StreamExt as _};
+use serde::Serialize;
+
+use crate::catalog::{permissions, Components, Permission, Scope};
+use crate::error::{classify, AwsError, Failure};
+use crate::factory::{Clients, ClientFactory, RoleHop};
+use crate::trust::{admits, decode_document};
+
+/// A name no real user, role, group or policy has.
+const PROBE: &str = "latch-verify-probe-0000";
+/// Probes in flight at once.
+const CONCURRENCY: usize = 8;
+
+/// What verify found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// The role was assumed with the ExternalId.
+    pub assumed: bool,
+    /// IAM actions the role lacks.
+    pub missing: Vec<String>,
+    /// Actions that cannot be probed without side effects or preconditions,
+    /// with why (checked at first use instead).
+    pub unverified: Vec<String>,
+    /// Other problems, each a sentence for people.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    /// The integration may be marked installed.
+    pub fn passed(&self) -> bool {
+        self.assumed && self.missing.is_empty() && self.problems.is_empty()
+    }
+}
+
+/// The hop into a customer account through its integration role.
+pub fn integration_hop(factory: &ClientFactory, account_id: &str, role_name: &str, external_id: &str) -> RoleHop {
+    RoleHop { role_arn: format!("arn:{}:iam::{account_id}:role/{role_name}", factory.partition()), external_id: Some(external_id.to_owned()) }
+}
+
+/// Verifies one account's integration role.
+pub async fn verify(factory: &ClientFactory, components: &Components, account_id: &str, role_name: &str, external_id: &str) -> Result<VerifyReport, AwsError> {
+    let mut report = VerifyReport::default();
+    factory.forget().await;
+    let hop = integration_hop(factory, account_id, role_name, external_id);
+    let clients = match factory.assume(std::slice::from_ref(&hop)).await {
+        Ok(c) => c,
+        Err(e @ AwsError::Unavailable(_)) => return Err(e),
+        Err(e) => {
+            report.problems.push(e.to_string());
+            return Ok(report);
+        }
+    };
+    report.assumed = true;
+    // The confused-deputy guard: the trust policy must refuse Latch without
+    // the ExternalId. Read with Latch's policy engine rather than tried, so
+    // the answer does not depend on how strictly the endpoint enforces it.
+    match clients.iam.get_role().role_name(role_name).send().await {
+        Ok(out) => {
+            let doc = out.role().and_then(|r| r.assume_role_policy_document()).map(decode_document).unwrap_or_default();
+            let principal = factory.principal_arn().await?;
+            match admits(&doc, &hop.role_arn, &principal, &[("sts:ExternalId", external_id)]) {
+                Ok(true) => {}
+                Ok(false) => report.problems.push(format!(
+                    "the trust policy of `{}` does not let `{principal}` assume it with this integration's ExternalId\nhelp: run the commands printed by `latch admin aws install` again",
+                    hop.role_arn
+                )),
+                Err(e) => report.problems.push(e),
+            }
+            match admits(&doc, &hop.role_arn, &principal, &[]) {
+                Ok(false) => {}
+                Ok(true) => report.problems.push(format!(
+                    "the trust policy of `{}` lets `{principal}` assume it without the ExternalId\nhelp: add the `sts:ExternalId` condition printed by `latch admin aws install`",
+                    hop.role_arn
+                )),
+                Err(e) => report.problems.push(e),
+            }
+        }
+        Err(e) => match classify("iam:GetRole", e) {
+            (Failure::Denied, _) => report.problems.push(format!("cannot read the trust policy of `{}`: access denied to `iam:GetRole` on the role itself", hop.role_arn)),
+            (_, err) => return Err(err),
+        },
+    }
+
+    let perms = permissions(components);
+    let ctx = ProbeContext::discover(&clients, &perms).await?;
+    let results: Vec<(Permission, Result<Probe, AwsError>)> =
+        stream::iter(perms.iter().copied())
+            .map(|p| {
+                let (clients, ctx) = (&clients, &ctx);
+                async move { (p, probe(clients, ctx, p).await) }
+            }).buffer_unordered(CONCURRENCY).collect().await;
+    let mut missing = BTreeSet::new();
+    let mut unverified = BTreeSet::new();
+    for (perm, result) in results {
+        // A probe AWS answered only with errors proves nothing either way:
+        // listed as unverified, it is checked again at first use.
+        let result = match result {
+            Err(AwsError::Unavailable(why)) => Ok(Probe::Skipped(format!("AWS answered with an error: {why}"))),
+            other => other,
+        };
+        match result? {
+            Probe::Allowed => {}
+            Probe::Denied => {
+                missing.insert(perm.action.to_owned());
+            }
+            Probe::Skipped(why) => {
+                unverified.insert(format!("{}: {why}", perm.action));
+            }
+        }
+    }
+    if ctx.needs_instance && ctx.instance.is_none() && !missing.contains("sso:ListInstances") {
+        report.problems.push(format!("no IAM Identity Center instance in region `{}`\nhelp: enable Identity Center, or install with another --mode", factory.settings().region));
+    }
+    report.missing = missing.into_iter().collect();
+    report.unverified = unverified.into_iter().collect();
+    Ok(report)
+}
+
+/// One probe's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    Allowed,
+    Denied,
+    Skipped(String),
+}
+
+/// Identity Center ids the `sso:` and `identitystore:` probes need.
+#[derive(Debug, Default)]
+struct ProbeContext {
+    needs_instance: bool,
+    instance: Option<(String, String)>,
+    account_id: String,
+}
+
+impl ProbeContext {
+    async fn discover(c: &Clients, perms: &[Permission]) -> Result<Self, AwsError> {
+        let needs_instance = perms.iter().any(|p| p.action.starts_with("sso:") || p.action.starts_with("identitystore:"));
+        let mut ctx = ProbeContext { needs_instance, instance: None, account_id: c.account_id.clone() };
+        if needs_instance {
+            match c.sso_admin.list_instances().send().await {
+                Ok(out) => {
+                    ctx.instance = out.instances().first().and_then(|i| Some((i.instance_arn()?.to_owned(), i.identity_store_id()?.to_owned())));
+                }
+                Err(e) => {
+                    if let (Failure::Transient, err) = classify("sso:ListInstances", e) {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(ctx)
+    }
+}
+
+fn seen<T, E>(action: &str, r: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>) -> Result<Probe, AwsError>
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(Probe::Allowed),
+        Err(e) => match classify(action, e) {
+            (Failure::Denied, _) => Ok(Probe::Denied),
+            (Failure::Transient, err) => Err(err),
+            // Past the permission check: the made-up name was looked up.
+            (Failure::Missing | Failure::Other, _) => Ok(Probe::Allowed),
+        },
+    }
+}
+
+const NO_INSTANCE: &str = "needs an Identity Center instance";
+const BOGUS_UUID: &str = "00000000-0000-4000-8000-000000000000";
+
+async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Probe, AwsError> {
+    let a = perm.action;
+    let iam = &c.iam;
+    let policy_arn = format!("arn:{}:iam::{}:policy/{PROBE}", c.partition, ctx.account_id);
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"none:None","Resource":"*"}]}"#;
+    match perm.scope {
+        Scope::SsoRoles => return Ok(Probe::Skipped("only Identity Center's own roles; checked when an assignment is made in this account".into())),
+        Scope::SsoSamlProviders => return Ok(Probe::Skipped("only Identity Center's SAML provider; checked when an assignment is made in this account".into())),
+        Scope::MemberRole => return Ok(Probe::Skipped("checked when Latch reaches each member account".into())),
+        // Read above, with the trust policy.
+        Scope::IntegrationRole => return Ok(Probe::Allowed),
+        Scope::Any => {}
+    }
+    let (ins, store) = match &ctx.instance {
+        Some((i, s)) => (i.as_str(), s.as_str()),
+        None => ("", ""),
+    };
+    let needs_instance = a.starts_with("sso:") && a != "sso:ListInstances" || a.starts_with("identitystore:");
+    if needs_instance && ctx.instance.is_none() {
+        return Ok(Probe::Skipped(NO_INSTANCE.into()));
+    }
+    let ps_arn = format!("arn:{}:sso:::permissionSet/{}/ps-0000000000000000", c.partition, ins.rsplit('/').next().unwrap_or(""));
+    match a {
+        "iam:ListAccountAliases" => seen(a, iam.list_account_aliases().send().await),
+        "iam:GetAccountAuthorizationDetails" => seen(a, iam.get_account_authorization_details().max_items(1).send().await),
+        "iam:GenerateCredentialReport" => seen(a, iam.generate_credential_report().send().await),
+        "iam:GetCredentialReport" => seen(a, iam.get_credential_report().send().await),
+        "iam:ListUsers" => seen(a, iam.list_users().max_items(1).send().await),
+        "iam:GetUser" => seen(a, iam.get_user().user_name(PROBE).send().await),
+        "iam:ListUserTags" => seen(a, iam.list_user_tags().user_name(PROBE).send().await),
+        "iam:GetRole" => seen(a, iam.get_role().role_name(PROBE).send().await),
+        "iam:GetPolicy" => seen(a, iam.get_policy().policy_arn(&policy_arn).send().await),
+        "iam:GetPolicyVersion" => seen(a, iam.get_policy_version().policy_arn(&policy_arn).version_id("v1").send().await),
+        "iam:GetUserPolicy" => seen(a, iam.get_user_policy().user_name(PROBE).policy_name(PROBE).send().await),
+        "iam:PutUserPolicy" => seen(a, iam.put_user_policy().user_name(PROBE).policy_name(PROBE).policy_document(doc).send().await),
+        "iam:DeleteUserPolicy" => seen(a, iam.delete_user_policy().user_name(PROBE).policy_name(PROBE).send().await),
+        "iam:GetGroup" => seen(a, iam.get_group().group_name(PROBE).send().await),
+        "iam:AddUserToGroup" => seen(a, iam.add_user_to_group().group_name(PROBE).user_name(PROBE).send().await),
+        "iam:RemoveUserFromGroup" => seen(a, iam.remove_user_from_group().group_name(PROBE).user_name(PROBE).send().await),
+        "iam:CreateUser" => Ok(Probe::Skipped("creating a user is not probed; checked at the first user created".into())),
+        "iam:TagUser" => seen(a, iam.tag_user().user_name(PROBE).tags(tag("Email", "probe@example.invalid")?).send().await),
+        "iam:DeleteLoginProfile" => seen(a, iam.delete_login_profile().user_name(PROBE).send().await),
+        "iam:ListAccessKeys" => seen(a, iam.list_access_keys().user_name(PROBE).send().await),
+        "iam:DeleteAccessKey" => seen(a, iam.delete_access_key().user_name(PROBE).access_key_id("AKIA0000000000000000").send().await),
+        "iam:ListSigningCertificates" => seen(a, iam.list_signing_certificates().user_name(PROBE).send().await),
+        "iam:DeleteSigningCertificate" => seen(a, iam.delete_signing_certificate().user_name(PROBE).certificate_id("0".repeat(24)).send().await),
+        "iam:ListSSHPublicKeys" => seen(a, iam.list_ssh_public_keys().user_name(PROBE).send().await),
+        "iam:DeleteSSHPublicKey" => seen(a, iam.delete_ssh_public_key().user_name(PROBE).ssh_public_key_id("APKA0000000000000000").send().await),
+        "iam:ListServiceSpecificCredentials" => seen(a, iam.list_service_specific_credentials().user_name(PROBE).send().await),
+        "iam:DeleteServiceSpecificCredential" => {
+            seen(a, iam.delete_service_specific_credential().user_name(PROBE).service_specific_credential_id("ACCA0000000000000000").send().await)
+        }
+        "iam:ListMFADevices" => seen(a, iam.list_mfa_devices().user_name(PROBE).send().await),
+        "iam:DeactivateMFADevice" => seen(a, iam.deactivate_mfa_device().user_name(PROBE).serial_number(format!("arn:{}:iam::{}:mfa/{PROBE}", c.partition, ctx.account_id)).send().await),
+        "iam:ListUserPolicies" => seen(a, iam.list_user_policies().user_name(PROBE).send().await),
+        "iam:ListAttachedUserPolicies" => seen(a, iam.list_attached_user_policies().user_name(PROBE).send().await),
+        "iam:DetachUserPolicy" => seen(a, iam.detach_user_policy().user_name(PROBE).policy_arn(&policy_arn).send().await),
+        "iam:ListGroupsForUser" => seen(a, iam.list_groups_for_user().user_name(PROBE).send().await),
+        "iam:DeleteUser" => seen(a, iam.delete_user().user_name(PROBE).send().await),
+        "iam:GetRolePolicy" => seen(a, iam.get_role_policy().role_name(PROBE).policy_name(PROBE).send().await),
+        "iam:PutRolePolicy" => seen(a, iam.put_role_policy().role_name(PROBE).policy_name(PROBE).policy_document(doc).send().await),
+        "iam:DeleteRolePolicy" => seen(a, iam.delete_role_policy().role_name(PROBE).policy_name(PROBE).send().await),
+        "sso:ListInstances" => seen(a, c.sso_admin.list_instances().send().await),
+        "sso:ListPermissionSets" => seen(a, c.sso_admin.list_permission_sets().instance_arn(ins).max_results(1).send().await),
+        "sso:DescribePermissionSet" => seen(a, c.sso_admin.describe_permission_set().instance_arn(ins).permission_set_arn(&ps_arn).send().await),
+        "sso:ListManagedPoliciesInPermissionSet" => {
+            seen(a, c.sso_admin.list_managed_policies_in_permission_set().instance_arn(ins).permission_set_arn(&ps_arn).send().await)
+        }
+        "sso:GetInlinePolicyForPermissionSet" => seen(a, c.sso_admin.get_inline_policy_for_permission_set().instance_arn(ins).permission_set_arn(&ps_arn).send().await),
+        "sso:ListAccountsForProvisionedPermissionSet" => {
+            seen(a, c.sso_admin.list_accounts_for_provisioned_permission_set().instance_arn(ins).permission_set_arn(&ps_arn).send().await)
+        }
+        "sso:ListAccountAssignments" => {
+            seen(a, c.sso_admin.list_account_assignments().instance_arn(ins).account_id(&ctx.account_id).permission_set_arn(&ps_arn).send().await)
+        }
+        "sso:CreateAccountAssignment" => seen(
+            a,
+            c.sso_admin
+                .create_account_assignment()
+                .instance_arn(ins)
+                .target_id(&ctx.account_id)
+                .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+                .permission_set_arn(&ps_arn)
+                .principal_type(aws_sdk_ssoadmin::types::PrincipalType::User)
+                .principal_id(BOGUS_UUID)
+                .send()
+                .await,
+        )
+        ,
+        "sso:DeleteAccountAssignment" => seen(
+            a,
+            c.sso_admin
+                .delete_account_assignment()
+                .instance_arn(ins)
+                .target_id(&ctx.account_id)
+                .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+                .permission_set_arn(&ps_arn)
+                .principal_type(aws_sdk_ssoadmin::types::PrincipalType::User)
+                .principal_id(BOGUS_UUID)
+                .send()
+                .await,
+        ),
+        "sso:DescribeAccountAssignmentCreationStatus" => {
+            seen(a, c.sso_admin.describe_account_assignment_creation_status().instance_arn(ins).account_assignment_creation_request_id(BOGUS_UUID).send().await)
+        }
+        "sso:DescribeAccountAssignmentDeletionStatus" => {
+            seen(a, c.sso_admin.describe_account_assignment_deletion_status().instance_arn(ins).account_assignment_deletion_request_id(BOGUS_UUID).send().await)
+        }
+        "identitystore:ListUsers" => seen(a, c.identity_store.list_users().identity_store_id(store).max_results(1).send().await),
+        "identitystore:ListGroups" => seen(a, c.identity_store.list_groups().identity_store_id(store).max_results(1).send().await),
+        "identitystore:ListGroupMemberships" => seen(a, c.identity_store.list_group_memberships().identity_store_id(store).group_id(BOGUS_UUID).send().await),
+        "identitystore:GetGroupMembershipId" => seen(
+            a,
+            c.identity_store
+                .get_group_membership_id()
+                .identity_store_id(store)
+                .group_id(BOGUS_UUID)
+                .member_id(aws_sdk_identitystore::types::MemberId::UserId(BOGUS_UUID.into()))
+                .send()
+                .await,
+        ),
+        "identitystore:CreateGroupMembership" => seen(
+            a,
+            c.identity_store
+                .create_group_membership()
+                .identity_store_id(store)
+                .group_id(BOGUS_UUID)
+                .member_id(aws_sdk_identitystore::types::MemberId::UserId(BOGUS_UUID.into()))
+                .send()
+                .await,
+        ),
+        "identitystore:DeleteGroupMembership" => seen(a, c.identity_store.delete_group_membership().identity_store_id(store).membership_id(BOGUS_UUID).send().await),
+        "organizations:DescribeAccount" => seen(a, c.organizations.describe_account().account_id(&ctx.account_id).send().await),
+        "organizations:DescribeOrganization" => seen(a, c.organizations.describe_organization().send().await),
+        "organizations:ListAccounts" => seen(a, c.organizations.list_accounts().max_results(1).send().await),
+        "tag:GetResources" => seen(a, c.tagging.get_resources().resources_per_page(1).send().await),
+        "resource-explorer-2:ListIndexes" | "resource-explorer-2:Search" => Ok(Probe::Skipped("checked at the first resource sync".into())),
+        other => Err(AwsError::Refused { action: other.to_owned(), code: "NoProbe".into(), message: "Latch has no probe for this action".into() }),
+    }
+}
+
+fn tag(key: &str, value: &str) -> Result<aws_sdk_iam::types::Tag, AwsError> {
+    aws_sdk_iam::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(|e| AwsError::Refused { action: "iam:TagUser".into(), code: "Build".into(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use latch_core::integration::AwsMode;
+
+    use crate::catalog::{permissions, Components};
+
+    /// Every action of the catalog has a probe (or a stated reason to skip):
+    /// the `other =>` arm is unreachable for the catalog.
+    #[test]
+    fn every_catalog_action_is_known_to_the_prober() {
+        let source = include_str!("verify.rs");
+        for mode in AwsMode::ALL {
+            for p in permissions(&Components { mode, inventory: true, organizations: true }) {
+                if !matches!(p.scope, crate::catalog::Scope::Any) {
+                    continue;
+                }
+                assert!(source.contains(&format!("\"{}\"", p.action)), "no probe for {}", p.action);
+            }
+        }
+    }
+}

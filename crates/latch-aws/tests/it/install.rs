@@ -1,0 +1,81 @@
+//! Install and verify: the printed role works, a wrong or missing
+//! ExternalId fails, and every missing permission is named.
+
+use latch_aws::catalog::{Components, RoleContext};
+use latch_aws::install::{InstallPlan, POLICY_NAME};
+use latch_aws::verify::verify;
+use latch_aws::{AwsSettings, ClientFactory};
+use latch_core::integration::AwsMode;
+use latch_testkit::aws::AwsWorld;
+use serde_json::Value;
+
+const EXTERNAL_ID: &str = "latch-ext-5f0c2a9e7b1d4c3a8e6f0b2d4c6a8e0f";
+
+fn factory(w: &AwsWorld) -> ClientFactory {
+    let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };
+    ClientFactory::with_credentials(settings, &w.latch.id, &w.latch.secret)
+}
+
+async fn install(w: &AwsWorld, c: &Components, trust: &Value, permissions: &Value) {
+    let iam = w.customer_iam();
+    let _ = iam.delete_role_policy().role_name("LatchIntegration").policy_name(POLICY_NAME).send().await;
+    let _ = iam.delete_role().role_name("LatchIntegration").send().await;
+    iam.create_role().role_name("LatchIntegration").assume_role_policy_document(trust.to_string()).send().await.unwrap();
+    iam.put_role_policy().role_name("LatchIntegration").policy_name(POLICY_NAME).policy_document(permissions.to_string()).send().await.unwrap();
+    let _ = c;
+}
+
+fn plan(w: &AwsWorld, c: &Components, external_id: &str) -> InstallPlan {
+    let ctx = RoleContext { partition: "aws", account_id: &w.customer_account, role_name: "LatchIntegration", member_role_name: "OrganizationAccountAccessRole" };
+    InstallPlan::new(c, &ctx, &w.latch_arn, external_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_role_verifies_and_missing_permissions_are_named() {
+    let w = AwsWorld::build().await.unwrap();
+    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+    let p = plan(&w, &c, EXTERNAL_ID);
+    install(&w, &c, &p.trust, &p.permissions).await;
+    w.enforce().unwrap();
+    let f = factory(&w);
+
+    let report = verify(&f, &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID).await.unwrap();
+    assert!(report.passed(), "{report:#?}");
+    assert!(report.unverified.iter().any(|u| u.starts_with("iam:CreateUser")), "{report:#?}");
+
+    // A wrong ExternalId: refused (AWS refuses the AssumeRole itself; the
+    // trust policy is also read with Latch's engine, which catches it on
+    // endpoints that do not check cross-account trust, like moto).
+    let wrong = verify(&f, &c, &w.customer_account, "LatchIntegration", "latch-ext-wrong-0000000000000000000000").await.unwrap();
+    assert!(!wrong.passed(), "{wrong:#?}");
+    assert!(wrong.problems.iter().any(|p| p.contains("cannot assume") || p.contains("with this integration's ExternalId")), "{wrong:#?}");
+
+    // The policy without two of its actions: both are named.
+    let mut trimmed = p.permissions.clone();
+    for st in trimmed["Statement"].as_array_mut().unwrap() {
+        if let Some(actions) = st["Action"].as_array_mut() {
+            actions.retain(|a| a != "iam:PutUserPolicy" && a != "iam:ListAccountAliases");
+        }
+    }
+    w.relax().unwrap();
+    w.customer_iam().put_role_policy().role_name("LatchIntegration").policy_name(POLICY_NAME).policy_document(trimmed.to_string()).send().await.unwrap();
+    w.enforce().unwrap();
+    let report = verify(&f, &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID).await.unwrap();
+    assert_eq!(report.missing, ["iam:ListAccountAliases", "iam:PutUserPolicy"], "{report:#?}");
+    assert!(!report.passed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_policy_without_the_external_id_fails_verify() {
+    let w = AwsWorld::build().await.unwrap();
+    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+    let p = plan(&w, &c, EXTERNAL_ID);
+    let mut trust = p.trust.clone();
+    trust["Statement"][0].as_object_mut().unwrap().remove("Condition");
+    install(&w, &c, &trust, &p.permissions).await;
+    w.enforce().unwrap();
+    let report = verify(&factory(&w), &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID).await.unwrap();
+    assert!(report.assumed);
+    assert!(!report.passed());
+    assert!(report.problems.iter().any(|p| p.contains("without the ExternalId")), "{report:#?}");
+}
