@@ -105,6 +105,7 @@ const IAM_USERS_GRANT: &[Permission] = &[
     p("iam:GetGroup", Scope::Any, Part::IamUsersGrant),
     p("iam:AddUserToGroup", Scope::Any, Part::IamUsersGrant),
     p("iam:RemoveUserFromGroup", Scope::Any, Part::IamUsersGrant),
+    p("iam:ListGroupsForUser", Scope::Any, Part::IamUsersGrant),
 ];
 
 const IAM_USER_LIFECYCLE: &[Permission] = &[
@@ -124,7 +125,6 @@ const IAM_USER_LIFECYCLE: &[Permission] = &[
     p("iam:ListUserPolicies", Scope::Any, Part::IamUserLifecycle),
     p("iam:ListAttachedUserPolicies", Scope::Any, Part::IamUserLifecycle),
     p("iam:DetachUserPolicy", Scope::Any, Part::IamUserLifecycle),
-    p("iam:ListGroupsForUser", Scope::Any, Part::IamUserLifecycle),
     p("iam:DeleteUser", Scope::Any, Part::IamUserLifecycle),
 ];
 

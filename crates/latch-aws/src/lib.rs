@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod error;
 pub mod factory;
 pub mod install;
+pub mod provision;
 pub mod settings;
 pub mod trust;
 pub mod verify;

@@ -268,6 +268,62 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Connected AWS accounts.
+    Aws {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: AwsAdminCommand,
+    },
+}
+
+/// `latch admin aws …`.
+#[derive(Debug, Subcommand)]
+pub enum AwsAdminCommand {
+    /// Connect an account: prints what to run in it (the integration role,
+    /// its trust policy with the ExternalId, and exactly the permissions the
+    /// chosen components need). Running it again keeps the ExternalId.
+    Install {
+        /// The 12-digit account id.
+        #[arg(long)]
+        account: String,
+        /// A name to use instead of the id.
+        #[arg(long)]
+        alias: Option<String>,
+        /// How people get access: iam-users, identity-center or federated.
+        #[arg(long)]
+        mode: String,
+        /// iam-users: find IAM users by `email` (user name) or `tag:KEY`.
+        #[arg(long, default_value = "email")]
+        user_lookup: String,
+        /// Resource inventory (fine-grained, resource-level requests).
+        #[arg(long)]
+        inventory: bool,
+        /// This is an Organizations management account: reach its members.
+        #[arg(long)]
+        organizations: bool,
+        /// What to print: cli, terraform or cloudformation.
+        #[arg(long, default_value = "cli")]
+        print: String,
+    },
+    /// Check the integration role: assumed with the ExternalId, refused
+    /// without it, and every needed permission present.
+    Verify {
+        /// Account id or alias.
+        #[arg(long)]
+        account: String,
+    },
+    /// List connected accounts.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disconnect an account.
+    Rm {
+        /// Account id or alias.
+        #[arg(long)]
+        account: String,
+    },
 }
 
 /// `latch admin users …`.

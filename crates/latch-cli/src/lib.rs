@@ -90,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             AdminCommand::Tokens { command } => commands::admin::tokens::run(g, command).await,
             AdminCommand::Sso { command } => commands::admin::sso::run(g, command).await,
             AdminCommand::Audit { command } => commands::admin::audit::run(g, command).await,
+            AdminCommand::Aws { command } => commands::admin::aws::run(g, command).await,
         },
     }
 }

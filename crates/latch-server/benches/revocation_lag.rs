@@ -80,7 +80,7 @@ async fn main() {
     let recorder = Arc::new(LagRecorder::default());
     let mut provisioners = Provisioners::default();
     provisioners.0.insert("aws".into(), recorder.clone());
-    let running = latch_server::start_with(config, Arc::new(SystemClock), provisioners).await.unwrap();
+    let running = latch_server::start_with(config, Arc::new(SystemClock), latch_server::Parts { provisioners, aws: None }).await.unwrap();
     let url = format!("http://{}", running.addr);
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let token = running.first_run.clone().unwrap().token;

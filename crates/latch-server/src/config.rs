@@ -34,6 +34,9 @@ pub struct Config {
     pub max_db_connections: u32,
     /// Access requests.
     pub access: AccessConfig,
+    /// How Latch reaches AWS (its own credentials come from the usual AWS
+    /// chain: `AWS_ACCESS_KEY_ID`…, a profile, or the instance's role).
+    pub aws: latch_aws::AwsSettings,
 }
 
 /// Access request settings.
@@ -105,6 +108,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             max_db_connections: 16,
             access: AccessConfig::default(),
+            aws: latch_aws::AwsSettings::default(),
         }
     }
 }
@@ -133,7 +137,7 @@ pub struct FlagOverrides {
 }
 
 /// The top-level settings, as `LATCH_*` names them (lowercased).
-const SETTINGS: &[&str] = &["listen", "data_dir", "database_url", "public_url", "init_org", "init_admin", "auth", "max_db_connections", "access"];
+const SETTINGS: &[&str] = &["listen", "data_dir", "database_url", "public_url", "init_org", "init_admin", "auth", "max_db_connections", "access", "aws"];
 
 impl Config {
     /// Loads the layers in order; a missing `--config` file is an error, an

@@ -64,6 +64,10 @@ pub enum ApiError {
     /// The database is unreachable.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable(#[source] StoreError),
+    /// AWS refused a call Latch made for the caller (its answer is the
+    /// customer's own, not Latch's internals, so it is shown).
+    #[error("{0}")]
+    Aws(latch_aws::AwsError),
     /// A bug or corrupt data.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -88,7 +92,8 @@ pub enum ApiError {
 /// | `not_found` | 404 | no such thing (in the caller's org), or no such route |
 /// | `conflict` | 409 | the name is taken, or the change would break an invariant |
 /// | `rate_limited` | 429 | too many attempts; see `Retry-After` |
-/// | `unavailable` | 503 | the database is unreachable; retry shortly |
+/// | `unavailable` | 503 | the database or AWS is unreachable; retry shortly |
+/// | `aws_error` | 502 | AWS refused a call Latch made (access denied, no such role, …); the message says what AWS said |
 /// | `internal` | 500 | a bug or corrupt data; the details are in the server log under the request id |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -109,6 +114,7 @@ pub enum ErrorCode {
     Conflict,
     RateLimited,
     Unavailable,
+    AwsError,
     Internal,
 }
 
@@ -131,6 +137,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::AwsError => "aws_error",
             ErrorCode::Internal => "internal",
         }
     }
@@ -174,6 +181,8 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Aws(e) if e.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Aws(_) => (StatusCode::BAD_GATEWAY, ErrorCode::AwsError),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
@@ -190,6 +199,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<latch_aws::AwsError> for ApiError {
+    fn from(e: latch_aws::AwsError) -> Self {
+        ApiError::Aws(e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -198,7 +213,15 @@ impl IntoResponse for ApiError {
             let detail = std::error::Error::source(&self).map(|s| format!("{s:?}")).unwrap_or_default();
             tracing::error!(request_id = %request_id, code = code.as_str(), detail = %detail, "request failed");
         }
-        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), request_id } };
+        let message = match &self {
+            // The transport detail stays in the log.
+            ApiError::Aws(e) if e.is_retryable() => {
+                tracing::warn!(request_id = %request_id, error = %e, "AWS unavailable");
+                "AWS is throttling or unavailable; retry shortly".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message, request_id } };
         let mut resp = (status, axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
@@ -237,6 +260,7 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::RateLimited,
             ErrorCode::Unavailable,
+            ErrorCode::AwsError,
             ErrorCode::Internal,
         ];
         for code in all {

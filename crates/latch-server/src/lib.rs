@@ -66,11 +66,22 @@ impl Running {
 /// Opens the store (migrating it), bootstraps an empty database and starts
 /// serving in the background.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    start_with(config, clock, Provisioners::default()).await
+    start_with(config, clock, Parts::default()).await
 }
 
-/// [`start`] with the given provisioners (tests inject recording ones).
-pub async fn start_with(config: Config, clock: Arc<dyn Clock>, provisioners: Provisioners) -> anyhow::Result<Running> {
+/// Parts a caller may supply instead of the defaults (tests inject recording
+/// provisioners and AWS clients with fixed credentials).
+#[derive(Default)]
+pub struct Parts {
+    /// Provisioners by integration; `aws` defaults to the AWS integration.
+    pub provisioners: Provisioners,
+    /// AWS clients; default: from the configuration and the AWS credential chain.
+    pub aws: Option<Arc<latch_aws::ClientFactory>>,
+}
+
+/// [`start`] with the given parts.
+pub async fn start_with(config: Config, clock: Arc<dyn Clock>, parts: Parts) -> anyhow::Result<Running> {
+    let Parts { mut provisioners, aws } = parts;
     if config.database_url.is_none() {
         create_private_dir(&config.data_dir)?;
     }
@@ -95,7 +106,15 @@ pub async fn start_with(config: Config, clock: Arc<dyn Clock>, provisioners: Pro
     }
     let first_run = bootstrap::first_run(store.as_ref(), clock.as_ref(), &config).await?;
     let public_url = config.public_url();
-    let state = AppState::new(store.clone(), clock, config, provisioners);
+    let aws = match aws {
+        Some(f) => f,
+        None => Arc::new(latch_aws::ClientFactory::from_env(config.aws.clone()).await),
+    };
+    if provisioners.get("aws").is_none() {
+        let p = latch_aws::provision::AwsProvisioner::new(aws.clone(), store.clone(), clock.clone());
+        provisioners.0.insert("aws".into(), Arc::new(p));
+    }
+    let state = AppState::new(store.clone(), clock, config, provisioners, aws);
     let workers = workers::spawn(state.clone());
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

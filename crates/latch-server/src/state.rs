@@ -29,6 +29,9 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Where access is granted, by integration name (`aws`).
     pub provisioners: Provisioners,
+    /// Makes AWS clients (Latch's own identity, and customer accounts
+    /// through their integration roles).
+    pub aws: Arc<latch_aws::ClientFactory>,
     /// Wakes this replica's workers when it queues due work (other replicas
     /// find it at their next poll, within a second).
     pub wake: tokio::sync::Notify,
@@ -54,8 +57,8 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners) -> Self {
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, wake: tokio::sync::Notify::new() }))
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>) -> Self {
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new() }))
     }
 
     /// Queues a job and wakes this replica's workers.

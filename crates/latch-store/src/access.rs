@@ -49,7 +49,7 @@ fn level_str(l: Level) -> &'static str {
 }
 
 const REQUEST_COLS: &str = "id, org_id, requester_id, requester_email, rule_name, policy_version, reason, duration_secs, state, \
-     end_reason, break_glass, created_at, pending_until, decided_at, expires_at";
+     end_reason, break_glass, created_at, pending_until, decided_at, expires_at, failure";
 
 fn request_row(row: &AnyRow) -> StoreResult<Request> {
     let state: String = row.try_get("state").db()?;
@@ -74,6 +74,7 @@ fn request_row(row: &AnyRow) -> StoreResult<Request> {
         pending_until: Timestamp(row.try_get("pending_until").db()?),
         decided_at: opt_ts("decided_at")?,
         expires_at: opt_ts("expires_at")?,
+        failure: row.try_get("failure").db()?,
         targets: Vec::new(),
         decisions: Vec::new(),
     })
@@ -178,7 +179,7 @@ impl AccessStore for SqlStore {
         let id = new_id("req");
         let mut tx = self.write.begin().await.db()?;
         sqlx::query(&format!(
-            "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 0, $10, $11, $12, NULL, $10)"
+            "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 0, $10, $11, $12, NULL, NULL, $10)"
         ))
         .bind(&id)
         .bind(org_id)
@@ -252,7 +253,8 @@ impl AccessStore for SqlStore {
                end_reason = COALESCE($6, end_reason),
                decided_at = COALESCE($7, decided_at),
                expires_at = COALESCE($8, expires_at),
-               break_glass = COALESCE($9, break_glass)
+               break_glass = COALESCE($9, break_glass),
+               failure = COALESCE($10, failure)
              WHERE org_id = $1 AND id = $2 AND state = $3",
         )
         .bind(org_id)
@@ -264,6 +266,7 @@ impl AccessStore for SqlStore {
         .bind(c.decided_at.map(Timestamp::millis))
         .bind(c.expires_at.map(Timestamp::millis))
         .bind(c.break_glass.map(i64::from))
+        .bind(c.failure.clone())
         .execute(&self.write)
         .await
         .db()?

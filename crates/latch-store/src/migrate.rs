@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "jobs_grants", sql: include_str!("../migrations/0005_jobs_grants.sql") },
     Migration { version: 6, name: "webhooks", sql: include_str!("../migrations/0006_webhooks.sql") },
     Migration { version: 7, name: "aws_integrations", sql: include_str!("../migrations/0007_aws_integrations.sql") },
+    Migration { version: 8, name: "request_failure", sql: include_str!("../migrations/0008_request_failure.sql") },
 ];
 
 /// Why migrating failed.

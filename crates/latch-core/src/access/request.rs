@@ -63,6 +63,9 @@ pub struct Request {
     /// When access ends (set when it becomes active).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<Timestamp>,
+    /// Why provisioning failed (state `failed`), for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// What is requested.
     pub targets: Vec<Target>,
     /// Decisions so far.
@@ -103,6 +106,8 @@ pub struct Changes {
     pub expires_at: Option<Timestamp>,
     /// Break-glass flag.
     pub break_glass: Option<bool>,
+    /// Why provisioning failed, for people.
+    pub failure: Option<String>,
 }
 
 /// Which requests to list.

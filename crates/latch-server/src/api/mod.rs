@@ -2,6 +2,7 @@
 //! its OpenAPI document at `/v1/openapi.json`.
 
 mod audit;
+mod aws;
 pub(crate) mod device;
 mod groups;
 mod health;
@@ -86,6 +87,9 @@ routes! {
     "/v1/requests/{id}/extend" => post(requests::extend);
     "/v1/webhooks" => get(webhooks::list), post(webhooks::add);
     "/v1/webhooks/{id}" => delete(webhooks::delete);
+    "/v1/integrations/aws" => get(aws::list), post(aws::install);
+    "/v1/integrations/aws/{account}" => delete(aws::remove);
+    "/v1/integrations/aws/{account}/verify" => post(aws::verify);
 }
 
 /// The whole router.

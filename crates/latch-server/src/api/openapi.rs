@@ -79,6 +79,10 @@ pub(crate) const COOKIE: &str = "cookie";
         super::webhooks::add,
         super::webhooks::list,
         super::webhooks::delete,
+        super::aws::install,
+        super::aws::list,
+        super::aws::remove,
+        super::aws::verify,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, super::oauth::OAuthError)),
     modifiers(&SecuritySchemes),
@@ -94,6 +98,7 @@ pub(crate) const COOKIE: &str = "cookie";
         (name = "audit", description = "The org's audit chain."),
         (name = "sso", description = "The org's single sign-on settings."),
         (name = "access", description = "Access policies and requests."),
+        (name = "aws", description = "Connected AWS accounts: install, verify, disconnect."),
     ),
 )]
 pub(crate) struct ApiDoc;

@@ -172,7 +172,7 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
 /// Provisioning cannot succeed: take back whatever was granted, then fail.
 async fn fail(state: &AppState, r: &Request, msg: &str) -> Result<(), Failure> {
     tracing::warn!(request = %r.id, error = %msg, "provisioning failed");
-    let changes = Changes { end_reason: Some(EndReason::Failed), ..Changes::default() };
+    let changes = Changes { end_reason: Some(EndReason::Failed), failure: Some(msg.to_owned()), ..Changes::default() };
     if let Some(ending) = step(state, r, Event::End(EndReason::Failed), &changes).await? {
         state.audit(&r.org_id, NewAuditEvent::new("system", "request.failing", &r.id).with(json!({"error": msg}))).await?;
         state.enqueue(deprovision_job(&ending)).await?;

@@ -51,6 +51,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/requests/{id}/extend", &["post"]),
     ("/v1/webhooks", &["get", "post"]),
     ("/v1/webhooks/{id}", &["delete"]),
+    ("/v1/integrations/aws", &["get", "post"]),
+    ("/v1/integrations/aws/{account}", &["delete"]),
+    ("/v1/integrations/aws/{account}/verify", &["post"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -35,6 +35,11 @@ fn enabled(engine: &str) -> bool {
 
 impl TestApp {
     pub async fn spawn(engine: &str) -> Option<TestApp> {
+        Self::spawn_with(engine, None).await
+    }
+
+    /// With real AWS clients (moto): the `aws` integration is Latch's own.
+    pub async fn spawn_with(engine: &str, aws: Option<Arc<latch_aws::ClientFactory>>) -> Option<TestApp> {
         if !enabled(engine) {
             return None;
         }
@@ -55,8 +60,10 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let provisioner = Arc::new(RecordingProvisioner::default());
         let mut provisioners = Provisioners::default();
-        provisioners.0.insert("aws".to_owned(), provisioner.clone());
-        let running = latch_server::start_with(config.clone(), clock.clone(), provisioners).await.unwrap();
+        if aws.is_none() {
+            provisioners.0.insert("aws".to_owned(), provisioner.clone());
+        }
+        let running = latch_server::start_with(config.clone(), clock.clone(), latch_server::Parts { provisioners, aws }).await.unwrap();
         let url = format!("http://{}", running.addr);
         config.public_url = Some(url.clone());
         let first = running.first_run.clone().expect("a fresh database bootstraps");

@@ -1,6 +1,7 @@
 //! `latch admin …`: talks to the server's API, never to the database.
 
 pub mod audit;
+pub mod aws;
 pub mod groups;
 pub mod policy;
 pub mod sso;

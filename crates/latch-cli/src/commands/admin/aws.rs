@@ -1,0 +1,74 @@
+//! `latch admin aws install|verify|ls|rm`.
+
+use anyhow::bail;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::{field, table};
+use crate::cli::{AwsAdminCommand, GlobalArgs};
+use crate::client::Api;
+
+/// Runs one aws verb.
+pub async fn run(global: &GlobalArgs, cmd: AwsAdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AwsAdminCommand::Install { account, alias, mode, user_lookup, inventory, organizations, print } => {
+            if !matches!(print.as_str(), "cli" | "terraform" | "cloudformation") {
+                bail!("`{print}` is not a format\nhelp: use --print cli, terraform or cloudformation");
+            }
+            let api = Api::connect(global).await?;
+            let body = json!({
+                "account_id": account, "alias": alias, "mode": mode, "user_lookup": user_lookup,
+                "inventory": inventory, "organizations": organizations,
+            });
+            let out: Value = api.post("/v1/integrations/aws", &body).await?;
+            let doc = out.pointer(&format!("/documents/{print}")).and_then(Value::as_str).unwrap_or_default();
+            print!("{doc}");
+            eprintln!(
+                "Run the above in AWS account {account} as an administrator, then:\n  latch admin aws verify --account {account}\nLatch's principal: {}",
+                field(&out, "principal_arn")
+            );
+        }
+        AwsAdminCommand::Verify { account } => {
+            let api = Api::connect(global).await?;
+            let out: Value = api.post(&format!("/v1/integrations/aws/{account}/verify"), &json!({})).await?;
+            let list = |k: &str| out.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+            for p in list("problems") {
+                eprintln!("problem: {}", p.as_str().unwrap_or_default());
+            }
+            for m in list("missing") {
+                eprintln!("missing permission: {}", m.as_str().unwrap_or_default());
+            }
+            for u in list("unverified") {
+                eprintln!("not checked now: {}", u.as_str().unwrap_or_default());
+            }
+            let status = out.pointer("/integration/status").and_then(Value::as_str).unwrap_or_default();
+            if status != "installed" {
+                bail!("AWS account `{account}` is not verified\nhelp: fix the problems above, then run `latch admin aws verify --account {account}` again");
+            }
+            println!("AWS account {account} is installed");
+        }
+        AwsAdminCommand::Ls { json } => {
+            let api = Api::connect(global).await?;
+            let list: Vec<Value> = api.get("/v1/integrations/aws").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|i| {
+                    let lookup = i.pointer("/user_lookup/by").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let key = i.pointer("/user_lookup/key").and_then(Value::as_str).map(|k| format!(":{k}")).unwrap_or_default();
+                    vec![field(i, "account_id"), field(i, "alias"), field(i, "mode"), format!("{lookup}{key}"), field(i, "status")]
+                })
+                .collect();
+            table(&["ACCOUNT", "ALIAS", "MODE", "USERS BY", "STATUS"], &rows);
+        }
+        AwsAdminCommand::Rm { account } => {
+            let api = Api::connect(global).await?;
+            api.send(Method::DELETE, &format!("/v1/integrations/aws/{account}"), None).await?;
+            eprintln!("AWS account {account} is disconnected; delete the integration role in it when you no longer need it.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Connecting AWS accounts (admins): register an account and print what to
+//! run in it, verify the integration role, list and disconnect.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use latch_aws::catalog::{Components, RoleContext};
+use latch_aws::install::{render, Format, InstallPlan};
+use latch_core::audit::NewAuditEvent;
+use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::model::Scope;
+use latch_core::token::random_secret;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// Body of `POST /v1/integrations/aws`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallAws {
+    /// The 12-digit account id.
+    account_id: String,
+    /// A name to use instead of the id.
+    #[serde(default)]
+    alias: Option<String>,
+    /// `iam-users`, `identity-center` or `federated`.
+    mode: String,
+    /// iam-users: `email` (user name is the email, the default) or `tag:KEY`.
+    #[serde(default)]
+    user_lookup: Option<String>,
+    /// Turn on resource inventory.
+    #[serde(default)]
+    inventory: bool,
+    /// This is an Organizations management account.
+    #[serde(default)]
+    organizations: bool,
+}
+
+/// What to run in the account.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstallDocuments {
+    /// AWS CLI commands.
+    cli: String,
+    /// Terraform.
+    terraform: String,
+    /// A CloudFormation template.
+    cloudformation: String,
+}
+
+/// An account with what to run in it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Installed {
+    integration: AwsIntegration,
+    /// Latch's own principal, which the trust policy names.
+    principal_arn: String,
+    documents: InstallDocuments,
+}
+
+/// What `verify` found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Verified {
+    integration: AwsIntegration,
+    /// The role was assumed with the ExternalId.
+    assumed: bool,
+    /// IAM actions the role lacks.
+    missing: Vec<String>,
+    /// Actions checked at first use instead, with why.
+    unverified: Vec<String>,
+    /// Other problems.
+    problems: Vec<String>,
+}
+
+fn components(i: &AwsIntegration) -> Components {
+    Components { mode: i.mode, inventory: i.inventory, organizations: i.organizations }
+}
+
+async fn documents(state: &AppState, i: &AwsIntegration) -> ApiResult<(String, InstallDocuments)> {
+    let principal = state.aws.principal_arn().await?;
+    let ctx = RoleContext { partition: state.aws.partition(), account_id: &i.account_id, role_name: &i.role_name, member_role_name: &state.aws.settings().member_role_name };
+    let plan = InstallPlan::new(&components(i), &ctx, &principal, &i.external_id);
+    let docs = InstallDocuments { cli: render(&plan, Format::Cli), terraform: render(&plan, Format::Terraform), cloudformation: render(&plan, Format::CloudFormation) };
+    Ok((principal, docs))
+}
+
+fn valid_account(id: &str) -> ApiResult<()> {
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidRequest(format!("`{id}` is not an AWS account id\nhelp: an account id is 12 digits")))
+    }
+}
+
+/// `POST /v1/integrations/aws`.
+#[utoipa::path(
+    post,
+    path = "/v1/integrations/aws",
+    operation_id = "install_aws_account",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(CsrfHeader),
+    request_body = InstallAws,
+    responses(
+        (status = 200, description = "The account (pending until verified) and what to run in it. Installing again keeps the ExternalId.", body = Installed),
+        (status = 400, description = "`invalid_json`; or `invalid_request`: a bad account id, mode or user lookup.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
+        (status = 409, description = "`conflict`: another account of the org has this alias.", body = ErrorBody),
+        (status = 502, description = "`aws_error`: Latch could not find its own AWS identity.", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): Json<InstallAws>) -> ApiResult<axum::Json<Installed>> {
+    caller.require(Scope::Admin)?;
+    valid_account(&body.account_id)?;
+    let mode = AwsMode::parse(&body.mode)
+        .ok_or_else(|| ApiError::InvalidRequest(format!("`{}` is not a mode\nhelp: use `iam-users`, `identity-center` or `federated`", body.mode)))?;
+    let lookup = body.user_lookup.as_deref().unwrap_or("email");
+    let user_lookup = UserLookup::parse(lookup).ok_or_else(|| ApiError::InvalidRequest(format!("`{lookup}` is not a user lookup\nhelp: use `email` or `tag:KEY`")))?;
+    if let Some(alias) = &body.alias {
+        let ok_chars = alias.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if alias.is_empty() || alias.len() > 64 || !ok_chars || alias.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::InvalidRequest(format!("`{alias}` is not an alias\nhelp: use 1 to 64 letters, digits, `-`, `_` or `.`, not all digits")));
+        }
+    }
+    let now = state.now();
+    let wanted = AwsIntegration {
+        org_id: caller.org_id.clone(),
+        account_id: body.account_id,
+        alias: body.alias,
+        mode,
+        user_lookup,
+        inventory: body.inventory,
+        organizations: body.organizations,
+        role_name: state.aws.settings().integration_role_name.clone(),
+        // Kept by the store if the account was installed before.
+        external_id: format!("latch-{}", random_secret()),
+        status: IntegrationStatus::Pending,
+        missing: vec![],
+        verified_at: None,
+        created_at: now,
+    };
+    let stored = state.store.put_aws_integration(&wanted).await.map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict(_) => ApiError::Conflict("another account of this org has that alias".into()),
+        other => other,
+    })?;
+    state
+        .audit(
+            &caller.org_id,
+            NewAuditEvent::new(&caller.user_id, "aws.account.installed", &stored.account_id)
+                .with(json!({"mode": stored.mode, "inventory": stored.inventory, "organizations": stored.organizations, "alias": stored.alias})),
+        )
+        .await?;
+    let (principal_arn, documents) = documents(&state, &stored).await?;
+    Ok(axum::Json(Installed { integration: stored, principal_arn, documents }))
+}
+
+/// `GET /v1/integrations/aws`.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations/aws",
+    operation_id = "list_aws_accounts",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The org's connected accounts.", body = Vec<AwsIntegration>),
+        (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<AwsIntegration>>> {
+    caller.require(Scope::Admin)?;
+    Ok(axum::Json(state.store.list_aws_integrations(&caller.org_id).await?))
+}
+
+async fn find(state: &AppState, org_id: &str, account: &str) -> ApiResult<AwsIntegration> {
+    state.store.aws_integration(org_id, account).await?.ok_or(ApiError::NotFound("aws account"))
+}
+
+/// `POST /v1/integrations/aws/{account}/verify`.
+#[utoipa::path(
+    post,
+    path = "/v1/integrations/aws/{account}/verify",
+    operation_id = "verify_aws_account",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), CsrfHeader),
+    responses(
+        (status = 200, description = "What verify found; the account is `installed` only if nothing is missing.", body = Verified),
+        (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        (status = 502, description = "`aws_error`: AWS refused a call verify needed.", body = ErrorBody),
+        (status = 503, description = "`unavailable`: AWS is throttling or unreachable.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn verify(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<axum::Json<Verified>> {
+    caller.require(Scope::Admin)?;
+    let i = find(&state, &caller.org_id, &account).await?;
+    let report = latch_aws::verify::verify(&state.aws, &components(&i), &i.account_id, &i.role_name, &i.external_id).await?;
+    let status = if report.passed() { IntegrationStatus::Installed } else { IntegrationStatus::Pending };
+    let mut missing = report.missing.clone();
+    if !report.assumed {
+        missing.push("sts:AssumeRole".into());
+    }
+    state.store.set_aws_status(&caller.org_id, &i.account_id, status, &missing, state.now()).await?;
+    state
+        .audit(
+            &caller.org_id,
+            NewAuditEvent::new(&caller.user_id, "aws.account.verified", &i.account_id)
+                .with(json!({"passed": report.passed(), "missing": report.missing, "problems": report.problems})),
+        )
+        .await?;
+    let integration = find(&state, &caller.org_id, &i.account_id).await?;
+    Ok(axum::Json(Verified { integration, assumed: report.assumed, missing: report.missing, unverified: report.unverified, problems: report.problems }))
+}
+
+/// `DELETE /v1/integrations/aws/{account}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/integrations/aws/{account}",
+    operation_id = "remove_aws_account",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), CsrfHeader),
+    responses(
+        (status = 204, description = "Disconnected. The role in the account is left for its owner to delete."),
+        (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Scope::Admin)?;
+    let i = find(&state, &caller.org_id, &account).await?;
+    state.store.delete_aws_integration(&caller.org_id, &i.account_id).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.account.removed", &i.account_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,154 @@
+//! The AWS integration end to end against moto with IAM enforcement on:
+//! install (applying the printed CloudFormation documents), verify, request,
+//! approve, use the access, revoke, and the access is gone — also for the
+//! session obtained while it held.
+
+use std::sync::Arc;
+
+use latch_aws::{AwsSettings, ClientFactory};
+use latch_testkit::aws::{AwsWorld, SdkConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{assert_error, TestApp};
+
+const POLICY: &str = r#"
+[[rule]]
+name = "admin-role"
+requesters = "any"
+resource = { kinds = ["role"], names = ["Admin"] }
+approval = "auto"
+default_duration = "1h"
+"#;
+
+const ALICE: &str = "alice@acme.io";
+
+struct Customer {
+    alice: SdkConfig,
+    admin_role: String,
+}
+
+/// The member account's people and roles: alice's IAM user (no access of
+/// her own) and an `Admin` role trusting the account.
+async fn customer(w: &AwsWorld) -> Customer {
+    let iam = w.customer_iam();
+    iam.create_user().user_name(ALICE).send().await.unwrap();
+    let key = iam.create_access_key().user_name(ALICE).send().await.unwrap().access_key.unwrap();
+    // The account root is how AWS says "the account's IAM policies decide";
+    // moto matches trust principals literally, so alice is named as well.
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": [format!("arn:aws:iam::{}:root", w.customer_account), format!("arn:aws:iam::{}:user/{ALICE}", w.customer_account)]},
+        "Action": "sts:AssumeRole"}]});
+    let role = iam.create_role().role_name("Admin").assume_role_policy_document(trust.to_string()).send().await.unwrap().role.unwrap();
+    let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]});
+    iam.put_role_policy().role_name("Admin").policy_name("admin").policy_document(allow.to_string()).send().await.unwrap();
+    Customer { alice: w.config(&key.access_key_id, &key.secret_access_key, None), admin_role: role.arn }
+}
+
+fn factory(w: &AwsWorld) -> Arc<ClientFactory> {
+    let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };
+    Arc::new(ClientFactory::with_credentials(settings, &w.latch.id, &w.latch.secret))
+}
+
+/// Applies the CloudFormation documents Latch printed, as the account's administrator.
+async fn apply(w: &AwsWorld, installed: &Value) {
+    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
+    let role = &template["Resources"]["LatchIntegration"]["Properties"];
+    let iam = w.customer_iam();
+    let name = role["RoleName"].as_str().unwrap();
+    iam.create_role().role_name(name).assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
+    let policy = &role["Policies"][0];
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name(policy["PolicyName"].as_str().unwrap())
+        .policy_document(policy["PolicyDocument"].to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn can_assume(c: &Customer) -> Option<SdkConfig> {
+    let sts = aws_sdk_sts::Client::new(&c.alice);
+    match sts.assume_role().role_arn(&c.admin_role).role_session_name(ALICE).send().await {
+        Ok(out) => {
+            let k = out.credentials.unwrap();
+            Some(latch_testkit::aws::sdk_config(&c.alice_endpoint(), &k.access_key_id, &k.secret_access_key, Some(k.session_token)))
+        }
+        Err(e) => {
+            assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(403), "{e:?}");
+            None
+        }
+    }
+}
+
+impl Customer {
+    fn alice_endpoint(&self) -> String {
+        self.alice.endpoint_url().unwrap().to_owned()
+    }
+}
+
+async fn session_works(session: &SdkConfig) -> bool {
+    aws_sdk_iam::Client::new(session).list_roles().send().await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
+    let w = AwsWorld::build().await.unwrap();
+    let cust = customer(&w).await;
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    let (status, body) = admin.call(Method::PUT, "/v1/policy", Some(json!({"source": POLICY}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let alice = app.add_user(&admin, ALICE, "member").await;
+    let account = w.customer_account.clone();
+
+    // Install: pending, with documents naming Latch's principal and a long ExternalId.
+    let (status, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "iam-users", "alias": "customer"}))).await;
+    assert_eq!(status, StatusCode::OK, "{installed}");
+    assert_eq!(installed["integration"]["status"], "pending");
+    assert_eq!(installed["principal_arn"], w.latch_arn);
+    let external_id = installed["integration"]["external_id"].as_str().unwrap().to_owned();
+    assert!(external_id.len() >= 32);
+    assert!(installed["documents"]["cli"].as_str().unwrap().contains(&external_id));
+
+    // A request before the account is verified fails with the fix named.
+    let (status, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [account]}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let failed = app.wait_for_state(&alice, r["id"].as_str().unwrap(), "failed").await;
+    assert!(failed.to_string().contains("verify"), "{failed}");
+
+    apply(&w, &installed).await;
+    w.enforce().unwrap();
+    let (status, verified) = admin.call(Method::POST, "/v1/integrations/aws/customer/verify", None).await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+    // Installing again keeps the ExternalId (the customer's trust names it).
+    let (_, again) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "iam-users", "alias": "customer"}))).await;
+    assert_eq!(again["integration"]["external_id"], external_id.as_str());
+    assert_eq!(again["integration"]["status"], "installed");
+
+    assert!(can_assume(&cust).await.is_none(), "no standing access");
+    let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [account]}))).await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    app.wait_for_state(&alice, &id, "active").await;
+    let session = can_assume(&cust).await.expect("the grant lets alice assume the role");
+    assert!(session_works(&session).await);
+
+    let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    app.wait_for_state(&alice, &id, "relinquished").await;
+    assert!(can_assume(&cust).await.is_none(), "the grant is gone");
+    assert!(!session_works(&session).await, "the session issued during the grant ended too");
+
+    // A role that does not exist: the request fails, naming it.
+    let (_, bad) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": ["999999999999"]}))).await;
+    let failed = app.wait_for_state(&alice, bad["id"].as_str().unwrap(), "failed").await;
+    assert!(failed.to_string().contains("not connected"), "{failed}");
+
+    // Org isolation: another org cannot see or verify this account.
+    let other = app.second_org("globex").await;
+    let got = other.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+    let (_, list) = other.call(Method::GET, "/v1/integrations/aws", None).await;
+    assert_eq!(list, json!([]));
+}
