@@ -14,6 +14,7 @@ use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionE
 struct Inner {
     /// (email, entitlement key) → what was applied.
     live: BTreeMap<(String, String), serde_json::Value>,
+    bounds: BTreeMap<(String, String), latch_core::Timestamp>,
     grants: usize,
     revokes: usize,
     fail_grants: Vec<ProvisionError>,
@@ -34,6 +35,12 @@ impl RecordingProvisioner {
     /// The access in place now: (email, entitlement key).
     pub fn live(&self) -> Vec<(String, String)> {
         self.with(|i| i.live.keys().cloned().collect())
+    }
+
+    /// The time bound the integration holds for `email`'s entitlement `key`
+    /// (the latest end any grant asked for).
+    pub fn bound(&self, email: &str, key: &str) -> Option<latch_core::Timestamp> {
+        self.with(|i| i.bounds.get(&(email.to_owned(), key.to_owned())).copied())
     }
 
     /// (fresh grants, fresh revocations) so far.
@@ -68,6 +75,9 @@ impl Provisioner for RecordingProvisioner {
                 return Err(e.clone());
             }
             let key = (spec.email.clone(), spec.target.entitlement_key());
+            // Like AWS policy conditions: the bound only ever moves later.
+            let bound = i.bounds.entry(key.clone()).or_insert(spec.expires_at);
+            *bound = (*bound).max(spec.expires_at);
             if let Some(applied) = i.live.get(&key) {
                 return Ok(GrantOutcome::AlreadyGranted(Applied(applied.clone())));
             }
@@ -87,6 +97,7 @@ impl Provisioner for RecordingProvisioner {
             match i.live.get(&key) {
                 Some(a) if *a == applied.0 => {
                     i.live.remove(&key);
+                    i.bounds.remove(&key);
                     i.revokes += 1;
                     Ok(RevokeOutcome::Revoked)
                 }

@@ -604,6 +604,7 @@ pub async fn extend(State(state): State<AppState>, caller: Caller, Path(id): Pat
         return Err(ApiError::InvalidState("the request changed meanwhile; reload it".to_owned()));
     }
     state.enqueue(workers::expire_job(&r, new_end)).await?;
+    state.enqueue(workers::extend_job(&r, new_end)).await?;
     state
         .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.extended", &r.id).with(json!({"by_secs": body.by_secs, "expires_at": new_end})))
         .await?;

@@ -63,6 +63,12 @@ pub(crate) fn expire_job(r: &Request, at: latch_core::Timestamp) -> NewJob {
     NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, at.millis()), run_at: at, max_attempts: 20 }
 }
 
+/// Queues the job that moves the integration's own time bound of an
+/// extended request's grants to its new end.
+pub(crate) fn extend_job(r: &Request, to: latch_core::Timestamp) -> NewJob {
+    NewJob { org_id: r.org_id.clone(), kind: "extend".into(), subject: r.id.clone(), idempotency_key: format!("extend:{}:{}", r.id, to.millis()), run_at: latch_core::Timestamp(0), max_attempts: 20 }
+}
+
 /// Queues the pending timeout of a new request.
 pub(crate) fn pending_timeout_job(r: &Request) -> NewJob {
     NewJob { org_id: r.org_id.clone(), kind: "pending_timeout".into(), subject: r.id.clone(), idempotency_key: format!("pending_timeout:{}", r.id), run_at: r.pending_until, max_attempts: 10 }
@@ -76,6 +82,7 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(),
         "expire" => expire(state, r, worker).await,
         "deprovision" => deprovision(state, r, worker).await,
         "pending_timeout" => pending_timeout(state, r).await,
+        "extend" => extend(state, r, worker).await,
         "expiring_soon" => {
             if r.state == State::Active {
                 notify::emit(state, "request.expiring_soon", &r).await;
@@ -142,10 +149,10 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
     };
     let result = async {
         state.store.hold_grant(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0), &r.requester_id, &key, now).await?;
-        if applied.is_some() {
-            // Another grant already holds this access: count, don't re-grant.
-            return Ok(());
-        }
+        // Another grant may already hold this access: it is counted, and the
+        // grant is asserted again so that the integration's own time bound
+        // (a policy condition in AWS) reaches the later of the two ends; an
+        // integration never shortens a bound it already set.
         let p = state
             .provisioners
             .get(&spec.target.integration)
@@ -154,10 +161,15 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
             ProvisionError::Retryable(m) => Failure::Retry(m),
             ProvisionError::Permanent(m) => Failure::Permanent(m),
         })?;
-        let (applied, fresh) = match outcome {
+        let (new_applied, fresh) = match outcome {
             GrantOutcome::Granted(a) => (a, true),
             GrantOutcome::AlreadyGranted(a) => (a, false),
         };
+        if applied.is_some() && !fresh {
+            state.store.set_applied(&r.org_id, &r.requester_id, &key, &new_applied.0.to_string()).await?;
+            return Ok(());
+        }
+        let applied = new_applied;
         state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;
         let event = NewAuditEvent::new("system", if fresh { "grant.applied" } else { "grant.already_applied" }, &r.id)
             .with(json!({"target": spec.target, "applied": applied.0}));
@@ -253,6 +265,24 @@ async fn release_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec
         _ => state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?,
     }
     result.map(|_| ())
+}
+
+/// An active request was extended: assert its grants again with the new end.
+async fn extend(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
+    if r.state != State::Active {
+        return Ok(());
+    }
+    for idx in 0..r.targets.len() {
+        let Some(spec) = spec(&r, idx) else { continue };
+        match grant_one(state, &r, idx, &spec, worker).await {
+            Ok(()) => {}
+            // The access itself is in place; only its bound could not move.
+            // The job is retried and, if it dies, shows among dead jobs.
+            Err(Failure::Permanent(msg)) => return Err(Failure::Retry(msg)),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(())
 }
 
 async fn pending_timeout(state: &AppState, r: Request) -> Result<(), Failure> {

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 
-pub(crate) use access::{deprovision_job, expire_job, pending_timeout_job, provision_job, Failure};
+pub(crate) use access::{deprovision_job, expire_job, extend_job, pending_timeout_job, provision_job, Failure};
 
 /// How long a claimed job is leased; renewed every third of it.
 const LEASE: Duration = Duration::from_secs(30);

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use latch_core::access::provision::ProvisionError;
+use latch_core::Clock as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -26,6 +27,9 @@ requesters = "any"
 resource = { kinds = ["role"], names = ["Admin"] }
 approval = { groups = ["leads"] }
 "#;
+
+/// The entitlement the tests ask for, as the provisioner keys it.
+const ENTITLEMENT: &str = "aws/111111111111/role/ReadOnly/";
 
 async fn setup(app: &TestApp) -> (Client, Client) {
     let admin = app.admin().await;
@@ -73,6 +77,10 @@ async fn overlapping_grants_are_reference_counted(app: TestApp) {
     let second = ask(&alice, "ReadOnly", &["111111111111"], json!({"duration_secs": 3600})).await;
     app.wait_for_state(&alice, &id(&second), "active").await;
     assert_eq!(app.provisioner.counts(), (1, 0), "the same access is granted once");
+    // ...but asserted again, so the integration's own time bound (a policy
+    // condition in AWS) reaches the second grant's end, not the first's.
+    let bound = app.provisioner.bound("alice@acme.io", ENTITLEMENT).unwrap();
+    assert!(bound >= app.clock.now().plus(Duration::from_secs(3590)), "the bound stayed at the first grant's end");
     // The first ends: the second still holds the access.
     app.advance(Duration::from_secs(1300));
     app.wait_for_state(&alice, &id(&first), "expired").await;
@@ -96,6 +104,17 @@ async fn extensions_move_the_end_within_the_rule(app: TestApp) {
     assert_eq!(s, StatusCode::OK, "{longer}");
     assert_ne!(longer["expires_at"], active["expires_at"]);
     assert_eq!(longer["duration"], 1800 + 3600);
+    // The integration's own bound follows the extension.
+    let mut moved = false;
+    for _ in 0..200 {
+        app.kick();
+        if app.provisioner.bound("alice@acme.io", ENTITLEMENT).is_some_and(|b| b >= app.clock.now().plus(Duration::from_secs(5390))) {
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(moved, "the time bound in the integration did not follow the extension");
     // The original end passes: still active.
     app.advance(Duration::from_secs(31 * 60));
     tokio::time::sleep(Duration::from_millis(300)).await;
