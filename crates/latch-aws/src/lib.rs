@@ -7,8 +7,10 @@ pub mod catalog;
 pub mod error;
 pub mod factory;
 pub mod install;
+pub mod lifecycle;
 pub mod provision;
 pub mod settings;
+pub mod sync;
 pub mod trust;
 pub mod verify;
 

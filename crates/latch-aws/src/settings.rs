@@ -18,6 +18,8 @@ pub struct AwsSettings {
     pub integration_role_name: String,
     /// The role Latch assumes into Organizations member accounts.
     pub member_role_name: String,
+    /// Seconds between inventory syncs of an account.
+    pub sync_interval_secs: u64,
 }
 
 impl Default for AwsSettings {
@@ -28,6 +30,7 @@ impl Default for AwsSettings {
             principal_arn: None,
             integration_role_name: "LatchIntegration".into(),
             member_role_name: "OrganizationAccountAccessRole".into(),
+            sync_interval_secs: 3600,
         }
     }
 }

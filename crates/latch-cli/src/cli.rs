@@ -268,6 +268,15 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Sync an AWS account's inventory now and follow it to the end.
+    Sync {
+        /// Account id or alias.
+        #[arg(long)]
+        account: String,
+        /// Print the finished sync as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Connected AWS accounts.
     Aws {
         /// What to do with them.

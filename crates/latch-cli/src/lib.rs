@@ -91,6 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             AdminCommand::Sso { command } => commands::admin::sso::run(g, command).await,
             AdminCommand::Audit { command } => commands::admin::audit::run(g, command).await,
             AdminCommand::Aws { command } => commands::admin::aws::run(g, command).await,
+            AdminCommand::Sync { account, json } => commands::admin::aws::sync(g, &account, json).await,
         },
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod id;
 pub mod integration;
+pub mod inventory;
 pub mod jobs;
 pub mod model;
 pub mod password;

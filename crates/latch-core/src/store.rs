@@ -13,6 +13,7 @@ use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::jobs::{Job, NewJob};
 use crate::clock::Timestamp;
 use crate::integration::{AwsIntegration, IntegrationStatus};
+use crate::inventory::{Change, Item, SyncRun};
 use crate::model::{ApiToken, Group, GroupSource, Org, Principal, Role, Scope, SsoConfig, User, Webhook};
 use crate::token::TokenHash;
 
@@ -458,6 +459,30 @@ pub trait IntegrationStore: Send + Sync {
     async fn delete_aws_integration(&self, org_id: &str, account_id: &str) -> StoreResult<()>;
 }
 
+/// The inventory of connected accounts: the current items, and per sync
+/// version what appeared, changed and vanished.
+#[async_trait]
+pub trait InventoryStore: Send + Sync {
+    /// The account's running sync (a crashed one is resumed), or a new one
+    /// with the next version.
+    async fn begin_sync(&self, org_id: &str, account_id: &str, now: Timestamp) -> StoreResult<SyncRun>;
+    /// Writes one page of items seen by sync `version`, recording which are
+    /// new or different; repeating a page is harmless.
+    async fn put_items(&self, org_id: &str, account_id: &str, version: i64, items: &[Item]) -> StoreResult<()>;
+    /// Saves where the sync is, so a crash resumes from there.
+    async fn save_cursor(&self, org_id: &str, account_id: &str, version: i64, cursor: &serde_json::Value) -> StoreResult<()>;
+    /// Ends sync `version`: items it did not see vanish. Returns the run.
+    async fn finish_sync(&self, org_id: &str, account_id: &str, version: i64, now: Timestamp) -> StoreResult<SyncRun>;
+    /// Marks sync `version` failed (the next sync starts a new version).
+    async fn fail_sync(&self, org_id: &str, account_id: &str, version: i64, error: &str, now: Timestamp) -> StoreResult<()>;
+    /// The account's latest sync.
+    async fn last_sync(&self, org_id: &str, account_id: &str) -> StoreResult<Option<SyncRun>>;
+    /// The account's current items, optionally of one kind, by id.
+    async fn items(&self, org_id: &str, account_id: &str, kind: Option<&str>) -> StoreResult<Vec<Item>>;
+    /// What sync `version` found changed.
+    async fn changes(&self, org_id: &str, account_id: &str, version: i64) -> StoreResult<Vec<Change>>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -471,7 +496,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore + IntegrationStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore + IntegrationStore + InventoryStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

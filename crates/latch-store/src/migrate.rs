@@ -23,6 +23,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, name: "webhooks", sql: include_str!("../migrations/0006_webhooks.sql") },
     Migration { version: 7, name: "aws_integrations", sql: include_str!("../migrations/0007_aws_integrations.sql") },
     Migration { version: 8, name: "request_failure", sql: include_str!("../migrations/0008_request_failure.sql") },
+    Migration { version: 9, name: "inventory", sql: include_str!("../migrations/0009_inventory.sql") },
 ];
 
 /// Why migrating failed.

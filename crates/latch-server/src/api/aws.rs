@@ -7,6 +7,7 @@ use latch_aws::catalog::{Components, RoleContext};
 use latch_aws::install::{render, Format, InstallPlan};
 use latch_core::audit::NewAuditEvent;
 use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::inventory::{Change, Item, SyncRun};
 use latch_core::model::Scope;
 use latch_core::token::random_secret;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use serde_json::json;
 use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::state::AppState;
 
 /// Body of `POST /v1/integrations/aws`.
@@ -214,6 +215,10 @@ pub async fn verify(State(state): State<AppState>, caller: Caller, Path(account)
                 .with(json!({"passed": report.passed(), "missing": report.missing, "problems": report.problems})),
         )
         .await?;
+    if report.passed() && state.store.last_sync(&caller.org_id, &i.account_id).await?.is_none() {
+        // The first inventory sync starts as soon as the account is verified.
+        state.enqueue(crate::workers::sync_job(&caller.org_id, &i.account_id, state.now())).await?;
+    }
     let integration = find(&state, &caller.org_id, &i.account_id).await?;
     Ok(axum::Json(Verified { integration, assumed: report.assumed, missing: report.missing, unverified: report.unverified, problems: report.problems }))
 }
@@ -239,4 +244,114 @@ pub async fn remove(State(state): State<AppState>, caller: Caller, Path(account)
     state.store.delete_aws_integration(&caller.org_id, &i.account_id).await?;
     state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.account.removed", &i.account_id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/integrations/aws/{account}/sync`.
+#[utoipa::path(
+    post,
+    path = "/v1/integrations/aws/{account}/sync",
+    operation_id = "sync_aws_account",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), CsrfHeader),
+    responses(
+        (status = 202, description = "A sync is queued; follow it with `GET …/sync`. Returns the latest sync so far, if any.", body = Option<SyncRun>),
+        (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the account is not verified yet.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn sync(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<(StatusCode, axum::Json<Option<SyncRun>>)> {
+    caller.require(Scope::Admin)?;
+    let i = find(&state, &caller.org_id, &account).await?;
+    if i.status != IntegrationStatus::Installed {
+        return Err(ApiError::InvalidState(format!("AWS account `{}` is not verified\nhelp: `latch admin aws verify --account {}`", i.account_id, i.account_id)));
+    }
+    state.enqueue(crate::workers::sync_now_job(&caller.org_id, &i.account_id, state.now())).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.sync.requested", &i.account_id)).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(state.store.last_sync(&caller.org_id, &i.account_id).await?)))
+}
+
+/// `GET /v1/integrations/aws/{account}/sync`.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations/aws/{account}/sync",
+    operation_id = "aws_sync_status",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias.")),
+    responses(
+        (status = 200, description = "The latest sync (running, done or failed), or null before the first.", body = Option<SyncRun>),
+        (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn sync_status(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<axum::Json<Option<SyncRun>>> {
+    caller.require(Scope::Admin)?;
+    let i = find(&state, &caller.org_id, &account).await?;
+    Ok(axum::Json(state.store.last_sync(&caller.org_id, &i.account_id).await?))
+}
+
+/// Query of `GET …/inventory`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryQuery {
+    /// Only items of this kind (`iam-user`, `iam-role`, `permission-set`, …).
+    kind: Option<String>,
+}
+
+/// `GET /v1/integrations/aws/{account}/inventory`.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations/aws/{account}/inventory",
+    operation_id = "aws_inventory",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), InventoryQuery),
+    responses(
+        (status = 200, description = "The account's items as the last sync saw them.", body = Vec<Item>),
+        (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn inventory(State(state): State<AppState>, caller: Caller, Path(account): Path<String>, Query(q): Query<InventoryQuery>) -> ApiResult<axum::Json<Vec<Item>>> {
+    caller.require(Scope::Admin)?;
+    let i = find(&state, &caller.org_id, &account).await?;
+    Ok(axum::Json(state.store.items(&caller.org_id, &i.account_id, q.kind.as_deref()).await?))
+}
+
+/// Query of `GET …/changes`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The sync version (default: the latest finished one).
+    version: Option<i64>,
+}
+
+/// `GET /v1/integrations/aws/{account}/changes`.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations/aws/{account}/changes",
+    operation_id = "aws_inventory_changes",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), ChangesQuery),
+    responses(
+        (status = 200, description = "What appeared, changed and vanished in that sync.", body = Vec<Change>),
+        (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn changes(State(state): State<AppState>, caller: Caller, Path(account): Path<String>, Query(q): Query<ChangesQuery>) -> ApiResult<axum::Json<Vec<Change>>> {
+    caller.require(Scope::Admin)?;
+    let i = find(&state, &caller.org_id, &account).await?;
+    let version = match q.version {
+        Some(v) => v,
+        None => state.store.last_sync(&caller.org_id, &i.account_id).await?.map_or(0, |r| if r.status == "done" { r.version } else { r.version - 1 }),
+    };
+    Ok(axum::Json(state.store.changes(&caller.org_id, &i.account_id, version).await?))
 }

@@ -90,6 +90,9 @@ routes! {
     "/v1/integrations/aws" => get(aws::list), post(aws::install);
     "/v1/integrations/aws/{account}" => delete(aws::remove);
     "/v1/integrations/aws/{account}/verify" => post(aws::verify);
+    "/v1/integrations/aws/{account}/sync" => get(aws::sync_status), post(aws::sync);
+    "/v1/integrations/aws/{account}/inventory" => get(aws::inventory);
+    "/v1/integrations/aws/{account}/changes" => get(aws::changes);
 }
 
 /// The whole router.

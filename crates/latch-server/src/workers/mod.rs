@@ -5,6 +5,7 @@
 //! replica queues something.
 
 mod access;
+mod aws;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 
+pub(crate) use aws::{sync_job, sync_now_job};
 pub(crate) use access::{deprovision_job, expire_job, extend_job, pending_timeout_job, provision_job, Failure};
 
 /// How long a claimed job is leased; renewed every third of it.
@@ -94,6 +96,7 @@ async fn handle(state: &AppState, worker: &str, job: Job) {
     };
     let result = match job.kind.as_str() {
         "notify" => crate::notify::deliver(state, &job).await,
+        "aws_sync" => aws::sync(state, &job).await,
         _ => access::run(state, &job, worker).await,
     };
     beat.abort();

@@ -91,6 +91,21 @@ async fn session_works(session: &SdkConfig) -> bool {
     aws_sdk_iam::Client::new(session).list_roles().send().await.is_ok()
 }
 
+/// Waits until sync `version` of `account` has finished.
+async fn synced(app: &TestApp, admin: &crate::support::Client, account: &str, version: i64) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        app.kick();
+        let (_, run) = admin.call(Method::GET, &format!("/v1/integrations/aws/{account}/sync"), None).await;
+        if run["version"].as_i64() == Some(version) && run["status"] != "running" {
+            return run;
+        }
+        last = run;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("sync {version} of {account} never finished: {last}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
     let w = AwsWorld::build().await.unwrap();
@@ -127,12 +142,33 @@ async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
     assert_eq!(again["integration"]["external_id"], external_id.as_str());
     assert_eq!(again["integration"]["status"], "installed");
 
+    // Verifying starts the first inventory sync, which runs with only the
+    // printed permissions (enforcement is on).
+    let v1 = synced(&app, &admin, &account, 1).await;
+    assert_eq!(v1["status"], "done", "{v1}");
+    let (_, users) = admin.call(Method::GET, &format!("/v1/integrations/aws/{account}/inventory?kind=iam-user"), None).await;
+    let alice_arn = format!("arn:aws:iam::{account}:user/{ALICE}");
+    assert!(users.as_array().unwrap().iter().any(|u| u["id"] == alice_arn.as_str()), "{users}");
+    let (_, roles) = admin.call(Method::GET, &format!("/v1/integrations/aws/{account}/inventory?kind=iam-role"), None).await;
+    let admin_role = roles.as_array().unwrap().iter().find(|r| r["data"]["name"] == "Admin").expect("the Admin role is in the inventory");
+    assert_eq!(admin_role["data"]["trust_policy"]["Statement"][0]["Action"], "sts:AssumeRole");
+    let (_, creds) = admin.call(Method::GET, &format!("/v1/integrations/aws/{account}/inventory?kind=credential"), None).await;
+    assert!(creds.as_array().unwrap().iter().any(|c| c["id"] == alice_arn.as_str()), "the credential report is synced: {creds}");
+
     assert!(can_assume(&cust).await.is_none(), "no standing access");
     let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [account]}))).await;
     let id = r["id"].as_str().unwrap().to_owned();
     app.wait_for_state(&alice, &id, "active").await;
     let session = can_assume(&cust).await.expect("the grant lets alice assume the role");
     assert!(session_works(&session).await);
+
+    // A sync now sees the grant as a change to alice, and nothing else.
+    let (status, _) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/sync"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let v2 = synced(&app, &admin, &account, 2).await;
+    assert_eq!((v2["appeared"].as_i64(), v2["vanished"].as_i64()), (Some(0), Some(0)), "{v2}");
+    let (_, changes) = admin.call(Method::GET, &format!("/v1/integrations/aws/{account}/changes?version=2"), None).await;
+    assert!(changes.as_array().unwrap().iter().any(|c| c["change"] == "changed" && c["id"] == alice_arn.as_str()), "{changes}");
 
     let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);

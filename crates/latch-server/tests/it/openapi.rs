@@ -54,6 +54,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/integrations/aws", &["get", "post"]),
     ("/v1/integrations/aws/{account}", &["delete"]),
     ("/v1/integrations/aws/{account}/verify", &["post"]),
+    ("/v1/integrations/aws/{account}/sync", &["get", "post"]),
+    ("/v1/integrations/aws/{account}/inventory", &["get"]),
+    ("/v1/integrations/aws/{account}/changes", &["get"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

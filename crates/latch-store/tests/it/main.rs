@@ -6,6 +6,7 @@ mod audit;
 mod credentials;
 mod engines;
 mod integrations;
+mod inventory;
 mod jobs;
 mod people;
 

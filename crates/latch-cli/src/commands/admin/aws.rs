@@ -1,4 +1,7 @@
-//! `latch admin aws install|verify|ls|rm`.
+//! `latch admin aws install|verify|ls|rm` and `latch admin sync`.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::time::Duration;
 
 use anyhow::bail;
 use reqwest::Method;
@@ -69,6 +72,46 @@ pub async fn run(global: &GlobalArgs, cmd: AwsAdminCommand) -> anyhow::Result<()
             api.send(Method::DELETE, &format!("/v1/integrations/aws/{account}"), None).await?;
             eprintln!("AWS account {account} is disconnected; delete the integration role in it when you no longer need it.");
         }
+    }
+    Ok(())
+}
+
+/// `latch admin sync --account ID`: queues a sync and follows it, with a
+/// progress line on a terminal; prints what appeared, changed and vanished.
+pub async fn sync(global: &GlobalArgs, account: &str, json: bool) -> anyhow::Result<()> {
+    let api = Api::connect(global).await?;
+    let before: Value = api.post(&format!("/v1/integrations/aws/{account}/sync"), &json!({})).await?;
+    // A sync already running is followed; otherwise the next version is.
+    let floor = match before.get("status").and_then(Value::as_str) {
+        Some("running") => before.get("version").and_then(Value::as_i64).unwrap_or(0),
+        _ => before.get("version").and_then(Value::as_i64).unwrap_or(0) + 1,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let run = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let run: Value = api.get(&format!("/v1/integrations/aws/{account}/sync")).await?;
+        let version = run.get("version").and_then(Value::as_i64).unwrap_or(0);
+        let status = run.get("status").and_then(Value::as_str).unwrap_or("");
+        if version >= floor && tty {
+            eprint!("\rsyncing {account}: version {version}, {} items written", run.get("items").and_then(Value::as_i64).unwrap_or(0));
+            let _ = std::io::stderr().flush();
+        }
+        if version >= floor && status != "running" {
+            break run;
+        }
+    };
+    if tty {
+        eprintln!();
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    }
+    if run.get("status").and_then(Value::as_str) == Some("failed") {
+        bail!("the sync of `{account}` failed: {}", field(&run, "error"));
+    }
+    let n = |k: &str| run.get(k).and_then(Value::as_i64).unwrap_or(0);
+    if !json {
+        println!("version {}: {} items; {} appeared, {} changed, {} vanished", n("version"), n("items"), n("appeared"), n("changed"), n("vanished"));
     }
     Ok(())
 }

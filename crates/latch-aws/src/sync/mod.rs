@@ -1,0 +1,174 @@
+//! Inventory sync of one account: what exists (IAM users, groups, roles,
+//! policies, credentials; Identity Center users, groups, permission sets
+//! and assignments; Organizations accounts; tagged resources), written as
+//! a versioned snapshot with a diff against the previous one.
+//!
+//! Stages run concurrently; each pages through its API, retries throttling
+//! with backoff, and records its page marker after every page so a sync
+//! that crashed resumes where it stopped (pages are written idempotently).
+
+mod iam;
+mod identity_center;
+mod organizations;
+mod resources;
+pub mod retry;
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use latch_core::integration::{AwsIntegration, AwsMode};
+use latch_core::inventory::{Item, SyncRun};
+use latch_core::store::{Store, StoreError};
+use latch_core::Clock;
+use serde_json::{json, Value};
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+use crate::error::AwsError;
+use crate::factory::Clients;
+
+/// Why a sync stopped.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    /// AWS refused or failed.
+    #[error("{stage}: {source}")]
+    Aws {
+        /// The stage.
+        stage: &'static str,
+        /// What AWS said.
+        source: AwsError,
+    },
+    /// The database failed.
+    #[error("the database: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Whether running the sync again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Aws { source, .. } => source.is_retryable(),
+            SyncError::Store(_) => true,
+        }
+    }
+}
+
+/// The stages an integration's components call for, in a stable order.
+pub fn stages(i: &AwsIntegration) -> Vec<&'static str> {
+    let mut s = vec!["iam", "credential-report", "aliases"];
+    if i.organizations {
+        s.push("organizations");
+    }
+    if i.mode == AwsMode::IdentityCenter {
+        s.push("identity-center");
+    }
+    if i.inventory {
+        s.push("resources");
+    }
+    s
+}
+
+/// Where a running sync writes, and its cursor.
+pub(crate) struct Sink {
+    store: Arc<dyn Store>,
+    org_id: String,
+    account_id: String,
+    version: i64,
+    cursor: Mutex<Value>,
+}
+
+impl Sink {
+    /// The stage's saved page marker, if it was interrupted mid-way.
+    pub(crate) async fn marker(&self, stage: &str) -> Option<String> {
+        self.cursor.lock().await.pointer(&format!("/{stage}/marker")).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    async fn done(&self, stage: &str) -> bool {
+        self.cursor.lock().await.pointer(&format!("/{stage}/done")).and_then(Value::as_bool) == Some(true)
+    }
+
+    /// Writes a page of items, then remembers `next` (the marker of the
+    /// page after it) for `stage`.
+    pub(crate) async fn page(&self, stage: &str, items: &[Item], next: Option<&str>) -> Result<(), StoreError> {
+        self.store.put_items(&self.org_id, &self.account_id, self.version, items).await?;
+        let mut cursor = self.cursor.lock().await;
+        if let Some(obj) = cursor.as_object_mut() {
+            obj.insert(stage.to_owned(), json!({"marker": next, "done": false}));
+        }
+        self.store.save_cursor(&self.org_id, &self.account_id, self.version, &cursor).await
+    }
+
+    async fn finish_stage(&self, stage: &str) -> Result<(), StoreError> {
+        let mut cursor = self.cursor.lock().await;
+        if let Some(obj) = cursor.as_object_mut() {
+            obj.insert(stage.to_owned(), json!({"done": true}));
+        }
+        self.store.save_cursor(&self.org_id, &self.account_id, self.version, &cursor).await
+    }
+}
+
+/// Syncs `i`'s account through `clients`; resumes a sync a crash left running.
+pub async fn sync_account(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, clock: &dyn Clock) -> Result<SyncRun, SyncError> {
+    let run = store.begin_sync(&i.org_id, &i.account_id, clock.now()).await?;
+    let cursor = if run.cursor.is_object() { run.cursor.clone() } else { json!({}) };
+    let sink = Sink { store: store.clone(), org_id: i.org_id.clone(), account_id: i.account_id.clone(), version: run.version, cursor: Mutex::new(cursor) };
+    let results = join_all(stages(i).into_iter().map(|stage| {
+        let sink = &sink;
+        async move {
+            if sink.done(stage).await {
+                return Ok(());
+            }
+            let result = match stage {
+                "iam" => iam::authorization_details(clients, sink).await,
+                "credential-report" => iam::credential_report(clients, sink).await,
+                "aliases" => iam::aliases(clients, sink).await,
+                "organizations" => organizations::accounts(clients, sink).await,
+                "identity-center" => identity_center::sync(clients, sink).await,
+                _ => resources::tagged(clients, sink).await,
+            };
+            match result {
+                Ok(()) => sink.finish_stage(stage).await.map_err(SyncError::from),
+                Err(Stop::Aws(source)) => Err(SyncError::Aws { stage, source }),
+                Err(Stop::Store(e)) => Err(SyncError::Store(e)),
+            }
+        }
+    }))
+    .await;
+    if let Some(err) = results.into_iter().find_map(Result::err) {
+        // A retryable failure leaves the sync running, to be resumed.
+        if !err.is_retryable() {
+            store.fail_sync(&i.org_id, &i.account_id, run.version, &err.to_string(), clock.now()).await?;
+        }
+        return Err(err);
+    }
+    Ok(store.finish_sync(&i.org_id, &i.account_id, run.version, clock.now()).await?)
+}
+
+/// Why a stage stopped.
+pub(crate) enum Stop {
+    Aws(AwsError),
+    Store(StoreError),
+}
+
+impl From<AwsError> for Stop {
+    fn from(e: AwsError) -> Self {
+        Stop::Aws(e)
+    }
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
+    }
+}
+
+/// An AWS timestamp as RFC 3339.
+pub(crate) fn time(t: Option<&aws_smithy_types::DateTime>) -> Value {
+    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()).map_or(Value::Null, Value::String)
+}
+
+/// A policy document (URL-encoded by IAM) as JSON, or its text if unreadable.
+pub(crate) fn document(doc: Option<&str>) -> Value {
+    let text = doc.map(crate::trust::decode_document).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}

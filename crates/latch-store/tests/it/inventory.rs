@@ -1,0 +1,64 @@
+//! Inventory snapshots: versions, diffs, repeated pages after a crash,
+//! resuming a running sync, org scoping.
+
+use latch_core::inventory::{ChangeKind, Item};
+use latch_core::store::{InventoryStore, OrgStore};
+use latch_core::Timestamp;
+use latch_store::SqlStore;
+use serde_json::json;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+const ACCT: &str = "111111111111";
+
+fn user(name: &str, tag: &str) -> Item {
+    Item { kind: "iam-user".into(), id: format!("arn:aws:iam::{ACCT}:user/{name}"), data: json!({"name": name, "tags": {"team": tag}}) }
+}
+
+async fn syncs_version_the_inventory_and_diff_it(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    let other = s.create_org("globex", "Globex", T0).await.unwrap();
+    let v1 = s.begin_sync(&org.id, ACCT, T0).await.unwrap();
+    assert_eq!((v1.version, v1.status.as_str()), (1, "running"));
+    s.put_items(&org.id, ACCT, 1, &[user("alice", "a"), user("bob", "b")]).await.unwrap();
+    s.save_cursor(&org.id, ACCT, 1, &json!({"stage": "iam", "marker": "m1"})).await.unwrap();
+    // A crash: the running sync is resumed with its cursor, not restarted.
+    let resumed = s.begin_sync(&org.id, ACCT, T0).await.unwrap();
+    assert_eq!(resumed.version, 1);
+    assert_eq!(resumed.cursor["marker"], "m1");
+    // The page after the cursor was written, and is written again on resume.
+    s.put_items(&org.id, ACCT, 1, &[user("carol", "c")]).await.unwrap();
+    s.put_items(&org.id, ACCT, 1, &[user("carol", "c")]).await.unwrap();
+    let done = s.finish_sync(&org.id, ACCT, 1, T0).await.unwrap();
+    assert_eq!((done.status.as_str(), done.items, done.appeared, done.changed, done.vanished), ("done", 3, 3, 0, 0));
+
+    // Version 2: bob changed, carol vanished, dave appeared, alice the same.
+    let v2 = s.begin_sync(&org.id, ACCT, T0).await.unwrap();
+    assert_eq!(v2.version, 2);
+    s.put_items(&org.id, ACCT, 2, &[user("alice", "a"), user("bob", "B"), user("dave", "d")]).await.unwrap();
+    let done = s.finish_sync(&org.id, ACCT, 2, T0).await.unwrap();
+    assert_eq!((done.items, done.appeared, done.changed, done.vanished), (3, 1, 1, 1));
+    let changes: Vec<(ChangeKind, String)> = s.changes(&org.id, ACCT, 2).await.unwrap().into_iter().map(|c| (c.change, c.id)).collect();
+    assert_eq!(changes, vec![
+        (ChangeKind::Appeared, format!("arn:aws:iam::{ACCT}:user/dave")),
+        (ChangeKind::Changed, format!("arn:aws:iam::{ACCT}:user/bob")),
+        (ChangeKind::Vanished, format!("arn:aws:iam::{ACCT}:user/carol")),
+    ]);
+    let items = s.items(&org.id, ACCT, Some("iam-user")).await.unwrap();
+    assert_eq!(items.iter().map(|i| i.data["name"].as_str().unwrap()).collect::<Vec<_>>(), ["alice", "bob", "dave"]);
+    assert_eq!(items[1].data["tags"]["team"], "B");
+    assert!(s.items(&org.id, ACCT, Some("iam-role")).await.unwrap().is_empty());
+
+    // A failed sync leaves the snapshot as it was; the next one is a new version.
+    let v3 = s.begin_sync(&org.id, ACCT, T0).await.unwrap();
+    s.fail_sync(&org.id, ACCT, v3.version, "throttled", T0).await.unwrap();
+    assert_eq!(s.last_sync(&org.id, ACCT).await.unwrap().unwrap().error.as_deref(), Some("throttled"));
+    assert_eq!(s.begin_sync(&org.id, ACCT, T0).await.unwrap().version, 4);
+    assert_eq!(s.items(&org.id, ACCT, None).await.unwrap().len(), 3);
+
+    // Another org sees nothing of it.
+    assert!(s.items(&other.id, ACCT, None).await.unwrap().is_empty());
+    assert!(s.last_sync(&other.id, ACCT).await.unwrap().is_none());
+    assert!(s.changes(&other.id, ACCT, 2).await.unwrap().is_empty());
+}
+
+crate::conformance!(syncs_version_the_inventory_and_diff_it);
