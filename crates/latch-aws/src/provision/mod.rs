@@ -1,11 +1,20 @@
 //! The AWS `Provisioner`: finds the account's integration, assumes its role
 //! and grants or revokes in the account's user mode.
 //!
-//! Every grant is bounded in time by AWS itself where AWS allows it (policy
+//! In iam-users mode every grant is bounded in time by AWS itself (policy
 //! conditions on `aws:CurrentTime`), so a grant Latch failed to revoke still
-//! stops working; every revoke also ends the sessions already issued.
+//! stops working, and every revoke also ends the sessions already issued.
+//! Identity Center has no such bound (see [`identity_center`]'s notes):
+//! there, Latch's expiry is what ends access.
+//!
+//! An account in iam-users mode is reached through its own integration. In
+//! identity-center mode the request's account is usually a member account
+//! with no integration of its own: it is reached through the integration on
+//! the Organizations management account, where the Identity Center instance
+//! resides.
 
 mod iam_users;
+mod identity_center;
 mod session;
 mod timebound;
 
@@ -21,6 +30,7 @@ use crate::error::AwsError;
 use crate::factory::{ClientFactory, Clients};
 use crate::verify::integration_hop;
 
+pub use identity_center::IdentityCenterTiming;
 pub use timebound::{bound_policy, TimeBoundError};
 
 /// Grants and revokes in connected AWS accounts.
@@ -28,12 +38,21 @@ pub struct AwsProvisioner {
     factory: Arc<ClientFactory>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    identity_center: IdentityCenterTiming,
 }
 
 impl AwsProvisioner {
     /// A provisioner over the org's connected accounts.
     pub fn new(factory: Arc<ClientFactory>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { factory, store, clock }
+        Self { factory, store, clock, identity_center: IdentityCenterTiming::default() }
+    }
+
+    /// Waits for Identity Center's asynchronous changes with `timing`
+    /// instead of the production pace (tests use a short one).
+    #[must_use]
+    pub fn with_identity_center_timing(mut self, timing: IdentityCenterTiming) -> Self {
+        self.identity_center = timing;
+        self
     }
 
     async fn integration(&self, spec: &GrantSpec) -> Result<AwsIntegration, ProvisionError> {
@@ -44,6 +63,50 @@ impl AwsProvisioner {
     async fn clients(&self, i: &AwsIntegration) -> Result<Clients, ProvisionError> {
         let hop = integration_hop(&self.factory, &i.account_id, &i.role_name, &i.external_id);
         self.factory.assume(&[hop]).await.map_err(to_provision)
+    }
+
+    /// The installed identity-center integrations that may reach `account`,
+    /// best first: the account's own, then the org's management accounts.
+    async fn identity_center_routes(&self, org_id: &str, account: &str) -> Result<Vec<AwsIntegration>, ProvisionError> {
+        let all = self.store.list_aws_integrations(org_id).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        let fits = |i: &AwsIntegration| i.mode == AwsMode::IdentityCenter && (i.account_id == account || i.organizations);
+        let mut routes: Vec<AwsIntegration> = all.iter().filter(|i| fits(i) && i.status == IntegrationStatus::Installed).cloned().collect();
+        routes.sort_by_key(|i| i.account_id != account);
+        if !routes.is_empty() {
+            return Ok(routes);
+        }
+        if let Some(pending) = all.iter().find(|i| fits(i)) {
+            return Err(ProvisionError::Permanent(format!(
+                "AWS account `{}` is not verified (AWS account `{account}` is reached through its Identity Center)\nhelp: `latch admin aws verify --account {}`",
+                pending.account_id, pending.account_id
+            )));
+        }
+        Err(ProvisionError::Permanent(format!(
+            "AWS account `{account}` is not connected to Latch\nhelp: `latch admin aws install --account {account}`, or, for a member account in identity-center mode, connect its organization's management account with `--mode identity-center --organizations`"
+        )))
+    }
+
+    /// Grants in identity-center mode through the first route whose
+    /// organization has the account.
+    async fn grant_identity_center(&self, spec: &GrantSpec, account: &str) -> Result<GrantOutcome, ProvisionError> {
+        let routes = self.identity_center_routes(&spec.org_id, account).await?;
+        let mut spec = spec.clone();
+        account.clone_into(&mut spec.target.account);
+        if let Some(best) = routes.first() {
+            identity_center::check_kind(best, &spec)?;
+        }
+        let mut elsewhere = Vec::new();
+        for i in &routes {
+            let clients = self.clients(i).await?;
+            match identity_center::check_account(&clients, account).await? {
+                identity_center::AccountCheck::Active => return identity_center::grant(&clients, &spec, &self.identity_center).await,
+                identity_center::AccountCheck::NotInOrganization(why) => elsewhere.push(why),
+            }
+        }
+        Err(ProvisionError::Permanent(format!(
+            "{}\nhelp: check the account id, or connect the management account of its organization with `--mode identity-center --organizations`",
+            elsewhere.join("; ")
+        )))
     }
 }
 
@@ -64,7 +127,14 @@ pub(crate) fn to_provision(e: AwsError) -> ProvisionError {
 #[async_trait]
 impl Provisioner for AwsProvisioner {
     async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
-        let i = self.integration(spec).await?;
+        let own = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        let i = match own {
+            // An account without an integration of its own may be a member
+            // account reached through Identity Center.
+            None => return self.grant_identity_center(spec, &spec.target.account).await,
+            Some(i) if i.mode == AwsMode::IdentityCenter => return self.grant_identity_center(spec, &i.account_id).await,
+            Some(i) => i,
+        };
         if i.status != IntegrationStatus::Installed {
             return Err(ProvisionError::Permanent(format!(
                 "AWS account `{}` is not verified\nhelp: `latch admin aws verify --account {}`",
@@ -84,6 +154,19 @@ impl Provisioner for AwsProvisioner {
     async fn revoke(&self, spec: &GrantSpec, applied: &Applied) -> Result<RevokeOutcome, ProvisionError> {
         // INVARIANT: revoke works from what the grant recorded, even if the
         // account was re-installed in another mode or is no longer verified.
+        if applied.0.get("mode").and_then(|m| m.as_str()) == Some("identity-center") {
+            let via = applied.0.get("integration_account").and_then(|a| a.as_str()).ok_or_else(|| {
+                ProvisionError::Permanent(format!("unreadable grant record for AWS account `{}`: no `integration_account` in {}", spec.target.account, applied.0))
+            })?;
+            let i = self.store.aws_integration(&spec.org_id, via).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?.ok_or_else(|| {
+                ProvisionError::Permanent(format!(
+                    "AWS account `{via}`, through which Identity Center access to AWS account `{}` was granted, is no longer connected to Latch\nhelp: connect it again with `latch admin aws install --account {via} --mode identity-center --organizations`, or remove the access in IAM Identity Center",
+                    spec.target.account
+                ))
+            })?;
+            let clients = self.clients(&i).await?;
+            return identity_center::revoke(&clients, applied, &self.identity_center).await;
+        }
         let i = self.integration(spec).await?;
         let clients = self.clients(&i).await?;
         match applied.0.get("mode").and_then(|m| m.as_str()) {

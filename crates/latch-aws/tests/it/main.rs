@@ -2,4 +2,6 @@
 //! the AWS APIs) with IAM enforcement on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test code fails loudly by design")]
 
+mod identity_center;
 mod install;
+mod lifecycle;
