@@ -9,6 +9,7 @@ pub mod factory;
 pub mod install;
 pub mod lifecycle;
 pub mod provision;
+pub mod reconcile;
 pub mod settings;
 pub mod sync;
 pub mod trust;

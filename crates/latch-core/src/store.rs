@@ -425,6 +425,10 @@ pub trait GrantStore: Send + Sync {
     async fn release_grant(&self, org_id: &str, request_id: &str, idx: i64, now: Timestamp) -> StoreResult<()>;
     /// How many grants hold the entitlement.
     async fn holders(&self, org_id: &str, user_id: &str, key: &str) -> StoreResult<i64>;
+    /// Every entitlement the org's people hold or are being granted now, as
+    /// (email, entitlement key): reconciliation tells Latch's own work in
+    /// AWS from leftovers by it.
+    async fn entitlements(&self, org_id: &str) -> StoreResult<Vec<(String, String)>>;
 }
 
 /// Webhooks and their queued notifications.

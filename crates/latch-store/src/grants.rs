@@ -96,4 +96,13 @@ impl GrantStore for SqlStore {
             .db()?;
         row.try_get("n").db()
     }
+
+    async fn entitlements(&self, org_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT u.email, e.ent_key FROM entitlements e JOIN users u ON u.id = e.user_id AND u.org_id = e.org_id WHERE e.org_id = $1 ORDER BY u.email, e.ent_key")
+            .bind(org_id)
+            .fetch_all(&self.write)
+            .await
+            .db()?;
+        rows.iter().map(|r| Ok((r.try_get::<String, _>("email").db()?, r.try_get::<String, _>("ent_key").db()?))).collect()
+    }
 }

@@ -1,5 +1,7 @@
 //! The inventory: current items, and per sync version what changed.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use latch_core::inventory::{Change, ChangeKind, Item, SyncRun};
 use latch_core::store::{InventoryStore, StoreError, StoreResult};
@@ -10,6 +12,9 @@ use sqlx::Row;
 
 use crate::connect::SqlStore;
 use crate::error::MapErr;
+
+/// Rows per statement: far below SQLite's 32,766 parameters at 5 per row.
+const CHUNK: usize = 500;
 
 const SYNC_COLS: &str = "version, status, cursor, items, appeared, changed, vanished, error, started_at, finished_at";
 
@@ -79,64 +84,84 @@ impl InventoryStore for SqlStore {
         if items.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin().await.db()?;
+        // One row per item: a page naming an item twice keeps the last.
+        let mut unique: HashMap<(&str, &str), &Item> = HashMap::with_capacity(items.len());
         for item in items {
-            let data = item.data.to_string();
-            let h = hash(&data);
+            unique.insert((item.kind.as_str(), item.id.as_str()), item);
+        }
+        let items: Vec<Item> = unique.into_values().cloned().collect();
+        let mut tx = self.write.begin().await.db()?;
+        for chunk in items.chunks(CHUNK) {
+            // What is there now, in one query.
+            let placeholders: Vec<String> = (0..chunk.len()).map(|n| format!("${}", n + 3)).collect();
+            let sql = format!("SELECT kind, id, hash FROM inventory_items WHERE org_id = $1 AND account_id = $2 AND id IN ({})", placeholders.join(", "));
+            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql).bind(org_id).bind(account_id);
+            for item in chunk {
+                q = q.bind(&item.id);
+            }
+            let known: HashMap<(String, String), String> = q.fetch_all(&mut *tx).await.db()?.into_iter().map(|(k, i, h)| ((k, i), h)).collect();
+            let mut fresh = Vec::new();
+            let mut changed = Vec::new();
+            let mut same = Vec::new();
+            for item in chunk {
+                let data = item.data.to_string();
+                let h = hash(&data);
+                match known.get(&(item.kind.clone(), item.id.clone())) {
+                    None => fresh.push((item, h, data)),
+                    Some(old) if *old != h => changed.push((item, h, data)),
+                    Some(_) => same.push(item),
+                }
+            }
             // INVARIANT: a page written twice (a retry after a crash) finds
             // its own rows with the same hash and records no second change.
-            let existing = sqlx::query("SELECT hash FROM inventory_items WHERE org_id = $1 AND account_id = $2 AND kind = $3 AND id = $4")
-                .bind(org_id)
-                .bind(account_id)
-                .bind(&item.kind)
-                .bind(&item.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-            let change = match existing {
-                None => {
-                    sqlx::query("INSERT INTO inventory_items (org_id, account_id, kind, id, hash, data, seen) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                        .bind(org_id)
-                        .bind(account_id)
-                        .bind(&item.kind)
-                        .bind(&item.id)
-                        .bind(&h)
-                        .bind(&data)
-                        .bind(version)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                    Some(ChangeKind::Appeared)
+            if !fresh.is_empty() {
+                let rows: Vec<String> = (0..fresh.len()).map(|n| format!("($1, $2, ${}, ${}, ${}, ${}, ${})", 3 + n * 5, 4 + n * 5, 5 + n * 5, 6 + n * 5, 7 + n * 5)).collect();
+                let sql = format!("INSERT INTO inventory_items (org_id, account_id, kind, id, hash, data, seen) VALUES {}", rows.join(", "));
+                let mut q = sqlx::query(&sql).bind(org_id).bind(account_id);
+                for (item, h, data) in &fresh {
+                    q = q.bind(&item.kind).bind(&item.id).bind(h).bind(data).bind(version);
                 }
-                Some(row) => {
-                    let old: String = row.try_get("hash").db()?;
-                    let update = if old == h {
-                        sqlx::query("UPDATE inventory_items SET seen = $5 WHERE org_id = $1 AND account_id = $2 AND kind = $3 AND id = $4")
-                    } else {
-                        sqlx::query("UPDATE inventory_items SET seen = $5, hash = $6, data = $7 WHERE org_id = $1 AND account_id = $2 AND kind = $3 AND id = $4")
-                    };
-                    let mut q = update.bind(org_id).bind(account_id).bind(&item.kind).bind(&item.id).bind(version);
-                    if old != h {
-                        q = q.bind(&h).bind(&data);
-                    }
-                    q.execute(&mut *tx).await.db()?;
-                    (old != h).then_some(ChangeKind::Changed)
+                q.execute(&mut *tx).await.db()?;
+            }
+            for (item, h, data) in &changed {
+                sqlx::query("UPDATE inventory_items SET seen = $5, hash = $6, data = $7 WHERE org_id = $1 AND account_id = $2 AND kind = $3 AND id = $4")
+                    .bind(org_id)
+                    .bind(account_id)
+                    .bind(&item.kind)
+                    .bind(&item.id)
+                    .bind(version)
+                    .bind(h)
+                    .bind(data)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            let mut kinds: Vec<&str> = same.iter().map(|i| i.kind.as_str()).collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            for kind in kinds {
+                let of_kind: Vec<&&Item> = same.iter().filter(|i| i.kind == kind).collect();
+                let ids: Vec<String> = (0..of_kind.len()).map(|n| format!("${}", n + 5)).collect();
+                let sql = format!("UPDATE inventory_items SET seen = $3 WHERE org_id = $1 AND account_id = $2 AND kind = $4 AND id IN ({})", ids.join(", "));
+                let mut q = sqlx::query(&sql).bind(org_id).bind(account_id).bind(version).bind(kind);
+                for item in of_kind {
+                    q = q.bind(&item.id);
                 }
-            };
-            if let Some(change) = change {
-                sqlx::query(
-                    "INSERT INTO inventory_changes (org_id, account_id, version, change, kind, id) VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (org_id, account_id, version, kind, id) DO NOTHING",
-                )
-                .bind(org_id)
-                .bind(account_id)
-                .bind(version)
-                .bind(change.as_str())
-                .bind(&item.kind)
-                .bind(&item.id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+                q.execute(&mut *tx).await.db()?;
+            }
+            let changes: Vec<(&Item, ChangeKind)> =
+                fresh.iter().map(|(i, _, _)| (*i, ChangeKind::Appeared)).chain(changed.iter().map(|(i, _, _)| (*i, ChangeKind::Changed))).collect();
+            if !changes.is_empty() {
+                let rows: Vec<String> = (0..changes.len()).map(|n| format!("($1, $2, $3, ${}, ${}, ${})", 4 + n * 3, 5 + n * 3, 6 + n * 3)).collect();
+                let sql = format!(
+                    "INSERT INTO inventory_changes (org_id, account_id, version, change, kind, id) VALUES {} ON CONFLICT (org_id, account_id, version, kind, id) DO NOTHING",
+                    rows.join(", ")
+                );
+                let mut q = sqlx::query(&sql).bind(org_id).bind(account_id).bind(version);
+                for (item, change) in &changes {
+                    q = q.bind(change.as_str()).bind(&item.kind).bind(&item.id);
+                }
+                q.execute(&mut *tx).await.db()?;
             }
         }
         sqlx::query("UPDATE inventory_syncs SET items = items + $4 WHERE org_id = $1 AND account_id = $2 AND version = $3")

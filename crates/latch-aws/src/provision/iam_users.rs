@@ -66,9 +66,13 @@ async fn find_user(c: &Clients, lookup: &UserLookup, email: &str) -> Result<IamU
 }
 
 /// A stable, short name for what Latch adds for one entitlement.
-fn grant_name(spec: &GrantSpec) -> String {
-    let digest = Sha256::digest(spec.target.entitlement_key().as_bytes());
+pub fn grant_policy_name(entitlement_key: &str) -> String {
+    let digest = Sha256::digest(entitlement_key.as_bytes());
     format!("LatchGrant-{}", &hex::encode(digest)[..16])
+}
+
+fn grant_name(spec: &GrantSpec) -> String {
+    grant_policy_name(&spec.target.entitlement_key())
 }
 
 fn expiry_of(doc: &Value) -> Option<String> {

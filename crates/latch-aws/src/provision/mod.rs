@@ -31,6 +31,7 @@ use crate::factory::{ClientFactory, Clients};
 use crate::verify::integration_hop;
 
 pub use identity_center::IdentityCenterTiming;
+pub use iam_users::grant_policy_name;
 pub use timebound::{bound_policy, TimeBoundError};
 
 /// Grants and revokes in connected AWS accounts.
@@ -111,7 +112,7 @@ impl AwsProvisioner {
 }
 
 /// A timestamp as IAM conditions write it (ISO 8601, UTC, seconds).
-pub(crate) fn iso(t: latch_core::Timestamp) -> String {
+pub fn iso(t: latch_core::Timestamp) -> String {
     chrono::DateTime::from_timestamp_millis(t.millis()).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 

@@ -267,6 +267,48 @@ async fn release_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec
     result.map(|_| ())
 }
 
+/// Reconciliation: asserts an active request's grant in `account` again.
+/// Access removed outside Latch comes back (`grant.repaired`); access in
+/// place is left as it is.
+pub(crate) async fn repair(state: &AppState, r: &Request, account: &str, worker: &str) -> Result<(), Failure> {
+    for (idx, target) in r.targets.iter().enumerate() {
+        if target.integration != "aws" || target.account != account {
+            continue;
+        }
+        let Some(spec) = spec(r, idx) else { continue };
+        let key = spec.target.entitlement_key();
+        let now = state.now();
+        // A change in flight owns the entitlement: the next pass looks again.
+        match state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? {
+            None => continue,
+            Some(None) => {
+                // Not granted yet: provisioning will do it.
+                state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+                continue;
+            }
+            Some(Some(_)) => {}
+        }
+        let result = async {
+            let p = state.provisioners.get(&target.integration).ok_or_else(|| Failure::Retry(format!("integration `{}` is not installed", target.integration)))?;
+            match p.grant(&spec).await {
+                Ok(GrantOutcome::Granted(applied)) => {
+                    state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;
+                    tracing::warn!(request = %r.id, target = %key, "access was removed outside Latch; granted again");
+                    let event = NewAuditEvent::new("system", "grant.repaired", &r.id).with(json!({"target": spec.target, "applied": applied.0, "why": "removed outside Latch"}));
+                    state.audit(&r.org_id, event).await?;
+                    Ok(())
+                }
+                Ok(GrantOutcome::AlreadyGranted(_)) => Ok(()),
+                Err(ProvisionError::Retryable(m) | ProvisionError::Permanent(m)) => Err(Failure::Retry(m)),
+            }
+        }
+        .await;
+        state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+        result?;
+    }
+    Ok(())
+}
+
 /// An active request was extended: assert its grants again with the new end.
 async fn extend(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
     if r.state != State::Active {

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use latch_core::audit::NewAuditEvent;
-use latch_core::integration::IntegrationStatus;
+use latch_core::access::lifecycle::State;
+use latch_core::access::request::RequestFilter;
+use latch_core::integration::{AwsMode, IntegrationStatus};
 use latch_core::jobs::{Job, NewJob};
 use latch_core::Timestamp;
 use serde_json::json;
@@ -39,6 +41,15 @@ pub(crate) async fn sync(state: &AppState, job: &Job) -> Result<(), Failure> {
             return Err(Failure::Permanent(e.to_string()));
         }
     };
+    // With a fresh inventory, compare what is granted with what AWS has.
+    state
+        .enqueue(NewJob {
+            kind: "aws_reconcile".into(),
+            idempotency_key: format!("aws_reconcile:{}:{}", i.account_id, run.version),
+            max_attempts: 5,
+            ..sync_job(&job.org_id, &i.account_id, state.now())
+        })
+        .await?;
     state
         .audit(
             &job.org_id,
@@ -52,5 +63,41 @@ pub(crate) async fn sync(state: &AppState, job: &Job) -> Result<(), Failure> {
 async fn schedule_next(state: &AppState, org_id: &str, account: &str) -> Result<(), Failure> {
     let every = Duration::from_secs(state.aws.settings().sync_interval_secs.max(60));
     state.enqueue(sync_job(org_id, account, state.now().plus(every))).await?;
+    Ok(())
+}
+
+/// Compares the account with what Latch has granted: access removed outside
+/// Latch is granted again, Latch's own leftovers (grant policies no grant
+/// holds, lapsed session cut-offs) are removed. Each repair is audited.
+pub(crate) async fn reconcile(state: &AppState, job: &Job, worker: &str) -> Result<(), Failure> {
+    let Some(i) = state.store.aws_integration(&job.org_id, &job.subject).await? else { return Ok(()) };
+    if i.status != IntegrationStatus::Installed {
+        return Ok(());
+    }
+    let active = state.store.list_requests(&job.org_id, &RequestFilter { requester_id: None, states: vec![State::Active], limit: i64::MAX }).await?;
+    for r in active.iter().filter(|r| r.targets.iter().any(|t| t.integration == "aws" && t.account == i.account_id)) {
+        super::access::repair(state, r, &i.account_id, worker).await?;
+    }
+    if i.mode != AwsMode::IamUsers {
+        return Ok(());
+    }
+    let mut items = state.store.items(&job.org_id, &i.account_id, Some("iam-user")).await?;
+    items.extend(state.store.items(&job.org_id, &i.account_id, Some("iam-role")).await?);
+    let held = state.store.entitlements(&job.org_id).await?;
+    let found = latch_aws::reconcile::leftovers(&items, &i.user_lookup, &held, &latch_aws::provision::iso(state.now()));
+    if found.is_empty() {
+        return Ok(());
+    }
+    let hop = latch_aws::verify::integration_hop(&state.aws, &i.account_id, &i.role_name, &i.external_id);
+    let clients = state.aws.assume(&[hop]).await.map_err(|e| Failure::Retry(e.to_string()))?;
+    for leftover in found {
+        latch_aws::reconcile::remove(&clients, &leftover).await.map_err(|e| Failure::Retry(e.to_string()))?;
+        let (what, name, policy) = match &leftover {
+            latch_aws::reconcile::Leftover::GrantPolicy { user, policy } => ("grant policy no grant holds", user, policy),
+            latch_aws::reconcile::Leftover::LapsedSessionDeny { role, policy } => ("lapsed session cut-off", role, policy),
+        };
+        tracing::warn!(account = %i.account_id, %name, %policy, "removed a leftover: {what}");
+        state.audit(&job.org_id, NewAuditEvent::new("system", "aws.leftover.removed", &i.account_id).with(json!({"what": what, "on": name, "policy": policy}))).await?;
+    }
     Ok(())
 }

@@ -97,6 +97,7 @@ async fn handle(state: &AppState, worker: &str, job: Job) {
     let result = match job.kind.as_str() {
         "notify" => crate::notify::deliver(state, &job).await,
         "aws_sync" => aws::sync(state, &job).await,
+        "aws_reconcile" => aws::reconcile(state, &job, worker).await,
         _ => access::run(state, &job, worker).await,
     };
     beat.abort();

@@ -170,6 +170,35 @@ async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
     let (_, changes) = admin.call(Method::GET, &format!("/v1/integrations/aws/{account}/changes?version=2"), None).await;
     assert!(changes.as_array().unwrap().iter().any(|c| c["change"] == "changed" && c["id"] == alice_arn.as_str()), "{changes}");
 
+    // Drift: someone removes alice's grant in AWS and plants a Latch-named
+    // policy no grant holds. Reconciliation (after the next sync) puts the
+    // grant back and removes the stray one, auditing both.
+    let iam = w.customer_iam();
+    w.relax().unwrap();
+    let grant_policy = iam.list_user_policies().user_name(ALICE).send().await.unwrap().policy_names[0].clone();
+    iam.delete_user_policy().user_name(ALICE).policy_name(&grant_policy).send().await.unwrap();
+    let stray = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]});
+    iam.put_user_policy().user_name(ALICE).policy_name("LatchGrant-0123456789abcdef").policy_document(stray.to_string()).send().await.unwrap();
+    w.enforce().unwrap();
+    admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/sync"), None).await;
+    synced(&app, &admin, &account, 3).await;
+    let mut repaired = false;
+    for _ in 0..400 {
+        app.kick();
+        w.relax().unwrap();
+        let names = iam.list_user_policies().user_name(ALICE).send().await.unwrap().policy_names;
+        w.enforce().unwrap();
+        if names == vec![grant_policy.clone()] {
+            repaired = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(repaired, "reconciliation did not restore the grant and remove the stray policy");
+    let (_, audit) = admin.call(Method::GET, "/v1/audit?limit=5000", None).await;
+    let actions: Vec<&str> = audit["records"].as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
+    assert!(actions.contains(&"grant.repaired") && actions.contains(&"aws.leftover.removed"), "{actions:?}");
+
     let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);
     app.wait_for_state(&alice, &id, "relinquished").await;

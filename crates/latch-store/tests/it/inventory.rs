@@ -27,20 +27,24 @@ async fn syncs_version_the_inventory_and_diff_it(s: SqlStore) {
     assert_eq!(resumed.cursor["marker"], "m1");
     // The page after the cursor was written, and is written again on resume.
     s.put_items(&org.id, ACCT, 1, &[user("carol", "c")]).await.unwrap();
-    s.put_items(&org.id, ACCT, 1, &[user("carol", "c")]).await.unwrap();
+    s.put_items(&org.id, ACCT, 1, &[user("carol", "c"), user("carol", "c")]).await.unwrap();
+    // The same id under another kind is another item.
+    let cred = Item { kind: "credential".into(), id: format!("arn:aws:iam::{ACCT}:user/carol"), data: json!({"mfa_active": "false"}) };
+    s.put_items(&org.id, ACCT, 1, &[cred]).await.unwrap();
     let done = s.finish_sync(&org.id, ACCT, 1, T0).await.unwrap();
-    assert_eq!((done.status.as_str(), done.items, done.appeared, done.changed, done.vanished), ("done", 3, 3, 0, 0));
+    assert_eq!((done.status.as_str(), done.items, done.appeared, done.changed, done.vanished), ("done", 4, 4, 0, 0));
 
     // Version 2: bob changed, carol vanished, dave appeared, alice the same.
     let v2 = s.begin_sync(&org.id, ACCT, T0).await.unwrap();
     assert_eq!(v2.version, 2);
     s.put_items(&org.id, ACCT, 2, &[user("alice", "a"), user("bob", "B"), user("dave", "d")]).await.unwrap();
     let done = s.finish_sync(&org.id, ACCT, 2, T0).await.unwrap();
-    assert_eq!((done.items, done.appeared, done.changed, done.vanished), (3, 1, 1, 1));
+    assert_eq!((done.items, done.appeared, done.changed, done.vanished), (3, 1, 1, 2));
     let changes: Vec<(ChangeKind, String)> = s.changes(&org.id, ACCT, 2).await.unwrap().into_iter().map(|c| (c.change, c.id)).collect();
     assert_eq!(changes, vec![
         (ChangeKind::Appeared, format!("arn:aws:iam::{ACCT}:user/dave")),
         (ChangeKind::Changed, format!("arn:aws:iam::{ACCT}:user/bob")),
+        (ChangeKind::Vanished, format!("arn:aws:iam::{ACCT}:user/carol")),
         (ChangeKind::Vanished, format!("arn:aws:iam::{ACCT}:user/carol")),
     ]);
     let items = s.items(&org.id, ACCT, Some("iam-user")).await.unwrap();
