@@ -333,6 +333,41 @@ pub enum AwsAdminCommand {
         #[arg(long)]
         account: String,
     },
+    /// IAM users of an iam-users account: create one tagged with a person's
+    /// email, or delete one with everything attached to it.
+    IamUser {
+        /// What to do.
+        #[command(subcommand)]
+        command: IamUserCommand,
+    },
+}
+
+/// `latch admin aws iam-user …`.
+#[derive(Debug, Subcommand)]
+pub enum IamUserCommand {
+    /// Create an IAM user for a person, tagged with their email.
+    Create {
+        /// Account id or alias.
+        #[arg(long)]
+        account: String,
+        /// The person's email.
+        email: String,
+        /// The IAM user name [default: the email].
+        #[arg(long)]
+        user_name: Option<String>,
+    },
+    /// Delete an IAM user and everything attached to it (keys, login
+    /// profile, certificates, SSH keys, MFA, policies, groups).
+    Delete {
+        /// Account id or alias.
+        #[arg(long)]
+        account: String,
+        /// The IAM user name.
+        name: String,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `latch admin users …`.

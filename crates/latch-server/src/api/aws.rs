@@ -355,3 +355,112 @@ pub async fn changes(State(state): State<AppState>, caller: Caller, Path(account
     };
     Ok(axum::Json(state.store.changes(&caller.org_id, &i.account_id, version).await?))
 }
+
+/// Body of `POST /v1/integrations/aws/{account}/iam-users`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIamUser {
+    /// The person's email (the `Email`-style tag's value).
+    email: String,
+    /// The IAM user name (default: the email).
+    #[serde(default)]
+    user_name: Option<String>,
+}
+
+/// What `POST …/iam-users` did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IamUserCreated {
+    /// The user's ARN.
+    arn: String,
+    /// Latch created it (false: it existed already).
+    created: bool,
+    /// The tag key naming the person.
+    tag: String,
+}
+
+/// What `DELETE …/iam-users/{name}` removed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IamUserDeleted {
+    /// Per kind, what was removed (ids and names, never secrets), whether
+    /// the user was already gone, and what could not be checked.
+    #[schema(value_type = Object)]
+    report: serde_json::Value,
+}
+
+async fn iam_users_clients(state: &AppState, org_id: &str, account: &str) -> ApiResult<(AwsIntegration, latch_aws::Clients)> {
+    let i = find(state, org_id, account).await?;
+    if i.mode != AwsMode::IamUsers || i.status != IntegrationStatus::Installed {
+        return Err(ApiError::InvalidState(format!(
+            "AWS account `{}` must be installed and verified in iam-users mode to manage its IAM users\nhelp: `latch admin aws install --account {} --mode iam-users`, then verify",
+            i.account_id, i.account_id
+        )));
+    }
+    let hop = latch_aws::verify::integration_hop(&state.aws, &i.account_id, &i.role_name, &i.external_id);
+    let clients = state.aws.assume(&[hop]).await?;
+    Ok((i, clients))
+}
+
+/// `POST /v1/integrations/aws/{account}/iam-users`.
+#[utoipa::path(
+    post,
+    path = "/v1/integrations/aws/{account}/iam-users",
+    operation_id = "create_aws_iam_user",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), CsrfHeader),
+    request_body = CreateIamUser,
+    responses(
+        (status = 200, description = "The user exists, tagged with the person's email (created now or before).", body = IamUserCreated),
+        (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the account is not a verified iam-users account.", body = ErrorBody),
+        (status = 502, description = "`aws_error`: AWS refused (e.g. the user is tagged for someone else).", body = ErrorBody),
+        JsonBodyErrors,
+        AuthErrors,
+    ),
+)]
+pub async fn create_iam_user(State(state): State<AppState>, caller: Caller, Path(account): Path<String>, Json(body): Json<CreateIamUser>) -> ApiResult<axum::Json<IamUserCreated>> {
+    caller.require(Scope::Admin)?;
+    latch_core::validate::email(&body.email).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let (i, clients) = iam_users_clients(&state, &caller.org_id, &account).await?;
+    let tag = match &i.user_lookup {
+        UserLookup::Tag(key) => key.clone(),
+        UserLookup::Email => "Email".to_owned(),
+    };
+    let name = body.user_name.unwrap_or_else(|| body.email.clone());
+    let out = latch_aws::lifecycle::create_user(&clients, &name, &body.email, &tag).await?;
+    let (arn, created) = match out {
+        latch_aws::lifecycle::Created::New { arn } => (arn, true),
+        latch_aws::lifecycle::Created::AlreadyExisted { arn, .. } => (arn, false),
+    };
+    state
+        .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.iam_user.created", &arn).with(json!({"email": body.email, "created": created, "tag": tag})))
+        .await?;
+    Ok(axum::Json(IamUserCreated { arn, created, tag }))
+}
+
+/// `DELETE /v1/integrations/aws/{account}/iam-users/{name}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/integrations/aws/{account}/iam-users/{name}",
+    operation_id = "delete_aws_iam_user",
+    tag = "aws",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "Account id or alias."), ("name" = String, Path, description = "The IAM user name."), CsrfHeader),
+    responses(
+        (status = 200, description = "The user and everything attached to it are gone, removed in AWS's required order: login profile, access keys, signing certificates, SSH keys, service-specific credentials, MFA devices, inline policies, managed policies, groups, the user. Safe to repeat.", body = IamUserDeleted),
+        (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the account is not a verified iam-users account.", body = ErrorBody),
+        (status = 502, description = "`aws_error`: AWS refused a step (the message names the action).", body = ErrorBody),
+        AuthErrors,
+    ),
+)]
+pub async fn delete_iam_user(State(state): State<AppState>, caller: Caller, Path((account, name)): Path<(String, String)>) -> ApiResult<axum::Json<IamUserDeleted>> {
+    caller.require(Scope::Admin)?;
+    let (_, clients) = iam_users_clients(&state, &caller.org_id, &account).await?;
+    let report = latch_aws::lifecycle::delete_user(&clients, &name).await?;
+    let report = serde_json::to_value(&report).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.iam_user.deleted", &name).with(report.clone())).await?;
+    Ok(axum::Json(IamUserDeleted { report }))
+}

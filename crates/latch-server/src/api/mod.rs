@@ -93,6 +93,8 @@ routes! {
     "/v1/integrations/aws/{account}/sync" => get(aws::sync_status), post(aws::sync);
     "/v1/integrations/aws/{account}/inventory" => get(aws::inventory);
     "/v1/integrations/aws/{account}/changes" => get(aws::changes);
+    "/v1/integrations/aws/{account}/iam-users" => post(aws::create_iam_user);
+    "/v1/integrations/aws/{account}/iam-users/{name}" => delete(aws::delete_iam_user);
 }
 
 /// The whole router.

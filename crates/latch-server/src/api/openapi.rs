@@ -87,6 +87,8 @@ pub(crate) const COOKIE: &str = "cookie";
         super::aws::sync_status,
         super::aws::inventory,
         super::aws::changes,
+        super::aws::create_iam_user,
+        super::aws::delete_iam_user,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, super::oauth::OAuthError)),
     modifiers(&SecuritySchemes),

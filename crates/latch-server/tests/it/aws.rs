@@ -210,6 +210,22 @@ async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
     let failed = app.wait_for_state(&alice, bad["id"].as_str().unwrap(), "failed").await;
     assert!(failed.to_string().contains("not connected"), "{failed}");
 
+    // Governance: an IAM user for a newcomer, tagged with their email, then
+    // deleted with everything attached; both safe to repeat.
+    let path = format!("/v1/integrations/aws/{account}/iam-users");
+    let (status, made) = admin.call(Method::POST, &path, Some(json!({"email": "bob@acme.io"}))).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    assert_eq!((made["created"].as_bool(), made["tag"].as_str()), (Some(true), Some("Email")));
+    let (_, again) = admin.call(Method::POST, &path, Some(json!({"email": "bob@acme.io"}))).await;
+    assert_eq!(again["created"], false);
+    let (status, gone) = admin.call(Method::DELETE, &format!("{path}/bob@acme.io"), None).await;
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert_eq!(gone["report"]["already_gone"], false);
+    let (_, twice) = admin.call(Method::DELETE, &format!("{path}/bob@acme.io"), None).await;
+    assert_eq!(twice["report"]["already_gone"], true);
+    let got = admin.call(Method::POST, &path, Some(json!({"email": "not an email"}))).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_request");
+
     // Org isolation: another org cannot see or verify this account.
     let other = app.second_org("globex").await;
     let got = other.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;

@@ -57,6 +57,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/integrations/aws/{account}/sync", &["get", "post"]),
     ("/v1/integrations/aws/{account}/inventory", &["get"]),
     ("/v1/integrations/aws/{account}/changes", &["get"]),
+    ("/v1/integrations/aws/{account}/iam-users", &["post"]),
+    ("/v1/integrations/aws/{account}/iam-users/{name}", &["delete"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::{field, table};
-use crate::cli::{AwsAdminCommand, GlobalArgs};
+use crate::cli::{AwsAdminCommand, GlobalArgs, IamUserCommand};
 use crate::client::Api;
 
 /// Runs one aws verb.
@@ -66,6 +66,22 @@ pub async fn run(global: &GlobalArgs, cmd: AwsAdminCommand) -> anyhow::Result<()
                 })
                 .collect();
             table(&["ACCOUNT", "ALIAS", "MODE", "USERS BY", "STATUS"], &rows);
+        }
+        AwsAdminCommand::IamUser { command: IamUserCommand::Create { account, email, user_name } } => {
+            let api = Api::connect(global).await?;
+            let out: Value = api.post(&format!("/v1/integrations/aws/{account}/iam-users"), &json!({"email": email, "user_name": user_name})).await?;
+            let verb = if out.get("created").and_then(Value::as_bool) == Some(true) { "created" } else { "already existed; tagged" };
+            eprintln!("IAM user {verb} (tag `{}` = {email})", field(&out, "tag"));
+            println!("{}", field(&out, "arn"));
+        }
+        AwsAdminCommand::IamUser { command: IamUserCommand::Delete { account, name, yes } } => {
+            if !yes {
+                bail!("this deletes IAM user `{name}` and its keys, login profile, certificates, SSH keys, MFA devices, policies and group memberships\nhelp: run again with --yes");
+            }
+            let api = Api::connect(global).await?;
+            let resp = api.send(Method::DELETE, &format!("/v1/integrations/aws/{account}/iam-users/{name}"), None).await?;
+            let out: Value = resp.json().await?;
+            println!("{}", serde_json::to_string_pretty(out.get("report").unwrap_or(&Value::Null))?);
         }
         AwsAdminCommand::Rm { account } => {
             let api = Api::connect(global).await?;
