@@ -21,7 +21,48 @@ pub struct InstallPlan {
     pub trust: Value,
     /// The permissions policy.
     pub permissions: Value,
+    /// Federated mode: Latch's OpenID Connect issuer, which the account
+    /// registers as an IAM OIDC provider.
+    pub federation: Option<Federation>,
 }
+
+/// What federated mode adds to an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Federation {
+    /// The issuer URL (`https://latch.example.com/oidc/acme`).
+    pub issuer: String,
+    /// The IAM OIDC provider's ARN in the account.
+    pub provider_arn: String,
+}
+
+impl Federation {
+    /// The issuer as IAM names it in condition keys (no scheme).
+    pub fn host_path(&self) -> &str {
+        self.issuer.split_once("://").map_or(self.issuer.as_str(), |(_, rest)| rest)
+    }
+
+    /// The trust policy a role people may request must have: tokens from
+    /// Latch's issuer, for Latch's audience, minted for this very role.
+    pub fn role_trust(&self, role_name: &str) -> Value {
+        let hp = self.host_path();
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "LatchFederation",
+                "Effect": "Allow",
+                "Principal": {"Federated": self.provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {format!("{hp}:aud"): AUDIENCE},
+                    "StringLike": {format!("{hp}:sub"): format!("{role_name}/*")}
+                }
+            }]
+        })
+    }
+}
+
+/// The audience of Latch's web identity tokens (the provider's client id).
+pub const AUDIENCE: &str = "sts.amazonaws.com";
 
 impl InstallPlan {
     /// The plan for one account.
@@ -31,7 +72,15 @@ impl InstallPlan {
             role_name: ctx.role_name.to_owned(),
             trust: trust_policy(principal_arn, external_id),
             permissions: permissions_policy(components, ctx),
+            federation: None,
         }
+    }
+
+    /// The plan with Latch's issuer registered as the account's OIDC provider.
+    pub fn with_federation(mut self, partition: &str, issuer: &str) -> Self {
+        let host_path = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+        self.federation = Some(Federation { issuer: issuer.to_owned(), provider_arn: format!("arn:{partition}:iam::{}:oidc-provider/{host_path}", self.account_id) });
+        self
     }
 }
 
@@ -74,14 +123,30 @@ fn shell_quote(s: &str) -> String {
 fn cli(plan: &InstallPlan) -> String {
     let trust = serde_json::to_string(&plan.trust).unwrap_or_default();
     let perms = serde_json::to_string(&plan.permissions).unwrap_or_default();
+    let mut out = cli_role(plan, &trust, &perms);
+    if let Some(f) = &plan.federation {
+        out.push_str(&format!(
+            "# Latch is the identity provider for the roles people request here:
+             aws iam create-open-id-connect-provider --url {} --client-id-list {AUDIENCE}
+             # Each role people may request trusts it like this (ROLE is the role's name):
+             #   {}
+",
+            shell_quote(&f.issuer),
+            serde_json::to_string(&f.role_trust("ROLE")).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn cli_role(plan: &InstallPlan, trust: &str, perms: &str) -> String {
     format!(
         "# Connects AWS account {account} to Latch. Run with administrator credentials of that account.\n\
          aws iam create-role --role-name {role} --max-session-duration 3600 \\\n  --assume-role-policy-document {trust}\n\
          aws iam put-role-policy --role-name {role} --policy-name {POLICY_NAME} \\\n  --policy-document {perms}\n",
         account = plan.account_id,
         role = shell_quote(&plan.role_name),
-        trust = shell_quote(&trust),
-        perms = shell_quote(&perms),
+        trust = shell_quote(trust),
+        perms = shell_quote(perms),
     )
 }
 
@@ -95,11 +160,18 @@ fn terraform(plan: &InstallPlan) -> String {
         "# Connects AWS account {account} to Latch.\n\
          resource \"aws_iam_role\" \"latch_integration\" {{\n  name                 = {role}\n  max_session_duration = 3600\n  assume_role_policy   = <<-LATCH\n{trust}\n  LATCH\n}}\n\n\
          resource \"aws_iam_role_policy\" \"latch_permissions\" {{\n  name   = \"{POLICY_NAME}\"\n  role   = aws_iam_role.latch_integration.id\n  policy = <<-LATCH\n{perms}\n  LATCH\n}}\n\n\
-         output \"latch_integration_role_arn\" {{\n  value = aws_iam_role.latch_integration.arn\n}}\n",
+         output \"latch_integration_role_arn\" {{\n  value = aws_iam_role.latch_integration.arn\n}}\n{federation}",
         account = plan.account_id,
         role = serde_json::to_string(&plan.role_name).unwrap_or_default(),
         trust = heredoc(&plan.trust),
         perms = heredoc(&plan.permissions),
+        federation = plan.federation.as_ref().map(|f| format!(
+            "\n# Latch is the identity provider for the roles people request here.\n\
+             resource \"aws_iam_openid_connect_provider\" \"latch\" {{\n  url            = {}\n  client_id_list = [\"{AUDIENCE}\"]\n}}\n\
+             # Each role people may request trusts it like this (ROLE is the role's name):\n{}\n",
+            serde_json::to_string(&f.issuer).unwrap_or_default(),
+            heredoc(&f.role_trust("ROLE")).lines().map(|l| format!("#   {l}")).collect::<Vec<_>>().join("\n")
+        )).unwrap_or_default(),
     )
 }
 
@@ -120,6 +192,10 @@ fn cloudformation(plan: &InstallPlan) -> String {
         },
         "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["LatchIntegration", "Arn"]}}}
     });
+    let mut template = template;
+    if let (Some(f), Some(resources)) = (&plan.federation, template.get_mut("Resources").and_then(Value::as_object_mut)) {
+        resources.insert("LatchIdentityProvider".into(), json!({"Type": "AWS::IAM::OIDCProvider", "Properties": {"Url": f.issuer, "ClientIdList": [AUDIENCE]}}));
+    }
     let mut text = serde_json::to_string_pretty(&template).unwrap_or_default();
     text.push('\n');
     text
@@ -152,6 +228,22 @@ mod tests {
         let tf = render(&p, Format::Terraform);
         let bodies: Vec<Value> = tf.split("LATCH\n").filter_map(|chunk| serde_json::from_str(chunk.trim_end().trim_end_matches("  ")).ok()).collect();
         assert_eq!(bodies, vec![p.trust, p.permissions]);
+    }
+
+    #[test]
+    fn federated_accounts_register_latch_as_their_identity_provider() {
+        let p = plan().with_federation("aws", "https://latch.example.com/oidc/acme");
+        let f = p.federation.clone().unwrap();
+        assert_eq!(f.provider_arn, "arn:aws:iam::111111111111:oidc-provider/latch.example.com/oidc/acme");
+        let trust = f.role_trust("Deploy");
+        assert_eq!(trust["Statement"][0]["Condition"]["StringLike"]["latch.example.com/oidc/acme:sub"], "Deploy/*");
+        assert_eq!(trust["Statement"][0]["Condition"]["StringEquals"]["latch.example.com/oidc/acme:aud"], AUDIENCE);
+        let cf: Value = serde_json::from_str(&render(&p, Format::CloudFormation)).unwrap();
+        assert_eq!(cf["Resources"]["LatchIdentityProvider"]["Properties"]["Url"], "https://latch.example.com/oidc/acme");
+        assert!(render(&p, Format::Cli).contains("aws iam create-open-id-connect-provider --url 'https://latch.example.com/oidc/acme' --client-id-list sts.amazonaws.com"));
+        assert!(render(&p, Format::Terraform).contains("resource \"aws_iam_openid_connect_provider\" \"latch\""));
+        let diags = latch_iam::validate_file(&trust.to_string(), latch_iam::PolicyType::Trust);
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use latch_iam::eval::{Context, ContextValue};
 use latch_iam::{decide, CompiledPolicy, EvalInput, Outcome, PolicyType, Request};
 
+
 /// IAM returns policy documents URL-encoded (RFC 3986).
 pub fn decode_document(doc: &str) -> String {
     if doc.trim_start().starts_with('{') {
@@ -14,8 +15,13 @@ pub fn decode_document(doc: &str) -> String {
 }
 
 /// Whether `trust` (a role's trust policy) lets `principal` call
-/// `sts:AssumeRole` on `role_arn` with the condition keys in `context`
-/// (the caller's own policies assumed to allow it).
+/// `sts:AssumeRole` on `role_arn` with the condition keys in `context`.
+///
+/// A role's trust policy must allow the caller even within its own account
+/// (unlike other resource policies, the caller's own policies cannot stand
+/// in for it), so it is evaluated on its own. A trust naming the account
+/// (`…:root`) admits every principal of the account, whose own policies
+/// then decide.
 pub fn admits(trust: &str, role_arn: &str, principal: &str, context: &[(&str, &str)]) -> Result<bool, String> {
     let policy = latch_iam::Policy::parse(trust).map_err(|e| format!("unreadable trust policy: {e}"))?;
     let trust = CompiledPolicy::for_type(policy, PolicyType::Trust);
@@ -23,8 +29,12 @@ pub fn admits(trust: &str, role_arn: &str, principal: &str, context: &[(&str, &s
     for (k, v) in context {
         ctx.insert(k, ContextValue::One((*v).to_owned()));
     }
-    let account = crate::factory::account_of(role_arn);
-    let request = Request::new("sts:AssumeRole", role_arn, Some(account), principal, ctx).map_err(|e| e.to_string())?;
+    // Evaluated as a cross-account call whose caller's own policies allow
+    // it: the decision is then the trust policy's alone, whether it names
+    // the caller or the caller's account.
+    let caller_account = crate::factory::account_of(principal);
+    let elsewhere = if caller_account == "000000000000" { "000000000001" } else { "000000000000" };
+    let request = Request::new("sts:AssumeRole", role_arn, Some(elsewhere), principal, ctx).map_err(|e| e.to_string())?;
     let caller = CompiledPolicy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#)
         .map_err(|e| e.to_string())?;
     let callers = [caller];
@@ -48,6 +58,11 @@ mod tests {
         assert!(!admits(&with, ROLE, "arn:aws:iam::888888888888:role/latch", &[("sts:ExternalId", "ext-1")]).unwrap());
         let account_root = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
         assert!(admits(account_root, ROLE, LATCH, &[]).unwrap());
+        // Same account: the caller's own policies cannot stand in for the trust.
+        let same = "arn:aws:iam::111111111111:user/latch";
+        assert!(!admits(&with, ROLE, same, &[]).unwrap());
+        let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/bob"},"Action":"sts:AssumeRole"}]}"#;
+        assert!(!admits(other, ROLE, same, &[]).unwrap());
         let if_exists = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:role/latch"},"Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"sts:ExternalId":"ext-1"}}}]}"#;
         assert!(admits(if_exists, ROLE, LATCH, &[]).unwrap(), "IfExists lets a missing ExternalId through");
     }

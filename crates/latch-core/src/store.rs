@@ -487,6 +487,16 @@ pub trait InventoryStore: Send + Sync {
     async fn changes(&self, org_id: &str, account_id: &str, version: i64) -> StoreResult<Vec<Change>>;
 }
 
+/// Each org's signing key for the tokens Latch issues (AWS federation).
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// The org's key: (key id, private key PEM).
+    async fn signing_key(&self, org_id: &str) -> StoreResult<Option<(String, String)>>;
+    /// Stores a key unless the org has one (two replicas racing keep the
+    /// first); returns the org's key.
+    async fn put_signing_key(&self, org_id: &str, kid: &str, private_pem: &str, now: Timestamp) -> StoreResult<(String, String)>;
+}
+
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -500,7 +510,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore + IntegrationStore + InventoryStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore + IntegrationStore + InventoryStore + SigningKeyStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

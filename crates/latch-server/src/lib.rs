@@ -9,6 +9,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 mod extract;
+pub mod federation;
 mod logging;
 mod metrics;
 mod notify;

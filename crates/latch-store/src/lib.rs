@@ -21,6 +21,7 @@ mod rows;
 mod sso;
 mod webhooks;
 mod integrations;
+mod signing_keys;
 mod inventory;
 
 pub use connect::{connect, redact, sqlite_url_in, ConnectError, Engine, SqlStore, StoreOptions};

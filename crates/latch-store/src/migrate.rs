@@ -24,6 +24,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "aws_integrations", sql: include_str!("../migrations/0007_aws_integrations.sql") },
     Migration { version: 8, name: "request_failure", sql: include_str!("../migrations/0008_request_failure.sql") },
     Migration { version: 9, name: "inventory", sql: include_str!("../migrations/0009_inventory.sql") },
+    Migration { version: 10, name: "signing_keys", sql: include_str!("../migrations/0010_signing_keys.sql") },
 ];
 
 /// Why migrating failed.

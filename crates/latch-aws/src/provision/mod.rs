@@ -13,6 +13,7 @@
 //! the Organizations management account, where the Identity Center instance
 //! resides.
 
+mod federated;
 mod iam_users;
 mod identity_center;
 mod session;
@@ -145,10 +146,9 @@ impl Provisioner for AwsProvisioner {
         let clients = self.clients(&i).await?;
         match i.mode {
             AwsMode::IamUsers => iam_users::grant(&clients, &i, spec).await,
-            AwsMode::IdentityCenter | AwsMode::Federated => Err(ProvisionError::Permanent(format!(
-                "granting in `{}` mode is not available in this version of Latch\nhelp: install the account with `--mode iam-users`",
-                i.mode.as_str()
-            ))),
+            AwsMode::Federated => federated::grant(&clients, spec).await,
+            // Routed to grant_identity_center above.
+            AwsMode::IdentityCenter => self.grant_identity_center(spec, &i.account_id).await,
         }
     }
 
@@ -172,6 +172,7 @@ impl Provisioner for AwsProvisioner {
         let clients = self.clients(&i).await?;
         match applied.0.get("mode").and_then(|m| m.as_str()) {
             Some("iam-users") => iam_users::revoke(&clients, applied, self.clock.now()).await,
+            Some("federated") => federated::revoke(&clients, applied, self.clock.now()).await,
             _ => Err(ProvisionError::Permanent(format!("unreadable grant record for AWS account `{}`: {}", i.account_id, applied.0))),
         }
     }

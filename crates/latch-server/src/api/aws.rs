@@ -59,6 +59,11 @@ pub struct Installed {
     /// Latch's own principal, which the trust policy names.
     principal_arn: String,
     documents: InstallDocuments,
+    /// Federated mode: the trust policy each requestable role needs, with
+    /// `ROLE` standing for the role's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    role_trust_template: Option<serde_json::Value>,
 }
 
 /// What `verify` found.
@@ -79,12 +84,16 @@ fn components(i: &AwsIntegration) -> Components {
     Components { mode: i.mode, inventory: i.inventory, organizations: i.organizations }
 }
 
-async fn documents(state: &AppState, i: &AwsIntegration) -> ApiResult<(String, InstallDocuments)> {
+async fn documents(state: &AppState, org_slug: &str, i: &AwsIntegration) -> ApiResult<(String, InstallDocuments, Option<serde_json::Value>)> {
     let principal = state.aws.principal_arn().await?;
     let ctx = RoleContext { partition: state.aws.partition(), account_id: &i.account_id, role_name: &i.role_name, member_role_name: &state.aws.settings().member_role_name };
-    let plan = InstallPlan::new(&components(i), &ctx, &principal, &i.external_id);
+    let mut plan = InstallPlan::new(&components(i), &ctx, &principal, &i.external_id);
+    if i.mode == AwsMode::Federated {
+        plan = plan.with_federation(state.aws.partition(), &crate::federation::issuer(state, org_slug));
+    }
     let docs = InstallDocuments { cli: render(&plan, Format::Cli), terraform: render(&plan, Format::Terraform), cloudformation: render(&plan, Format::CloudFormation) };
-    Ok((principal, docs))
+    let template = plan.federation.as_ref().map(|f| f.role_trust("ROLE"));
+    Ok((principal, docs, template))
 }
 
 fn valid_account(id: &str) -> ApiResult<()> {
@@ -155,8 +164,8 @@ pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): 
                 .with(json!({"mode": stored.mode, "inventory": stored.inventory, "organizations": stored.organizations, "alias": stored.alias})),
         )
         .await?;
-    let (principal_arn, documents) = documents(&state, &stored).await?;
-    Ok(axum::Json(Installed { integration: stored, principal_arn, documents }))
+    let (principal_arn, documents, role_trust_template) = documents(&state, &caller.0.org_slug, &stored).await?;
+    Ok(axum::Json(Installed { integration: stored, principal_arn, documents, role_trust_template }))
 }
 
 /// `GET /v1/integrations/aws`.

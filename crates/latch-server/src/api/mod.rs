@@ -3,6 +3,7 @@
 
 mod audit;
 mod aws;
+mod federation;
 pub(crate) mod device;
 mod groups;
 mod health;
@@ -95,6 +96,9 @@ routes! {
     "/v1/integrations/aws/{account}/changes" => get(aws::changes);
     "/v1/integrations/aws/{account}/iam-users" => post(aws::create_iam_user);
     "/v1/integrations/aws/{account}/iam-users/{name}" => delete(aws::delete_iam_user);
+    "/v1/requests/{id}/web-identity-token" => post(federation::token);
+    "/oidc/{org}/.well-known/openid-configuration" => get(federation::discovery);
+    "/oidc/{org}/jwks.json" => get(federation::jwks);
 }
 
 /// The whole router.

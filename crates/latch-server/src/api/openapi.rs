@@ -89,6 +89,9 @@ pub(crate) const COOKIE: &str = "cookie";
         super::aws::changes,
         super::aws::create_iam_user,
         super::aws::delete_iam_user,
+        super::federation::token,
+        super::federation::discovery,
+        super::federation::jwks,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, super::oauth::OAuthError)),
     modifiers(&SecuritySchemes),
@@ -104,7 +107,8 @@ pub(crate) const COOKIE: &str = "cookie";
         (name = "audit", description = "The org's audit chain."),
         (name = "sso", description = "The org's single sign-on settings."),
         (name = "access", description = "Access policies and requests."),
-        (name = "aws", description = "Connected AWS accounts: install, verify, disconnect."),
+        (name = "aws", description = "Connected AWS accounts: install, verify, sync, inventory, IAM users."),
+        (name = "federation", description = "Latch as the OpenID Connect provider AWS trusts (federated mode)."),
     ),
 )]
 pub(crate) struct ApiDoc;

@@ -233,3 +233,105 @@ async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
     let (_, list) = other.call(Method::GET, "/v1/integrations/aws", None).await;
     assert_eq!(list, json!([]));
 }
+
+const FEDERATED_POLICY: &str = r#"
+[[rule]]
+name = "deploy"
+requesters = "any"
+resource = { kinds = ["role"], names = ["Deploy"] }
+approval = "auto"
+default_duration = "1h"
+"#;
+
+/// Checks a token's signature and claims with an independent JOSE library
+/// (Python's joserfc, installed with moto), against the keys Latch serves.
+fn verify_independently(jwks_url: &str, token: &str) -> Value {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let script = "import json,sys,urllib.request\n\
+                  from joserfc import jwt\n\
+                  from joserfc.jwk import KeySet\n\
+                  keys = KeySet.import_key_set(json.load(urllib.request.urlopen(sys.argv[1])))\n\
+                  tok = jwt.decode(sys.argv[2], keys, algorithms=['RS256'])\n\
+                  print(json.dumps({'header': tok.header, 'claims': tok.claims}))\n";
+    let out = std::process::Command::new(python).args(["-c", script, jwks_url, token]).output().unwrap();
+    assert!(out.status.success(), "joserfc refused the token: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_roles_take_latch_tokens_only_during_a_grant() {
+    let w = AwsWorld::build().await.unwrap();
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    let (status, body) = admin.call(Method::PUT, "/v1/policy", Some(json!({"source": FEDERATED_POLICY}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let alice = app.add_user(&admin, ALICE, "member").await;
+    let account = latch_testkit::aws::HOST_ACCOUNT;
+
+    let (status, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "federated"}))).await;
+    assert_eq!(status, StatusCode::OK, "{installed}");
+    let issuer = format!("{}/oidc/acme", app.url);
+    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
+    assert_eq!(template["Resources"]["LatchIdentityProvider"]["Properties"]["Url"], issuer.as_str());
+    // The account's administrator applies the documents, registers Latch as
+    // the identity provider, and gives `Deploy` the printed trust.
+    let admin_iam = aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
+    let role = &template["Resources"]["LatchIntegration"]["Properties"];
+    admin_iam.create_role().role_name("LatchIntegration").assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
+    admin_iam
+        .put_role_policy()
+        .role_name("LatchIntegration")
+        .policy_name("LatchPermissions")
+        .policy_document(role["Policies"][0]["PolicyDocument"].to_string())
+        .send()
+        .await
+        .unwrap();
+    admin_iam.create_open_id_connect_provider().url(&issuer).client_id_list("sts.amazonaws.com").send().await.unwrap();
+    let trust = installed["role_trust_template"].to_string().replace("ROLE/*", "Deploy/*");
+    let deploy = admin_iam.create_role().role_name("Deploy").assume_role_policy_document(trust).send().await.unwrap().role.unwrap();
+    let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]});
+    admin_iam.put_role_policy().role_name("Deploy").policy_name("deploy").policy_document(allow.to_string()).send().await.unwrap();
+    w.enforce().unwrap();
+    let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+
+    let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Deploy", "accounts": [account]}))).await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let active = app.wait_for_state(&alice, &id, "active").await;
+    let token_path = format!("/v1/requests/{id}/web-identity-token");
+    let (status, minted) = alice.call(Method::POST, &token_path, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{minted}");
+    assert_eq!(minted["role_arn"], deploy.arn.as_str());
+    let token = minted["token"].as_str().unwrap().to_owned();
+
+    // Signed as the discovery document and keys say, with the claims AWS checks.
+    let (_, disco) = app.anon().call(Method::GET, "/oidc/acme/.well-known/openid-configuration", None).await;
+    assert_eq!(disco["issuer"], issuer.as_str());
+    let checked = verify_independently(disco["jwks_uri"].as_str().unwrap(), &token);
+    let claims = &checked["claims"];
+    assert_eq!((claims["iss"].as_str(), claims["aud"].as_str()), (Some(issuer.as_str()), Some("sts.amazonaws.com")));
+    assert_eq!(claims["sub"], format!("Deploy/{ALICE}"));
+    assert_eq!(checked["header"]["alg"], "RS256");
+    let end = chrono::DateTime::parse_from_rfc3339(active["expires_at"].as_str().unwrap()).unwrap().timestamp();
+    assert!(claims["exp"].as_i64().unwrap() <= end, "a token never outlives the grant");
+    // Only the requester gets tokens for a grant.
+    let got = admin.call(Method::POST, &token_path, Some(json!({}))).await;
+    assert!(got.0 == StatusCode::FORBIDDEN || got.0 == StatusCode::NOT_FOUND, "{got:?}");
+
+    // The token works at STS (moto does not check signatures; the check
+    // above does), and the session works under enforcement.
+    w.relax().unwrap();
+    let sts = aws_sdk_sts::Client::new(&w.config("unused", "unused", None));
+    let out = sts.assume_role_with_web_identity().role_arn(&deploy.arn).role_session_name(ALICE).web_identity_token(&token).send().await.unwrap();
+    let k = out.credentials.unwrap();
+    let session = w.config(&k.access_key_id, &k.secret_access_key, Some(k.session_token));
+    w.enforce().unwrap();
+    assert!(session_works(&session).await);
+
+    let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    app.wait_for_state(&alice, &id, "relinquished").await;
+    let got = alice.call(Method::POST, &token_path, Some(json!({}))).await;
+    assert_error(&got, StatusCode::CONFLICT, "invalid_state");
+    assert!(!session_works(&session).await, "the session issued during the grant ended with it");
+}

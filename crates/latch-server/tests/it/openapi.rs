@@ -59,6 +59,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/integrations/aws/{account}/changes", &["get"]),
     ("/v1/integrations/aws/{account}/iam-users", &["post"]),
     ("/v1/integrations/aws/{account}/iam-users/{name}", &["delete"]),
+    ("/v1/requests/{id}/web-identity-token", &["post"]),
+    ("/oidc/{org}/.well-known/openid-configuration", &["get"]),
+    ("/oidc/{org}/jwks.json", &["get"]),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -69,4 +69,16 @@ async fn aws_integrations_keep_their_external_id_and_org(s: SqlStore) {
     assert!(matches!(s.put_aws_integration(&clash).await, Err(StoreError::Conflict)));
 }
 
-crate::conformance!(aws_integrations_keep_their_external_id_and_org);
+
+async fn signing_keys_keep_the_first_and_stay_in_their_org(s: SqlStore) {
+    use latch_core::store::SigningKeyStore;
+    let a = s.create_org("org-a", "A", T0).await.unwrap();
+    let b = s.create_org("org-b", "B", T0).await.unwrap();
+    assert!(s.signing_key(&a.id).await.unwrap().is_none());
+    assert_eq!(s.put_signing_key(&a.id, "k1", "pem-1", T0).await.unwrap(), ("k1".to_owned(), "pem-1".to_owned()));
+    // A second replica generating at the same time keeps the first key.
+    assert_eq!(s.put_signing_key(&a.id, "k2", "pem-2", T0).await.unwrap(), ("k1".to_owned(), "pem-1".to_owned()));
+    assert!(s.signing_key(&b.id).await.unwrap().is_none());
+}
+
+crate::conformance!(aws_integrations_keep_their_external_id_and_org, signing_keys_keep_the_first_and_stay_in_their_org);
