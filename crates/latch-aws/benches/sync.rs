@@ -68,7 +68,7 @@ async fn anchor(c: &Clients, store: &str) -> Duration {
     let iam = async {
         let mut marker: Option<String> = None;
         loop {
-            let page = c.iam.get_account_authorization_details().max_items(1000).set_marker(marker.clone()).send().await.unwrap();
+            let page = c.iam.get_account_authorization_details().max_items(500).set_marker(marker.clone()).send().await.unwrap();
             if !page.is_truncated() {
                 break;
             }

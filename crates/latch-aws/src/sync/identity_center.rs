@@ -22,7 +22,7 @@ pub(super) async fn sync(c: &Clients, sink: &Sink) -> Result<(), Stop> {
         return Ok(());
     };
     let (Some(ins), Some(store)) = (instance.instance_arn(), instance.identity_store_id()) else { return Ok(()) };
-    sink.page("identity-center", &[Item { kind: "ic-instance".into(), id: ins.to_owned(), data: json!({"identity_store_id": store}) }], None).await?;
+    sink.page("identity-center", vec![Item { kind: "ic-instance".into(), id: ins.to_owned(), data: json!({"identity_store_id": store}) }], None).await?;
     users(c, sink, store).await?;
     groups(c, sink, store).await?;
     permission_sets(c, sink, ins).await
@@ -49,7 +49,7 @@ async fn users(c: &Clients, sink: &Sink, store: &str) -> Result<(), Stop> {
                 }),
             })
             .collect();
-        sink.page("identity-center", &items, None).await?;
+        sink.page("identity-center", items, None).await?;
         match page.next_token() {
             Some(n) => token = Some(n.to_owned()),
             None => return Ok(()),
@@ -75,7 +75,7 @@ async fn groups(c: &Clients, sink: &Sink, store: &str) -> Result<(), Stop> {
             .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
-        sink.page("identity-center", &items, None).await?;
+        sink.page("identity-center", items, None).await?;
         match page.next_token() {
             Some(n) => token = Some(n.to_owned()),
             None => return Ok(()),
@@ -133,7 +133,7 @@ async fn permission_sets(c: &Clients, sink: &Sink, ins: &str) -> Result<(), Stop
     let sets: Vec<Vec<Item>> =
         stream::iter(arns).map(|ps| async move { permission_set(c, ins, &ps).await }).buffer_unordered(CONCURRENCY).try_collect().await?;
     for items in sets {
-        sink.page("identity-center", &items, None).await?;
+        sink.page("identity-center", items, None).await?;
     }
     Ok(())
 }

@@ -69,12 +69,17 @@ pub fn stages(i: &AwsIntegration) -> Vec<&'static str> {
 }
 
 /// Where a running sync writes, and its cursor.
+///
+/// A stage's page is written while the stage fetches its next one (one
+/// write in flight per stage, awaited before the next starts, so pages and
+/// their cursor are saved in order): the database is off the critical path.
 pub(crate) struct Sink {
     store: Arc<dyn Store>,
     org_id: String,
     account_id: String,
     version: i64,
-    cursor: Mutex<Value>,
+    cursor: Arc<Mutex<Value>>,
+    writes: Mutex<std::collections::HashMap<String, tokio::task::JoinHandle<Result<(), StoreError>>>>,
 }
 
 impl Sink {
@@ -87,18 +92,36 @@ impl Sink {
         self.cursor.lock().await.pointer(&format!("/{stage}/done")).and_then(Value::as_bool) == Some(true)
     }
 
-    /// Writes a page of items, then remembers `next` (the marker of the
-    /// page after it) for `stage`.
-    pub(crate) async fn page(&self, stage: &str, items: &[Item], next: Option<&str>) -> Result<(), StoreError> {
-        self.store.put_items(&self.org_id, &self.account_id, self.version, items).await?;
-        let mut cursor = self.cursor.lock().await;
-        if let Some(obj) = cursor.as_object_mut() {
-            obj.insert(stage.to_owned(), json!({"marker": next, "done": false}));
+    /// Waits for `stage`'s write in flight, if any.
+    async fn settle(&self, stage: &str) -> Result<(), StoreError> {
+        let pending = self.writes.lock().await.remove(stage);
+        match pending {
+            Some(handle) => handle.await.map_err(|e| StoreError::Internal(Box::new(e)))?,
+            None => Ok(()),
         }
-        self.store.save_cursor(&self.org_id, &self.account_id, self.version, &cursor).await
+    }
+
+    /// Writes a page of items, then remembers `next` (the marker of the
+    /// page after it) for `stage`; returns once the previous page is saved.
+    pub(crate) async fn page(&self, stage: &str, items: Vec<Item>, next: Option<&str>) -> Result<(), StoreError> {
+        self.settle(stage).await?;
+        let (store, cursor) = (self.store.clone(), self.cursor.clone());
+        let (org, account, version) = (self.org_id.clone(), self.account_id.clone(), self.version);
+        let (stage_name, next) = (stage.to_owned(), next.map(str::to_owned));
+        let write = tokio::spawn(async move {
+            store.put_items(&org, &account, version, &items).await?;
+            let mut cursor = cursor.lock().await;
+            if let Some(obj) = cursor.as_object_mut() {
+                obj.insert(stage_name, json!({"marker": next, "done": false}));
+            }
+            store.save_cursor(&org, &account, version, &cursor).await
+        });
+        self.writes.lock().await.insert(stage.to_owned(), write);
+        Ok(())
     }
 
     async fn finish_stage(&self, stage: &str) -> Result<(), StoreError> {
+        self.settle(stage).await?;
         let mut cursor = self.cursor.lock().await;
         if let Some(obj) = cursor.as_object_mut() {
             obj.insert(stage.to_owned(), json!({"done": true}));
@@ -111,7 +134,14 @@ impl Sink {
 pub async fn sync_account(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, clock: &dyn Clock) -> Result<SyncRun, SyncError> {
     let run = store.begin_sync(&i.org_id, &i.account_id, clock.now()).await?;
     let cursor = if run.cursor.is_object() { run.cursor.clone() } else { json!({}) };
-    let sink = Sink { store: store.clone(), org_id: i.org_id.clone(), account_id: i.account_id.clone(), version: run.version, cursor: Mutex::new(cursor) };
+    let sink = Sink {
+        store: store.clone(),
+        org_id: i.org_id.clone(),
+        account_id: i.account_id.clone(),
+        version: run.version,
+        cursor: Arc::new(Mutex::new(cursor)),
+        writes: Mutex::new(std::collections::HashMap::new()),
+    };
     let results = join_all(stages(i).into_iter().map(|stage| {
         let sink = &sink;
         async move {
@@ -128,8 +158,17 @@ pub async fn sync_account(clients: &Clients, i: &AwsIntegration, store: Arc<dyn 
             };
             match result {
                 Ok(()) => sink.finish_stage(stage).await.map_err(SyncError::from),
-                Err(Stop::Aws(source)) => Err(SyncError::Aws { stage, source }),
-                Err(Stop::Store(e)) => Err(SyncError::Store(e)),
+                Err(stop) => {
+                    // Let the page in flight land (it is valid) before
+                    // reporting; the stage's own failure is what is reported.
+                    if let Err(e) = sink.settle(stage).await {
+                        tracing::warn!(stage, error = %e, "a page in flight was not saved; the resumed sync writes it again");
+                    }
+                    match stop {
+                        Stop::Aws(source) => Err(SyncError::Aws { stage, source }),
+                        Stop::Store(e) => Err(SyncError::Store(e)),
+                    }
+                }
             }
         }
     }))

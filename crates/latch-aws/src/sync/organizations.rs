@@ -34,7 +34,7 @@ pub(super) async fn accounts(c: &Clients, sink: &Sink) -> Result<(), Stop> {
             })
             .collect();
         let next = page.next_token().map(str::to_owned);
-        sink.page("organizations", &items, next.as_deref()).await?;
+        sink.page("organizations", items, next.as_deref()).await?;
         match next {
             Some(n) => token = Some(n),
             None => return Ok(()),

@@ -30,7 +30,7 @@ pub(super) async fn tagged(c: &Clients, sink: &Sink) -> Result<(), Stop> {
             })
             .collect();
         let next = page.pagination_token().filter(|t| !t.is_empty()).map(str::to_owned);
-        sink.page("resources", &items, next.as_deref()).await?;
+        sink.page("resources", items, next.as_deref()).await?;
         match next {
             Some(n) => token = Some(n),
             None => return Ok(()),

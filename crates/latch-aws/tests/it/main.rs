@@ -5,3 +5,4 @@
 mod identity_center;
 mod install;
 mod lifecycle;
+mod sync;
