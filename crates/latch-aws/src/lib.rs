@@ -10,6 +10,7 @@ pub mod install;
 pub mod lifecycle;
 pub mod provision;
 pub mod reconcile;
+pub mod resource_access;
 pub mod settings;
 pub mod sync;
 pub mod trust;

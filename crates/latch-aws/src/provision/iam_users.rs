@@ -93,7 +93,7 @@ pub(super) async fn grant(c: &Clients, i: &AwsIntegration, spec: &GrantSpec) -> 
             "AWS account `{}` is installed in iam-users mode, which has roles, not permission sets\nhelp: request a role, or install the account with `--mode identity-center`",
             c.account_id
         ))),
-        Kind::Resource => Err(permanent("resource-level grants are not available in this version of Latch".into())),
+        Kind::Resource => grant_resource(c, &user, spec).await,
     }
 }
 
@@ -210,6 +210,15 @@ async fn grant_policy(c: &Clients, user: &IamUser, spec: &GrantSpec) -> Result<G
         )),
         other => other,
     })
+}
+
+async fn grant_resource(c: &Clients, user: &IamUser, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
+    let level = spec.target.level.ok_or_else(|| permanent("a resource request needs a level: read, write or admin".into()))?;
+    let until = iso(spec.expires_at);
+    let doc = crate::resource_access::policy_for(&spec.target.name, level, &until).map_err(|e| permanent(e.to_string()))?;
+    let name = grant_name(spec);
+    let applied = Applied(json!({"mode": "iam-users", "kind": "inline-user-policy", "user": user.name, "policy_name": name, "resource": spec.target.name, "level": level}));
+    put_inline_unless_later(c, user, &name, &doc, &until, applied).await
 }
 
 async fn grant_group(c: &Clients, user: &IamUser, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
