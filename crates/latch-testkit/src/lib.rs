@@ -8,6 +8,7 @@
 
 pub mod aws;
 pub mod env;
+pub mod faulty;
 pub mod moto;
 pub mod oidc;
 pub mod pg;

@@ -88,3 +88,58 @@ async fn a_sync_killed_mid_way_resumes_and_counts_each_item_once() {
     assert!(users.contains(&("vanished".into(), format!("arn:aws:iam::{HOST_ACCOUNT}:user/user-0000"))), "{users:?}");
     assert!(users.contains(&("appeared".into(), format!("arn:aws:iam::{HOST_ACCOUNT}:user/user-new"))), "{users:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_through_a_throttling_storm_finishes_with_the_same_inventory() {
+    let w = AwsWorld::build().await.unwrap();
+    let direct = {
+        let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };
+        let mut c = ClientFactory::with_credentials(settings, &w.admin.id, &w.admin.secret).own();
+        c.account_id = HOST_ACCOUNT.to_owned();
+        c
+    };
+    for i in 0..40 {
+        direct.iam.create_user().user_name(format!("user-{i:02}")).send().await.unwrap();
+        direct.iam.create_group().group_name(format!("group-{i:02}")).send().await.unwrap();
+    }
+    // Four requests in ten are refused with AWS's throttling error.
+    let proxy = latch_testkit::faulty::FaultyProxy::start(&w.endpoint, 40, 7).await.unwrap();
+    let stormy = {
+        let settings = AwsSettings { endpoint_url: Some(proxy.endpoint.clone()), ..AwsSettings::default() };
+        let mut c = ClientFactory::with_credentials(settings, &w.admin.id, &w.admin.secret).own();
+        c.account_id = HOST_ACCOUNT.to_owned();
+        c
+    };
+    let integration = |org_id: &str| AwsIntegration {
+        org_id: org_id.to_owned(),
+        account_id: HOST_ACCOUNT.into(),
+        alias: None,
+        mode: AwsMode::IdentityCenter,
+        user_lookup: UserLookup::Email,
+        inventory: true,
+        organizations: true,
+        role_name: "LatchIntegration".into(),
+        external_id: "x".into(),
+        status: IntegrationStatus::Installed,
+        missing: vec![],
+        verified_at: None,
+        created_at: Timestamp(0),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(connect(&sqlite_url_in(dir.path()), &StoreOptions::default()).await.unwrap());
+    let calm = store.create_org("calm", "Calm", Timestamp(0)).await.unwrap();
+    let storm = store.create_org("storm", "Storm", Timestamp(0)).await.unwrap();
+    let clean = latch_aws::sync::sync_account(&direct, &integration(&calm.id), store.clone(), &SystemClock).await.unwrap();
+    let through = latch_aws::sync::sync_account(&stormy, &integration(&storm.id), store.clone(), &SystemClock).await.unwrap();
+    let (throttled, _) = proxy.counts();
+    assert!(throttled > 0, "the storm never happened");
+    assert_eq!(through.status, "done");
+    let ids = |org: String| {
+        let store = store.clone();
+        async move { store.items(&org, HOST_ACCOUNT, None).await.unwrap().into_iter().map(|i| (i.kind, i.id)).collect::<Vec<_>>() }
+    };
+    // The credential report's generation time differs between the runs;
+    // what exists must not.
+    assert_eq!(ids(calm.id.clone()).await, ids(storm.id.clone()).await);
+    assert_eq!(clean.items, through.items);
+}
