@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
+use latch_core::access::target::Kind;
 use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus};
 use latch_core::store::Store;
 use latch_core::Clock;
@@ -65,6 +66,56 @@ impl AwsProvisioner {
     async fn clients(&self, i: &AwsIntegration) -> Result<Clients, ProvisionError> {
         let hop = integration_hop(&self.factory, &i.account_id, &i.role_name, &i.external_id);
         self.factory.assume(&[hop]).await.map_err(to_provision)
+    }
+
+    /// The org's installed management-account integration (iam-users or
+    /// federated, with Organizations on) that reaches member accounts.
+    async fn member_route(&self, org_id: &str) -> Result<Option<AwsIntegration>, ProvisionError> {
+        let all = self.store.list_aws_integrations(org_id).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        Ok(all.into_iter().find(|i| i.organizations && i.status == IntegrationStatus::Installed && matches!(i.mode, AwsMode::IamUsers | AwsMode::Federated)))
+    }
+
+    /// Clients in member account `account`: the management account's
+    /// integration role, then the member role (with the ExternalId: a
+    /// custom member role may require it; AWS ignores it where not).
+    async fn member_clients(&self, mgmt: &AwsIntegration, account: &str) -> Result<Clients, ProvisionError> {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ProvisionError::Permanent(format!("`{account}` is not an AWS account id")));
+        }
+        let first = integration_hop(&self.factory, &mgmt.account_id, &mgmt.role_name, &mgmt.external_id);
+        let member = crate::factory::RoleHop {
+            role_arn: format!("arn:{}:iam::{account}:role/{}", self.factory.partition(), self.factory.settings().member_role_name),
+            external_id: Some(mgmt.external_id.clone()),
+        };
+        self.factory.assume(&[first, member]).await.map_err(|e| match e {
+            AwsError::CannotAssume { role_arn, reason } => ProvisionError::Permanent(format!(
+                "cannot reach member account `{account}` through `{role_arn}`: {reason}\nhelp: check that the account is an active member of the organization run by AWS account `{}`",
+                mgmt.account_id
+            )),
+            other => to_provision(other),
+        })
+    }
+
+    /// Grants in a member account reached through the management account.
+    async fn grant_in_member(&self, spec: &GrantSpec, mgmt: &AwsIntegration) -> Result<GrantOutcome, ProvisionError> {
+        let clients = self.member_clients(mgmt, &spec.target.account).await?;
+        // The member is treated as its management account says.
+        let as_member = AwsIntegration { account_id: spec.target.account.clone(), ..mgmt.clone() };
+        let outcome = match mgmt.mode {
+            AwsMode::Federated => federated::grant(&clients, spec).await?,
+            _ => iam_users::grant(&clients, &as_member, spec).await?,
+        };
+        let mark = |a: Applied| {
+            let mut v = a.0;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("via_management_account".into(), serde_json::Value::String(mgmt.account_id.clone()));
+            }
+            Applied(v)
+        };
+        Ok(match outcome {
+            GrantOutcome::Granted(a) => GrantOutcome::Granted(mark(a)),
+            GrantOutcome::AlreadyGranted(a) => GrantOutcome::AlreadyGranted(mark(a)),
+        })
     }
 
     /// The installed identity-center integrations that may reach `account`,
@@ -132,8 +183,16 @@ impl Provisioner for AwsProvisioner {
         let own = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
         let i = match own {
             // An account without an integration of its own may be a member
-            // account reached through Identity Center.
-            None => return self.grant_identity_center(spec, &spec.target.account).await,
+            // account: reached through its management account's role hop
+            // (iam-users, federated), or through Identity Center.
+            None => {
+                if spec.target.kind != Kind::PermissionSet {
+                    if let Some(mgmt) = self.member_route(&spec.org_id).await? {
+                        return self.grant_in_member(spec, &mgmt).await;
+                    }
+                }
+                return self.grant_identity_center(spec, &spec.target.account).await;
+            }
             Some(i) if i.mode == AwsMode::IdentityCenter => return self.grant_identity_center(spec, &i.account_id).await,
             Some(i) => i,
         };
@@ -155,6 +214,20 @@ impl Provisioner for AwsProvisioner {
     async fn revoke(&self, spec: &GrantSpec, applied: &Applied) -> Result<RevokeOutcome, ProvisionError> {
         // INVARIANT: revoke works from what the grant recorded, even if the
         // account was re-installed in another mode or is no longer verified.
+        if let Some(via) = applied.0.get("via_management_account").and_then(|a| a.as_str()) {
+            let mgmt = self.store.aws_integration(&spec.org_id, via).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?.ok_or_else(|| {
+                ProvisionError::Permanent(format!(
+                    "AWS account `{via}`, through which access to member account `{}` was granted, is no longer connected to Latch\nhelp: connect it again, or remove the access in the member account by hand",
+                    spec.target.account
+                ))
+            })?;
+            let clients = self.member_clients(&mgmt, &spec.target.account).await?;
+            return match applied.0.get("mode").and_then(|m| m.as_str()) {
+                Some("iam-users") => iam_users::revoke(&clients, applied, self.clock.now()).await,
+                Some("federated") => federated::revoke(&clients, applied, self.clock.now()).await,
+                _ => Err(ProvisionError::Permanent(format!("unreadable grant record for AWS account `{}`: {}", spec.target.account, applied.0))),
+            };
+        }
         if applied.0.get("mode").and_then(|m| m.as_str()) == Some("identity-center") {
             let via = applied.0.get("integration_account").and_then(|a| a.as_str()).ok_or_else(|| {
                 ProvisionError::Permanent(format!("unreadable grant record for AWS account `{}`: no `integration_account` in {}", spec.target.account, applied.0))

@@ -335,3 +335,57 @@ async fn federated_roles_take_latch_tokens_only_during_a_grant() {
     assert_error(&got, StatusCode::CONFLICT, "invalid_state");
     assert!(!session_works(&session).await, "the session issued during the grant ended with it");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_accounts_are_reached_through_the_management_account() {
+    let w = AwsWorld::build().await.unwrap();
+    let cust = customer(&w).await;
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    admin.call(Method::PUT, "/v1/policy", Some(json!({"source": POLICY}))).await;
+    let alice = app.add_user(&admin, ALICE, "member").await;
+    let management = latch_testkit::aws::HOST_ACCOUNT;
+
+    // Only the management account is installed, with Organizations on.
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": management, "mode": "iam-users", "organizations": true}))).await;
+    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
+    let role = &template["Resources"]["LatchIntegration"]["Properties"];
+    let host_iam = aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
+    host_iam.create_role().role_name("LatchIntegration").assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
+    host_iam
+        .put_role_policy()
+        .role_name("LatchIntegration")
+        .policy_name("LatchPermissions")
+        .policy_document(role["Policies"][0]["PolicyDocument"].to_string())
+        .send()
+        .await
+        .unwrap();
+    w.enforce().unwrap();
+    let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{management}/verify"), None).await;
+    assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+
+    // moto cannot resolve the policies of a role session made from another
+    // account's session, so Latch's own calls into the member run relaxed;
+    // alice's, in her own account, run enforced.
+    w.relax().unwrap();
+    let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [w.customer_account]}))).await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    app.wait_for_state(&alice, &id, "active").await;
+    w.enforce().unwrap();
+    let session = can_assume(&cust).await.expect("the grant in the member account lets alice assume the role");
+    assert!(session_works(&session).await);
+
+    w.relax().unwrap();
+    alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
+    app.wait_for_state(&alice, &id, "relinquished").await;
+    w.enforce().unwrap();
+    assert!(can_assume(&cust).await.is_none(), "the grant in the member account is gone");
+    assert!(!session_works(&session).await, "and so is the session issued during it");
+
+    // An account outside the organization cannot be reached; the request
+    // fails and says why.
+    w.relax().unwrap();
+    let (_, bad) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": ["999999999999"]}))).await;
+    let failed = app.wait_for_state(&alice, bad["id"].as_str().unwrap(), "failed").await;
+    assert!(failed["failure"].as_str().unwrap_or_default().contains("999999999999"), "{failed}");
+}
