@@ -134,7 +134,7 @@ const SESSION_REVOKE: &[Permission] = &[
     p("iam:DeleteRolePolicy", Scope::Any, Part::SessionRevoke),
 ];
 
-const FEDERATED_ROLES: &[Permission] = &[p("iam:GetRole", Scope::Any, Part::SessionRevoke)];
+const FEDERATED_ROLES: &[Permission] = &[p("iam:GetRole", Scope::Any, Part::SessionRevoke), p("iam:GetOpenIDConnectProvider", Scope::Any, Part::SessionRevoke)];
 
 const IDENTITY_CENTER_SYNC: &[Permission] = &[
     p("sso:ListInstances", Scope::Any, Part::IdentityCenterSync),

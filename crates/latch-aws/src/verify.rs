@@ -47,7 +47,10 @@ pub fn integration_hop(factory: &ClientFactory, account_id: &str, role_name: &st
 }
 
 /// Verifies one account's integration role.
-pub async fn verify(factory: &ClientFactory, components: &Components, account_id: &str, role_name: &str, external_id: &str) -> Result<VerifyReport, AwsError> {
+///
+/// In federated mode, `issuer` is Latch's OpenID Connect issuer for the
+/// org, which the account must have registered as an IAM OIDC provider.
+pub async fn verify(factory: &ClientFactory, components: &Components, account_id: &str, role_name: &str, external_id: &str, issuer: Option<&str>) -> Result<VerifyReport, AwsError> {
     let mut report = VerifyReport::default();
     factory.forget().await;
     let hop = integration_hop(factory, account_id, role_name, external_id);
@@ -117,12 +120,39 @@ pub async fn verify(factory: &ClientFactory, components: &Components, account_id
             }
         }
     }
+    if let Some(issuer) = issuer.filter(|_| !missing.contains("iam:GetOpenIDConnectProvider")) {
+        if let Some(problem) = federation_problem(&clients, issuer).await? {
+            report.problems.push(problem);
+        }
+    }
     if ctx.needs_instance && ctx.instance.is_none() && !missing.contains("sso:ListInstances") {
         report.problems.push(format!("no IAM Identity Center instance in region `{}`\nhelp: enable Identity Center, or install with another --mode", factory.settings().region));
     }
     report.missing = missing.into_iter().collect();
     report.unverified = unverified.into_iter().collect();
     Ok(report)
+}
+
+/// Whether the account registered Latch's issuer as an IAM OIDC provider
+/// that accepts Latch's audience.
+async fn federation_problem(c: &Clients, issuer: &str) -> Result<Option<String>, AwsError> {
+    let host_path = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    let arn = format!("arn:{}:iam::{}:oidc-provider/{host_path}", c.partition, c.account_id);
+    match c.iam.get_open_id_connect_provider().open_id_connect_provider_arn(&arn).send().await {
+        Ok(out) if out.client_id_list().iter().any(|id| id == crate::install::AUDIENCE) => Ok(None),
+        Ok(_) => Ok(Some(format!(
+            "the identity provider `{arn}` does not list the client id `{}`\nhelp: add it, or run the commands printed by `latch admin aws install` again",
+            crate::install::AUDIENCE
+        ))),
+        Err(e) => match classify("iam:GetOpenIDConnectProvider", e) {
+            (Failure::Missing, _) => Ok(Some(format!(
+                "Latch's identity provider `{issuer}` is not registered in AWS account `{}`\nhelp: run the commands printed by `latch admin aws install --mode federated`",
+                c.account_id
+            ))),
+            (Failure::Transient, err) => Err(err),
+            (_, err) => Ok(Some(err.to_string())),
+        },
+    }
 }
 
 /// One probe's answer.
@@ -238,6 +268,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
         "iam:DetachUserPolicy" => seen(a, iam.detach_user_policy().user_name(PROBE).policy_arn(&policy_arn).send().await),
         "iam:ListGroupsForUser" => seen(a, iam.list_groups_for_user().user_name(PROBE).send().await),
         "iam:DeleteUser" => seen(a, iam.delete_user().user_name(PROBE).send().await),
+        "iam:GetOpenIDConnectProvider" => seen(a, iam.get_open_id_connect_provider().open_id_connect_provider_arn(format!("arn:{}:iam::{}:oidc-provider/{PROBE}.invalid", c.partition, ctx.account_id)).send().await),
         "iam:GetRolePolicy" => seen(a, iam.get_role_policy().role_name(PROBE).policy_name(PROBE).send().await),
         "iam:PutRolePolicy" => seen(a, iam.put_role_policy().role_name(PROBE).policy_name(PROBE).policy_document(doc).send().await),
         "iam:DeleteRolePolicy" => seen(a, iam.delete_role_policy().role_name(PROBE).policy_name(PROBE).send().await),

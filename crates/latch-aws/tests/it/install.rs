@@ -39,14 +39,14 @@ async fn the_printed_role_verifies_and_missing_permissions_are_named() {
     w.enforce().unwrap();
     let f = factory(&w);
 
-    let report = verify(&f, &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID).await.unwrap();
+    let report = verify(&f, &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID, None).await.unwrap();
     assert!(report.passed(), "{report:#?}");
     assert!(report.unverified.iter().any(|u| u.starts_with("iam:CreateUser")), "{report:#?}");
 
     // A wrong ExternalId: refused (AWS refuses the AssumeRole itself; the
     // trust policy is also read with Latch's engine, which catches it on
     // endpoints that do not check cross-account trust, like moto).
-    let wrong = verify(&f, &c, &w.customer_account, "LatchIntegration", "latch-ext-wrong-0000000000000000000000").await.unwrap();
+    let wrong = verify(&f, &c, &w.customer_account, "LatchIntegration", "latch-ext-wrong-0000000000000000000000", None).await.unwrap();
     assert!(!wrong.passed(), "{wrong:#?}");
     assert!(wrong.problems.iter().any(|p| p.contains("cannot assume") || p.contains("with this integration's ExternalId")), "{wrong:#?}");
 
@@ -60,7 +60,7 @@ async fn the_printed_role_verifies_and_missing_permissions_are_named() {
     w.relax().unwrap();
     w.customer_iam().put_role_policy().role_name("LatchIntegration").policy_name(POLICY_NAME).policy_document(trimmed.to_string()).send().await.unwrap();
     w.enforce().unwrap();
-    let report = verify(&f, &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID).await.unwrap();
+    let report = verify(&f, &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID, None).await.unwrap();
     assert_eq!(report.missing, ["iam:ListAccountAliases", "iam:PutUserPolicy"], "{report:#?}");
     assert!(!report.passed());
 }
@@ -74,7 +74,7 @@ async fn a_trust_policy_without_the_external_id_fails_verify() {
     trust["Statement"][0].as_object_mut().unwrap().remove("Condition");
     install(&w, &c, &trust, &p.permissions).await;
     w.enforce().unwrap();
-    let report = verify(&factory(&w), &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID).await.unwrap();
+    let report = verify(&factory(&w), &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID, None).await.unwrap();
     assert!(report.assumed);
     assert!(!report.passed());
     assert!(report.problems.iter().any(|p| p.contains("without the ExternalId")), "{report:#?}");

@@ -210,7 +210,8 @@ async fn find(state: &AppState, org_id: &str, account: &str) -> ApiResult<AwsInt
 pub async fn verify(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<axum::Json<Verified>> {
     caller.require(Scope::Admin)?;
     let i = find(&state, &caller.org_id, &account).await?;
-    let report = latch_aws::verify::verify(&state.aws, &components(&i), &i.account_id, &i.role_name, &i.external_id).await?;
+    let issuer = (i.mode == AwsMode::Federated).then(|| crate::federation::issuer(&state, &caller.0.org_slug));
+    let report = latch_aws::verify::verify(&state.aws, &components(&i), &i.account_id, &i.role_name, &i.external_id, issuer.as_deref()).await?;
     let status = if report.passed() { IntegrationStatus::Installed } else { IntegrationStatus::Pending };
     let mut missing = report.missing.clone();
     if !report.assumed {

@@ -286,6 +286,12 @@ async fn federated_roles_take_latch_tokens_only_during_a_grant() {
         .send()
         .await
         .unwrap();
+    // Before the identity provider is registered, verify says so.
+    w.enforce().unwrap();
+    let (_, early) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    assert_eq!(early["integration"]["status"], "pending", "{early}");
+    assert!(early["problems"].to_string().contains("is not registered"), "{early}");
+    w.relax().unwrap();
     admin_iam.create_open_id_connect_provider().url(&issuer).client_id_list("sts.amazonaws.com").send().await.unwrap();
     let trust = installed["role_trust_template"].to_string().replace("ROLE/*", "Deploy/*");
     let deploy = admin_iam.create_role().role_name("Deploy").assume_role_policy_document(trust).send().await.unwrap().role.unwrap();
