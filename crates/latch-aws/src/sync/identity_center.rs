@@ -7,7 +7,7 @@ use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use latch_core::inventory::Item;
 use serde_json::json;
 
-use super::retry::with_backoff;
+use super::retry::{all_pages, with_backoff};
 use super::{document, Sink, Stop};
 use crate::error::{classify, AwsError};
 use crate::factory::Clients;
@@ -84,52 +84,35 @@ async fn groups(c: &Clients, sink: &Sink, store: &str) -> Result<(), Stop> {
 }
 
 async fn members(c: &Clients, store: &str, group: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let t = token.clone();
-        let page = with_backoff(|| {
-            let t = t.clone();
-            async move {
-                c.identity_store
-                    .list_group_memberships()
-                    .identity_store_id(store)
-                    .group_id(group)
-                    .set_next_token(t)
-                    .send()
-                    .await
-                    .map_err(|e| classify("identitystore:ListGroupMemberships", e).1)
-            }
-        })
-        .await?;
-        for m in page.group_memberships() {
-            if let Some(aws_sdk_identitystore::types::MemberId::UserId(id)) = m.member_id() {
-                out.push(id.clone());
-            }
-        }
-        match page.next_token() {
-            Some(n) => token = Some(n.to_owned()),
-            None => return Ok(out),
-        }
-    }
+    all_pages(|t| async move {
+        let page = c
+            .identity_store
+            .list_group_memberships()
+            .identity_store_id(store)
+            .group_id(group)
+            .set_next_token(t)
+            .send()
+            .await
+            .map_err(|e| classify("identitystore:ListGroupMemberships", e).1)?;
+        let ids = page
+            .group_memberships()
+            .iter()
+            .filter_map(|m| match m.member_id() {
+                Some(aws_sdk_identitystore::types::MemberId::UserId(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok((ids, page.next_token().map(str::to_owned)))
+    })
+    .await
 }
 
 async fn permission_sets(c: &Clients, sink: &Sink, ins: &str) -> Result<(), Stop> {
-    let mut arns = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let t = token.clone();
-        let page = with_backoff(|| {
-            let t = t.clone();
-            async move { c.sso_admin.list_permission_sets().instance_arn(ins).set_next_token(t).send().await.map_err(|e| classify("sso:ListPermissionSets", e).1) }
-        })
-        .await?;
-        arns.extend(page.permission_sets().iter().cloned());
-        match page.next_token() {
-            Some(n) => token = Some(n.to_owned()),
-            None => break,
-        }
-    }
+    let arns: Vec<String> = all_pages(|t| async move {
+        let page = c.sso_admin.list_permission_sets().instance_arn(ins).set_next_token(t).send().await.map_err(|e| classify("sso:ListPermissionSets", e).1)?;
+        Ok((page.permission_sets().to_vec(), page.next_token().map(str::to_owned)))
+    })
+    .await?;
     let sets: Vec<Vec<Item>> =
         stream::iter(arns).map(|ps| async move { permission_set(c, ins, &ps).await }).buffer_unordered(CONCURRENCY).try_collect().await?;
     for items in sets {
@@ -174,45 +157,40 @@ async fn permission_set(c: &Clients, ins: &str, ps: &str) -> Result<Vec<Item>, A
             "inline_policy": inline.inline_policy().filter(|p| !p.is_empty()).map(|p| document(Some(p))),
         }),
     }];
-    let accounts = with_backoff(|| async {
-        sso.list_accounts_for_provisioned_permission_set()
+    // Every account the set is provisioned to (the list pages).
+    let accounts: Vec<String> = all_pages(|t| async move {
+        let page = sso
+            .list_accounts_for_provisioned_permission_set()
             .instance_arn(ins)
             .permission_set_arn(ps)
+            .set_next_token(t)
             .send()
             .await
-            .map_err(|e| classify("sso:ListAccountsForProvisionedPermissionSet", e).1)
+            .map_err(|e| classify("sso:ListAccountsForProvisionedPermissionSet", e).1)?;
+        Ok((page.account_ids().to_vec(), page.next_token().map(str::to_owned)))
     })
     .await?;
-    for account in accounts.account_ids() {
-        let mut token: Option<String> = None;
-        loop {
-            let t = token.clone();
-            let page = with_backoff(|| {
-                let t = t.clone();
-                async move {
-                    sso.list_account_assignments()
-                        .instance_arn(ins)
-                        .account_id(account)
-                        .permission_set_arn(ps)
-                        .set_next_token(t)
-                        .send()
-                        .await
-                        .map_err(|e| classify("sso:ListAccountAssignments", e).1)
-                }
-            })
-            .await?;
-            for a in page.account_assignments() {
-                let (Some(kind), Some(principal)) = (a.principal_type(), a.principal_id()) else { continue };
-                items.push(Item {
-                    kind: "assignment".into(),
-                    id: format!("{account}/{ps}/{}/{principal}", kind.as_str()),
-                    data: json!({"account": account, "permission_set": ps, "principal_type": kind.as_str(), "principal_id": principal}),
-                });
-            }
-            match page.next_token() {
-                Some(n) => token = Some(n.to_owned()),
-                None => break,
-            }
+    for account in &accounts {
+        let assignments = all_pages(|t| async move {
+            let page = sso
+                .list_account_assignments()
+                .instance_arn(ins)
+                .account_id(account)
+                .permission_set_arn(ps)
+                .set_next_token(t)
+                .send()
+                .await
+                .map_err(|e| classify("sso:ListAccountAssignments", e).1)?;
+            Ok((page.account_assignments().to_vec(), page.next_token().map(str::to_owned)))
+        })
+        .await?;
+        for a in assignments {
+            let (Some(kind), Some(principal)) = (a.principal_type(), a.principal_id()) else { continue };
+            items.push(Item {
+                kind: "assignment".into(),
+                id: format!("{account}/{ps}/{}/{principal}", kind.as_str()),
+                data: json!({"account": account, "permission_set": ps, "principal_type": kind.as_str(), "principal_id": principal}),
+            });
         }
     }
     Ok(items)

@@ -40,6 +40,25 @@ where
     }
 }
 
+/// Every item of a token-paged list, each page fetched with backoff:
+/// `fetch` takes the page's token and returns its items and the next token.
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (items, next) = with_backoff(|| fetch(token.clone())).await?;
+        out.extend(items);
+        match next {
+            Some(n) => token = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};

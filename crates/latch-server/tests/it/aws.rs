@@ -50,11 +50,15 @@ fn factory(w: &AwsWorld) -> Arc<ClientFactory> {
     Arc::new(ClientFactory::with_credentials(settings, &w.latch.id, &w.latch.secret))
 }
 
-/// Applies the CloudFormation documents Latch printed, as the account's administrator.
+/// Applies the CloudFormation documents Latch printed, as the member account's administrator.
 async fn apply(w: &AwsWorld, installed: &Value) {
+    apply_with(&w.customer_iam(), installed).await;
+}
+
+/// Applies the integration role of the printed CloudFormation template with `iam`.
+async fn apply_with(iam: &aws_sdk_iam::Client, installed: &Value) {
     let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
     let role = &template["Resources"]["LatchIntegration"]["Properties"];
-    let iam = w.customer_iam();
     let name = role["RoleName"].as_str().unwrap();
     iam.create_role().role_name(name).assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
     let policy = &role["Policies"][0];
@@ -276,16 +280,7 @@ async fn federated_roles_take_latch_tokens_only_during_a_grant() {
     // The account's administrator applies the documents, registers Latch as
     // the identity provider, and gives `Deploy` the printed trust.
     let admin_iam = aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
-    let role = &template["Resources"]["LatchIntegration"]["Properties"];
-    admin_iam.create_role().role_name("LatchIntegration").assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
-    admin_iam
-        .put_role_policy()
-        .role_name("LatchIntegration")
-        .policy_name("LatchPermissions")
-        .policy_document(role["Policies"][0]["PolicyDocument"].to_string())
-        .send()
-        .await
-        .unwrap();
+    apply_with(&admin_iam, &installed).await;
     // Before the identity provider is registered, verify says so.
     w.enforce().unwrap();
     let (_, early) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
@@ -354,18 +349,7 @@ async fn member_accounts_are_reached_through_the_management_account() {
 
     // Only the management account is installed, with Organizations on.
     let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": management, "mode": "iam-users", "organizations": true}))).await;
-    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
-    let role = &template["Resources"]["LatchIntegration"]["Properties"];
-    let host_iam = aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
-    host_iam.create_role().role_name("LatchIntegration").assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
-    host_iam
-        .put_role_policy()
-        .role_name("LatchIntegration")
-        .policy_name("LatchPermissions")
-        .policy_document(role["Policies"][0]["PolicyDocument"].to_string())
-        .send()
-        .await
-        .unwrap();
+    apply_with(&aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None)), &installed).await;
     w.enforce().unwrap();
     let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{management}/verify"), None).await;
     assert_eq!(verified["integration"]["status"], "installed", "{verified}");
