@@ -30,15 +30,19 @@ pub(crate) async fn sync(state: &AppState, job: &Job) -> Result<(), Failure> {
         return Ok(());
     }
     let hop = latch_aws::verify::integration_hop(&state.aws, &i.account_id, &i.role_name, &i.external_id);
-    let clients = state.aws.assume(&[hop]).await.map_err(|e| if e.is_retryable() { Failure::Retry(e.to_string()) } else { Failure::Permanent(e.to_string()) })?;
-    let result = latch_aws::sync::sync_account(&clients, &i, state.store.clone(), state.clock.as_ref()).await;
+    let result = match state.aws.assume(&[hop]).await {
+        Ok(clients) => latch_aws::sync::sync_account(&clients, &i, state.store.clone(), state.clock.as_ref()).await.map_err(|e| (e.is_retryable(), e.to_string())),
+        Err(e) => Err((e.is_retryable(), e.to_string())),
+    };
     let run = match result {
         Ok(run) => run,
-        Err(e) if e.is_retryable() => return Err(Failure::Retry(e.to_string())),
-        Err(e) => {
-            state.audit(&job.org_id, NewAuditEvent::new("system", "aws.sync.failed", &i.account_id).with(json!({"error": e.to_string()}))).await?;
+        Err((true, e)) if job.attempts < job.max_attempts => return Err(Failure::Retry(e)),
+        Err((_, e)) => {
+            // The last try: the schedule goes on, so a role fixed (or AWS
+            // calmed) later is synced again.
+            state.audit(&job.org_id, NewAuditEvent::new("system", "aws.sync.failed", &i.account_id).with(json!({"error": e}))).await?;
             schedule_next(state, &job.org_id, &i.account_id).await?;
-            return Err(Failure::Permanent(e.to_string()));
+            return Err(Failure::Permanent(e));
         }
     };
     // With a fresh inventory, compare what is granted with what AWS has.

@@ -379,3 +379,35 @@ async fn member_accounts_are_reached_through_the_management_account() {
     let failed = app.wait_for_state(&alice, bad["id"].as_str().unwrap(), "failed").await;
     assert!(failed["failure"].as_str().unwrap_or_default().contains("999999999999"), "{failed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_that_cannot_succeed_fails_and_the_schedule_goes_on() {
+    use sqlx::Row as _;
+    let w = AwsWorld::build().await.unwrap();
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    let account = w.customer_account.clone();
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "iam-users"}))).await;
+    apply(&w, &installed).await;
+    w.enforce().unwrap();
+    admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    synced(&app, &admin, &account, 1).await;
+
+    // The customer takes the sync permissions away: the next sync fails
+    // for good, says why, and the next one is still scheduled.
+    w.relax().unwrap();
+    w.customer_iam().delete_role_policy().role_name("LatchIntegration").policy_name("LatchPermissions").send().await.unwrap();
+    w.enforce().unwrap();
+    admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/sync"), None).await;
+    let failed = synced(&app, &admin, &account, 2).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap_or_default().contains("access denied"), "{failed}");
+    let mut db = app.sql().await;
+    let queued: i64 = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'aws_sync' AND subject = $1 AND state = 'queued'")
+        .bind(&account)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get("n");
+    assert!(queued >= 1, "the schedule stopped after a failed sync");
+}
