@@ -31,7 +31,33 @@ fn permanent(msg: String) -> ProvisionError {
     ProvisionError::Permanent(msg)
 }
 
-async fn find_user(c: &Clients, lookup: &UserLookup, email: &str) -> Result<IamUser, ProvisionError> {
+/// The IAM user the latest inventory says carries `key` = `email`, if any.
+pub(super) fn tagged_in_inventory(items: &[latch_core::inventory::Item], key: &str, email: &str) -> Option<String> {
+    items.iter().find_map(|i| {
+        let tagged = i.data.get("tags")?.get(key)?.as_str()?;
+        tagged.eq_ignore_ascii_case(email).then(|| i.data.get("name")?.as_str().map(str::to_owned))?
+    })
+}
+
+/// Confirms live that IAM user `name` still carries `key` = `email`.
+async fn still_tagged(c: &Clients, name: &str, key: &str, email: &str) -> Result<Option<IamUser>, ProvisionError> {
+    let tags = match c.iam.list_user_tags().user_name(name).send().await {
+        Ok(out) => out.tags,
+        Err(e) => {
+            return match classify("iam:ListUserTags", e) {
+                (Failure::Missing, _) => Ok(None),
+                (_, err) => Err(to_provision(err)),
+            }
+        }
+    };
+    if !tags.iter().any(|t| t.key == key && t.value.eq_ignore_ascii_case(email)) {
+        return Ok(None);
+    }
+    let user = c.iam.get_user().user_name(name).send().await.map_err(|e| to_provision(classify("iam:GetUser", e).1))?.user;
+    Ok(user.map(|u| IamUser { name: u.user_name, arn: u.arn }))
+}
+
+async fn find_user(c: &Clients, lookup: &UserLookup, email: &str, hint: Option<&str>) -> Result<IamUser, ProvisionError> {
     match lookup {
         UserLookup::Email => match c.iam.get_user().user_name(email).send().await {
             Ok(out) => {
@@ -47,6 +73,14 @@ async fn find_user(c: &Clients, lookup: &UserLookup, email: &str) -> Result<IamU
             },
         },
         UserLookup::Tag(key) => {
+            // The inventory names the user without listing every user's
+            // tags; it is confirmed live, and a stale inventory falls back
+            // to the full scan.
+            if let Some(name) = hint {
+                if let Some(user) = still_tagged(c, name, key, email).await? {
+                    return Ok(user);
+                }
+            }
             let mut pages = c.iam.list_users().into_paginator().send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| to_provision(classify("iam:ListUsers", e).1))?;
@@ -83,8 +117,10 @@ fn expiry_of(doc: &Value) -> Option<String> {
     statements.iter().find_map(|s| s.pointer("/Condition/DateLessThan/aws:CurrentTime").and_then(Value::as_str).map(str::to_owned))
 }
 
-pub(super) async fn grant(c: &Clients, i: &AwsIntegration, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
-    let user = find_user(c, &i.user_lookup, &spec.email).await?;
+/// Grants `spec` to the person's IAM user; `hint` is the user the latest
+/// inventory found for a tag lookup.
+pub(super) async fn grant(c: &Clients, i: &AwsIntegration, spec: &GrantSpec, hint: Option<&str>) -> Result<GrantOutcome, ProvisionError> {
+    let user = find_user(c, &i.user_lookup, &spec.email, hint).await?;
     match spec.target.kind {
         Kind::Role => grant_role(c, &user, spec).await,
         Kind::Policy => grant_policy(c, &user, spec).await,
@@ -275,7 +311,20 @@ pub(super) async fn revoke(c: &Clients, applied: &Applied, now: Timestamp) -> Re
 mod tests {
     use serde_json::json;
 
-    use super::expiry_of;
+    use super::{expiry_of, tagged_in_inventory};
+
+    #[test]
+    fn the_inventory_names_the_user_a_tag_points_at() {
+        let item = |name: &str, email: &str| latch_core::inventory::Item {
+            kind: "iam-user".into(),
+            id: format!("arn:aws:iam::1:user/{name}"),
+            data: json!({"name": name, "tags": {"Email": email}}),
+        };
+        let items = [item("a1", "bob@x.io"), item("a2", "Alice@X.io")];
+        assert_eq!(tagged_in_inventory(&items, "Email", "alice@x.io").as_deref(), Some("a2"));
+        assert_eq!(tagged_in_inventory(&items, "Mail", "alice@x.io"), None);
+        assert_eq!(tagged_in_inventory(&items, "Email", "carol@x.io"), None);
+    }
 
     #[test]
     fn the_bound_is_read_back_from_a_stored_policy() {

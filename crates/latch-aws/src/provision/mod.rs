@@ -68,6 +68,14 @@ impl AwsProvisioner {
         self.factory.assume(&[hop]).await.map_err(to_provision)
     }
 
+    /// For a tag lookup, the IAM user the latest inventory of the account
+    /// says is the person (none when there is no inventory or no match).
+    async fn user_hint(&self, i: &AwsIntegration, spec: &GrantSpec) -> Option<String> {
+        let latch_core::integration::UserLookup::Tag(key) = &i.user_lookup else { return None };
+        let items = self.store.items(&spec.org_id, &i.account_id, Some("iam-user")).await.ok()?;
+        iam_users::tagged_in_inventory(&items, key, &spec.email)
+    }
+
     /// The org's installed management-account integration (iam-users or
     /// federated, with Organizations on) that reaches member accounts.
     async fn member_route(&self, org_id: &str) -> Result<Option<AwsIntegration>, ProvisionError> {
@@ -103,7 +111,7 @@ impl AwsProvisioner {
         let as_member = AwsIntegration { account_id: spec.target.account.clone(), ..mgmt.clone() };
         let outcome = match mgmt.mode {
             AwsMode::Federated => federated::grant(&clients, spec).await?,
-            _ => iam_users::grant(&clients, &as_member, spec).await?,
+            _ => iam_users::grant(&clients, &as_member, spec, self.user_hint(&as_member, spec).await.as_deref()).await?,
         };
         let mark = |a: Applied| {
             let mut v = a.0;
@@ -204,7 +212,7 @@ impl Provisioner for AwsProvisioner {
         }
         let clients = self.clients(&i).await?;
         match i.mode {
-            AwsMode::IamUsers => iam_users::grant(&clients, &i, spec).await,
+            AwsMode::IamUsers => iam_users::grant(&clients, &i, spec, self.user_hint(&i, spec).await.as_deref()).await,
             AwsMode::Federated => federated::grant(&clients, spec).await,
             // Routed to grant_identity_center above.
             AwsMode::IdentityCenter => self.grant_identity_center(spec, &i.account_id).await,

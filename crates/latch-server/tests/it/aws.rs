@@ -411,3 +411,36 @@ async fn a_sync_that_cannot_succeed_fails_and_the_schedule_goes_on() {
         .get("n");
     assert!(queued >= 1, "the schedule stopped after a failed sync");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_are_found_by_their_email_tag() {
+    let w = AwsWorld::build().await.unwrap();
+    let iam = w.customer_iam();
+    // alice's IAM user is not named after her email; a tag says who she is.
+    let tag = aws_sdk_iam::types::Tag::builder().key("Email").value(ALICE).build().unwrap();
+    iam.create_user().user_name("alice").tags(tag).send().await.unwrap();
+    iam.create_user().user_name("bob").send().await.unwrap();
+    let key = iam.create_access_key().user_name("alice").send().await.unwrap().access_key.unwrap();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": [format!("arn:aws:iam::{}:root", w.customer_account), format!("arn:aws:iam::{}:user/alice", w.customer_account)]},
+        "Action": "sts:AssumeRole"}]});
+    let role = iam.create_role().role_name("Admin").assume_role_policy_document(trust.to_string()).send().await.unwrap().role.unwrap();
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    admin.call(Method::PUT, "/v1/policy", Some(json!({"source": POLICY}))).await;
+    let alice = app.add_user(&admin, ALICE, "member").await;
+    let account = w.customer_account.clone();
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "iam-users", "user_lookup": "tag:Email"}))).await;
+    assert_eq!(installed["integration"]["user_lookup"], json!({"by": "tag", "key": "Email"}));
+    apply(&w, &installed).await;
+    w.enforce().unwrap();
+    admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    synced(&app, &admin, &account, 1).await;
+
+    let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [account]}))).await;
+    app.wait_for_state(&alice, r["id"].as_str().unwrap(), "active").await;
+    let sts = aws_sdk_sts::Client::new(&w.config(&key.access_key_id, &key.secret_access_key, None));
+    sts.assume_role().role_arn(&role.arn).role_session_name("alice").send().await.expect("the grant went to the tagged user");
+    w.relax().unwrap();
+    assert!(iam.list_user_policies().user_name("bob").send().await.unwrap().policy_names.is_empty());
+}
