@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test code fails loudly by design")]
 
 mod identity_center;
+mod iam_users;
 mod install;
 mod lifecycle;
 mod sync;
