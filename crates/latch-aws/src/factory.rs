@@ -145,6 +145,16 @@ impl ClientFactory {
         Ok(clients)
     }
 
+    /// The hop into `i`'s account through its integration role.
+    pub fn hop_into(&self, i: &latch_core::integration::AwsIntegration) -> RoleHop {
+        crate::verify::integration_hop(self, &i.account_id, &i.role_name, &i.external_id)
+    }
+
+    /// Clients acting in `i`'s account through its integration role.
+    pub async fn integration(&self, i: &latch_core::integration::AwsIntegration) -> Result<Clients, AwsError> {
+        self.assume(&[self.hop_into(i)]).await
+    }
+
     /// Forgets cached sessions (after the role or its ExternalId changed).
     pub async fn forget(&self) {
         self.sessions.lock().await.clear();

@@ -30,7 +30,6 @@ use latch_core::Clock;
 
 use crate::error::AwsError;
 use crate::factory::{ClientFactory, Clients};
-use crate::verify::integration_hop;
 
 pub use identity_center::IdentityCenterTiming;
 pub use iam_users::grant_policy_name;
@@ -59,13 +58,12 @@ impl AwsProvisioner {
     }
 
     async fn integration(&self, spec: &GrantSpec) -> Result<AwsIntegration, ProvisionError> {
-        let found = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        let found = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(database)?;
         found.ok_or_else(|| ProvisionError::Permanent(format!("AWS account `{}` is not connected to Latch\nhelp: `latch admin aws install --account {}`", spec.target.account, spec.target.account)))
     }
 
     async fn clients(&self, i: &AwsIntegration) -> Result<Clients, ProvisionError> {
-        let hop = integration_hop(&self.factory, &i.account_id, &i.role_name, &i.external_id);
-        self.factory.assume(&[hop]).await.map_err(to_provision)
+        self.factory.integration(i).await.map_err(to_provision)
     }
 
     /// For a tag lookup, the IAM user the latest inventory of the account
@@ -79,7 +77,7 @@ impl AwsProvisioner {
     /// The org's installed management-account integration (iam-users or
     /// federated, with Organizations on) that reaches member accounts.
     async fn member_route(&self, org_id: &str) -> Result<Option<AwsIntegration>, ProvisionError> {
-        let all = self.store.list_aws_integrations(org_id).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        let all = self.store.list_aws_integrations(org_id).await.map_err(database)?;
         Ok(all.into_iter().find(|i| i.organizations && i.status == IntegrationStatus::Installed && matches!(i.mode, AwsMode::IamUsers | AwsMode::Federated)))
     }
 
@@ -90,7 +88,7 @@ impl AwsProvisioner {
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ProvisionError::Permanent(format!("`{account}` is not an AWS account id")));
         }
-        let first = integration_hop(&self.factory, &mgmt.account_id, &mgmt.role_name, &mgmt.external_id);
+        let first = self.factory.hop_into(mgmt);
         let member = crate::factory::RoleHop {
             role_arn: format!("arn:{}:iam::{account}:role/{}", self.factory.partition(), self.factory.settings().member_role_name),
             external_id: Some(mgmt.external_id.clone()),
@@ -129,7 +127,7 @@ impl AwsProvisioner {
     /// The installed identity-center integrations that may reach `account`,
     /// best first: the account's own, then the org's management accounts.
     async fn identity_center_routes(&self, org_id: &str, account: &str) -> Result<Vec<AwsIntegration>, ProvisionError> {
-        let all = self.store.list_aws_integrations(org_id).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        let all = self.store.list_aws_integrations(org_id).await.map_err(database)?;
         let fits = |i: &AwsIntegration| i.mode == AwsMode::IdentityCenter && (i.account_id == account || i.organizations);
         let mut routes: Vec<AwsIntegration> = all.iter().filter(|i| fits(i) && i.status == IntegrationStatus::Installed).cloned().collect();
         routes.sort_by_key(|i| i.account_id != account);
@@ -176,6 +174,11 @@ pub fn iso(t: latch_core::Timestamp) -> String {
     chrono::DateTime::from_timestamp_millis(t.millis()).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
+/// A store failure: worth retrying.
+fn database(e: latch_core::store::StoreError) -> ProvisionError {
+    ProvisionError::Retryable(format!("the database: {e}"))
+}
+
 /// Sorts an AWS failure for the request lifecycle.
 pub(crate) fn to_provision(e: AwsError) -> ProvisionError {
     if e.is_retryable() || e.code() == Some("ConflictException") {
@@ -188,7 +191,7 @@ pub(crate) fn to_provision(e: AwsError) -> ProvisionError {
 #[async_trait]
 impl Provisioner for AwsProvisioner {
     async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
-        let own = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?;
+        let own = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(database)?;
         let i = match own {
             // An account without an integration of its own may be a member
             // account: reached through its management account's role hop
@@ -223,7 +226,7 @@ impl Provisioner for AwsProvisioner {
         // INVARIANT: revoke works from what the grant recorded, even if the
         // account was re-installed in another mode or is no longer verified.
         if let Some(via) = applied.0.get("via_management_account").and_then(|a| a.as_str()) {
-            let mgmt = self.store.aws_integration(&spec.org_id, via).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?.ok_or_else(|| {
+            let mgmt = self.store.aws_integration(&spec.org_id, via).await.map_err(database)?.ok_or_else(|| {
                 ProvisionError::Permanent(format!(
                     "AWS account `{via}`, through which access to member account `{}` was granted, is no longer connected to Latch\nhelp: connect it again, or remove the access in the member account by hand",
                     spec.target.account
@@ -240,7 +243,7 @@ impl Provisioner for AwsProvisioner {
             let via = applied.0.get("integration_account").and_then(|a| a.as_str()).ok_or_else(|| {
                 ProvisionError::Permanent(format!("unreadable grant record for AWS account `{}`: no `integration_account` in {}", spec.target.account, applied.0))
             })?;
-            let i = self.store.aws_integration(&spec.org_id, via).await.map_err(|e| ProvisionError::Retryable(format!("the database: {e}")))?.ok_or_else(|| {
+            let i = self.store.aws_integration(&spec.org_id, via).await.map_err(database)?.ok_or_else(|| {
                 ProvisionError::Permanent(format!(
                     "AWS account `{via}`, through which Identity Center access to AWS account `{}` was granted, is no longer connected to Latch\nhelp: connect it again with `latch admin aws install --account {via} --mode identity-center --organizations`, or remove the access in IAM Identity Center",
                     spec.target.account

@@ -405,8 +405,7 @@ async fn iam_users_clients(state: &AppState, org_id: &str, account: &str) -> Api
             i.account_id, i.account_id
         )));
     }
-    let hop = latch_aws::verify::integration_hop(&state.aws, &i.account_id, &i.role_name, &i.external_id);
-    let clients = state.aws.assume(&[hop]).await?;
+    let clients = state.aws.integration(&i).await?;
     Ok((i, clients))
 }
 

@@ -29,8 +29,7 @@ pub(crate) async fn sync(state: &AppState, job: &Job) -> Result<(), Failure> {
     if i.status != IntegrationStatus::Installed {
         return Ok(());
     }
-    let hop = latch_aws::verify::integration_hop(&state.aws, &i.account_id, &i.role_name, &i.external_id);
-    let result = match state.aws.assume(&[hop]).await {
+    let result = match state.aws.integration(&i).await {
         Ok(clients) => latch_aws::sync::sync_account(&clients, &i, state.store.clone(), state.clock.as_ref()).await.map_err(|e| (e.is_retryable(), e.to_string())),
         Err(e) => Err((e.is_retryable(), e.to_string())),
     };
@@ -92,8 +91,7 @@ pub(crate) async fn reconcile(state: &AppState, job: &Job, worker: &str) -> Resu
     if found.is_empty() {
         return Ok(());
     }
-    let hop = latch_aws::verify::integration_hop(&state.aws, &i.account_id, &i.role_name, &i.external_id);
-    let clients = state.aws.assume(&[hop]).await.map_err(|e| Failure::Retry(e.to_string()))?;
+    let clients = state.aws.integration(&i).await.map_err(|e| Failure::Retry(e.to_string()))?;
     for leftover in found {
         latch_aws::reconcile::remove(&clients, &leftover).await.map_err(|e| Failure::Retry(e.to_string()))?;
         let (what, name, policy) = match &leftover {
