@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::time::Duration;
 
 use latch_testkit::env::LATCH_TEST_ENGINES;
 use latch_testkit::ServerProcess;
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -82,6 +84,27 @@ impl Browser {
         Browser { http, url: server.url.clone(), csrf: body["csrf_token"].as_str().unwrap().to_owned() }
     }
 
+    /// Enrolls a person added by an admin, from their enrollment link's token.
+    pub async fn enroll_with(server: &ServerProcess, token: &str) -> Browser {
+        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let resp = http.post(format!("{}/v1/orgs/acme/enroll", server.url)).json(&json!({"token": token, "password": PASSWORD})).send().await.unwrap();
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        let body: Value = resp.json().await.unwrap();
+        Browser { http, url: server.url.clone(), csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+
+    /// A JSON call as this person.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url)).header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     pub async fn approve(&self, user_code: &str) {
         let resp = self
             .http
@@ -99,3 +122,41 @@ pub fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
+
+/// Runs `latch login acme`, approving the code it shows through the API.
+pub async fn login(home: &Home, server: &ServerProcess, browser: &Browser) {
+    let mut child = home
+        .command()
+        .args(["login", "acme", "--server", &server.url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let code = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().expect("login ended early");
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(code) = line.strip_prefix("and check that it shows the code: ") {
+            break code.trim().to_owned();
+        }
+    };
+    assert!(seen.contains("/device?org=acme&user_code="), "{seen}");
+    browser.approve(&code).await;
+    let rest = tokio::spawn(async move {
+        let mut more = String::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            more.push_str(&l);
+            more.push('\n');
+        }
+        more
+    });
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    let more = rest.await.unwrap();
+    assert!(out.status.success(), "login failed: {more}");
+    // Nothing on stdout: `eval "$(latch …)"` must never swallow a prompt.
+    assert_eq!(text(&out.stdout), "");
+    assert!(more.contains("Signed in to `acme`"), "{more}");
+}
+

@@ -126,6 +126,7 @@ async fn main() {
         organizations: true,
         role_name: "LatchIntegration".into(),
         external_id: "bench".into(),
+        sso_start_url: None,
         status: IntegrationStatus::Installed,
         missing: vec![],
         verified_at: None,

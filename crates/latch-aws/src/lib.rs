@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod effective;
 pub mod error;
 pub mod factory;
 pub mod install;

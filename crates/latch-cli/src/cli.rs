@@ -118,6 +118,15 @@ pub enum Command {
         #[arg(long)]
         by: String,
     },
+    /// AWS: assume a role or permission set, requesting access when needed.
+    Aws(AwsArgs),
+    /// What you can request and what you hold now.
+    Ls(LsArgs),
+    /// Print a shell completion script: `latch completions bash|zsh|fish`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// IAM policies: validate, simulate, explain (Latch's own evaluation engine).
     Iam {
         /// What to do.
@@ -160,6 +169,138 @@ pub struct RequestArgs {
     /// How long to wait, like `5m`.
     #[arg(long, default_value = "5m")]
     pub wait_timeout: String,
+}
+
+/// `latch aws [options] …`.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS account ID or alias. Required if Latch is installed on several accounts.
+    #[arg(long, global = true, env = env::LATCH_AWS_ACCOUNT)]
+    pub account: Option<String>,
+    /// Justification for audit and approver context.
+    #[arg(long, global = true)]
+    pub reason: Option<String>,
+    /// Print debug information.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// What to do (without one: the commands for your accounts).
+    #[command(subcommand)]
+    pub command: Option<AwsCommand>,
+}
+
+/// `latch aws …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// An IAM role, in accounts installed in iam-users or federated mode.
+    Role {
+        /// What to do.
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
+    /// An Identity Center permission set, in accounts installed in identity-center mode.
+    PermissionSet {
+        /// What to do.
+        #[command(subcommand)]
+        command: PermissionSetCommand,
+    },
+    /// Run a command with a role's or permission set's credentials in its environment.
+    Exec {
+        /// The role or permission set.
+        name: String,
+        /// Skip the access request (use access you already hold).
+        #[arg(long)]
+        no_request: bool,
+        /// How long to wait for approval.
+        #[arg(long, default_value = "5m")]
+        wait_timeout: String,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Write `~/.aws/config` profiles whose credentials come from `latch`.
+    Configure {
+        /// Prefix of the profile names.
+        #[arg(long, default_value = "latch")]
+        prefix: String,
+        /// Print the profiles instead of writing them.
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+/// `latch aws role …`.
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Assume a role: request access (unless `--no-request`), wait for it, print credentials.
+    Assume {
+        /// AWS IAM role name to assume.
+        role: String,
+        /// Create an access request before assuming the role (the default).
+        #[arg(long, overrides_with = "no_request")]
+        request: bool,
+        /// Skip the access request (use access you already hold).
+        #[arg(long)]
+        no_request: bool,
+        /// How to print the credentials.
+        #[command(flatten)]
+        output: AssumeOutput,
+    },
+}
+
+/// `latch aws permission-set …`.
+#[derive(Debug, Subcommand)]
+pub enum PermissionSetCommand {
+    /// Assume a permission set: request access, wait for it, print credentials.
+    Assume {
+        /// AWS permission set name to assume.
+        permission_set: String,
+        /// How to print the credentials.
+        #[command(flatten)]
+        output: AssumeOutput,
+    },
+}
+
+/// Output options of `… assume`.
+#[derive(Debug, Args, Clone)]
+pub struct AssumeOutput {
+    /// `export` (sh, bash, zsh; fish syntax when $SHELL is fish), `fish`,
+    /// `credential-process` (the AWS CLI's JSON) or `json`.
+    #[arg(long, value_enum, default_value_t = Format::Export)]
+    pub format: Format,
+    /// How long to wait for approval, like `5m`.
+    #[arg(long, default_value = "5m")]
+    pub wait_timeout: String,
+}
+
+/// Credential output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `export NAME=value` lines (fish syntax when $SHELL is fish).
+    Export,
+    /// `set -gx NAME value;` lines.
+    Fish,
+    /// The JSON an AWS `credential_process` prints.
+    CredentialProcess,
+    /// Latch's JSON: the credentials, expiry, account and role.
+    Json,
+}
+
+/// `latch ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Integration (only `aws`).
+    pub integration: Option<String>,
+    /// Kind: role, permission-set, group, policy or resource.
+    pub kind: Option<String>,
+    /// Only this account (id or alias).
+    #[arg(long, env = env::LATCH_AWS_ACCOUNT)]
+    pub account: Option<String>,
+    /// Only what you hold now.
+    #[arg(long)]
+    pub active: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `latch iam …`.
@@ -310,6 +451,10 @@ pub enum AwsAdminCommand {
         /// This is an Organizations management account: reach its members.
         #[arg(long)]
         organizations: bool,
+        /// Identity Center: the AWS access portal URL, when not the default
+        /// `https://{identity store id}.awsapps.com/start`.
+        #[arg(long)]
+        sso_start_url: Option<String>,
         /// What to print: cli, terraform or cloudformation.
         #[arg(long, default_value = "cli")]
         print: String,

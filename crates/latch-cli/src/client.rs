@@ -123,7 +123,7 @@ impl Api {
         }
         let resp = req.send().await.with_context(|| format!("while calling {url}"))?;
         if resp.status() == StatusCode::UNAUTHORIZED && self.login().is_some() {
-            bail!("your login has expired or was revoked\nhelp: run `latch login {}`", self.login().map(|l| l.org.as_str()).unwrap_or("ORG"));
+            bail!("Your Latch session has expired.\nhelp: run `latch login {}`", self.login().map(|l| l.org.as_str()).unwrap_or("ORG"));
         }
         check(resp).await
     }

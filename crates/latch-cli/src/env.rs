@@ -9,3 +9,8 @@ pub const LATCH_TOKEN: &str = "LATCH_TOKEN";
 /// Where logins are stored (default `$XDG_CONFIG_HOME/latch` or
 /// `~/.config/latch`).
 pub const LATCH_CONFIG_DIR: &str = "LATCH_CONFIG_DIR";
+/// The AWS account (id or alias) for `latch aws`, instead of `--account`.
+pub const LATCH_AWS_ACCOUNT: &str = "LATCH_AWS_ACCOUNT";
+/// How long `latch aws … assume` keeps retrying AWS while new access
+/// propagates, like `60s` (default one minute).
+pub const LATCH_AWS_CREDENTIALS_TIMEOUT: &str = "LATCH_AWS_CREDENTIALS_TIMEOUT";

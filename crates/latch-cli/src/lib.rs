@@ -25,6 +25,8 @@ pub enum ExitStatus {
     Denied,
     /// Waiting for a decision timed out.
     TimedOut,
+    /// A command run by `latch aws exec` exited with this status.
+    Code(i32),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -34,6 +36,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Denied => ExitCode::from(2),
             ExitStatus::TimedOut => ExitCode::from(4),
+            ExitStatus::Code(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
         }
     }
 }
@@ -53,6 +56,10 @@ impl std::error::Error for Exit {}
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Cached AWS credentials are printed before any runtime starts.
+    if commands::aws::cached(&cli) {
+        return ExitStatus::Success.into();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -82,6 +89,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Revoke { id, reason } => commands::requests::decide(g, &id, "revoke", &reason).await,
         Command::Relinquish { id } => commands::requests::decide(g, &id, "relinquish", "").await,
         Command::Extend { id, by } => commands::requests::extend(g, &id, &by).await,
+        Command::Aws(args) => commands::aws::run(g, args).await,
+        Command::Ls(args) => commands::ls::run(g, args).await,
+        Command::Completions { shell } => {
+            commands::completions::run(shell);
+            Ok(())
+        }
         Command::Iam { command } => commands::iam::run(command),
         Command::Admin { command } => match command {
             AdminCommand::Policy { command } => commands::admin::policy::run(g, command).await,
@@ -101,6 +114,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn report(e: &anyhow::Error) -> ExitStatus {
     if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
         return ExitStatus::Success;
+    }
+    if let Some(Exit(status @ ExitStatus::Code(_), msg)) = e.downcast_ref::<Exit>() {
+        if !msg.is_empty() {
+            eprintln!("error: {msg}");
+        }
+        return *status;
     }
     eprintln!("error: {e}");
     for cause in e.chain().skip(1) {

@@ -121,6 +121,10 @@ pub struct AwsIntegration {
     pub role_name: String,
     /// The ExternalId the role's trust policy requires (per org × account).
     pub external_id: String,
+    /// Identity Center: the AWS access portal URL, when not the instance's
+    /// default (`https://{identity store id}.awsapps.com/start`).
+    #[serde(default)]
+    pub sso_start_url: Option<String>,
     /// Pending or installed.
     pub status: IntegrationStatus,
     /// What the last verify found missing (IAM action names).

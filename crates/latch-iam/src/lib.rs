@@ -5,7 +5,8 @@
 //! locations, [`parser`] builds the [`ast`], [`mod@validate`] reports problems as
 //! [`Diagnostic`]s, [`compile`] turns a policy into a [`CompiledPolicy`] that
 //! matches requests without re-parsing or allocating, and [`eval`] decides a
-//! [`Request`] against a set of policies. [`batch`] is the JSON-lines
+//! [`Request`] against a set of policies; [`effective`] answers who can do
+//! what across a whole inventory of users, roles and policies. [`batch`] is the JSON-lines
 //! interface used by `latch iam simulate --jsonl`, tests and benchmarks.
 //!
 //! ```
@@ -28,6 +29,7 @@ pub mod ast;
 pub mod batch;
 pub mod compile;
 pub mod diag;
+pub mod effective;
 pub mod eval;
 pub mod json;
 pub mod parser;

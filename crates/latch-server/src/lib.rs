@@ -14,6 +14,7 @@ mod logging;
 mod metrics;
 mod notify;
 mod request_id;
+mod resource_tags;
 pub mod state;
 mod sso;
 mod ui;

@@ -10,7 +10,7 @@ use sqlx::Row;
 use crate::connect::SqlStore;
 use crate::error::MapErr;
 
-const COLS: &str = "org_id, account_id, alias, mode, user_lookup, inventory, organizations, role_name, external_id, status, missing, verified_at, created_at";
+const COLS: &str = "org_id, account_id, alias, mode, user_lookup, inventory, organizations, role_name, external_id, status, missing, verified_at, created_at, sso_start_url";
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Internal(format!("unreadable {what} in aws_integrations").into())
@@ -35,6 +35,7 @@ fn integration(row: &AnyRow) -> StoreResult<AwsIntegration> {
         missing: missing.split_whitespace().map(str::to_owned).collect(),
         verified_at: row.try_get::<Option<i64>, _>("verified_at").db()?.map(Timestamp),
         created_at: Timestamp(row.try_get("created_at").db()?),
+        sso_start_url: row.try_get("sso_start_url").db()?,
     })
 }
 
@@ -44,7 +45,7 @@ impl IntegrationStore for SqlStore {
         // INVARIANT: the ExternalId is issued once per org x account; a
         // re-install keeps it, or the customer's trust policy would break.
         sqlx::query(&format!(
-            "INSERT INTO aws_integrations ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            "INSERT INTO aws_integrations ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT (org_id, account_id) DO UPDATE SET
                alias = excluded.alias, user_lookup = excluded.user_lookup,
                status = CASE WHEN aws_integrations.mode = excluded.mode
@@ -53,7 +54,8 @@ impl IntegrationStore for SqlStore {
                               AND aws_integrations.role_name = excluded.role_name
                          THEN aws_integrations.status ELSE 'pending' END,
                mode = excluded.mode, inventory = excluded.inventory,
-               organizations = excluded.organizations, role_name = excluded.role_name"
+               organizations = excluded.organizations, role_name = excluded.role_name,
+               sso_start_url = excluded.sso_start_url"
         ))
         .bind(&i.org_id)
         .bind(&i.account_id)
@@ -68,6 +70,7 @@ impl IntegrationStore for SqlStore {
         .bind(i.missing.join(" "))
         .bind(i.verified_at.map(|t| t.millis()))
         .bind(i.created_at.millis())
+        .bind(&i.sso_start_url)
         .execute(&self.write)
         .await
         .db()?;

@@ -25,6 +25,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, name: "request_failure", sql: include_str!("../migrations/0008_request_failure.sql") },
     Migration { version: 9, name: "inventory", sql: include_str!("../migrations/0009_inventory.sql") },
     Migration { version: 10, name: "signing_keys", sql: include_str!("../migrations/0010_signing_keys.sql") },
+    Migration { version: 11, name: "sso_start_url", sql: include_str!("../migrations/0011_sso_start_url.sql") },
 ];
 
 /// Why migrating failed.

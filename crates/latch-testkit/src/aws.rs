@@ -141,3 +141,23 @@ pub async fn assume(conf: &SdkConfig, endpoint: &str, role_arn: &str, session: O
     let c = out.credentials().context("no credentials")?;
     Ok(sdk_config(endpoint, c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned())))
 }
+
+/// Creates the integration role of the CloudFormation template Latch printed
+/// at install (`installed["documents"]["cloudformation"]`), as the account's
+/// administrator would.
+pub async fn apply_integration(iam: &aws_sdk_iam::Client, installed: &serde_json::Value) -> anyhow::Result<()> {
+    let doc = installed.pointer("/documents/cloudformation").and_then(serde_json::Value::as_str).context("no CloudFormation document")?;
+    let template: serde_json::Value = serde_json::from_str(doc)?;
+    let role = template.pointer("/Resources/LatchIntegration/Properties").context("no integration role in the template")?;
+    let text = |v: Option<&serde_json::Value>| v.map(serde_json::Value::to_string).unwrap_or_default();
+    let name = role.get("RoleName").and_then(serde_json::Value::as_str).context("no role name")?;
+    iam.create_role().role_name(name).assume_role_policy_document(text(role.get("AssumeRolePolicyDocument"))).send().await?;
+    let policy = role.pointer("/Policies/0").context("no policy")?;
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name(policy.get("PolicyName").and_then(serde_json::Value::as_str).context("no policy name")?)
+        .policy_document(text(policy.get("PolicyDocument")))
+        .send()
+        .await?;
+    Ok(())
+}

@@ -15,6 +15,7 @@ pub mod pg;
 pub mod process;
 pub mod provisioner;
 pub mod server;
+pub mod sso_standin;
 
 pub use moto::Moto;
 pub use oidc::OidcProvider;

@@ -21,6 +21,8 @@ pub struct ServerProcess {
     pub data_dir: PathBuf,
     /// Its log (stderr).
     pub log: PathBuf,
+    /// Extra environment of the process (AWS settings and credentials).
+    env: Vec<(String, String)>,
     proc: Option<Watched>,
     _dir: tempfile::TempDir,
 }
@@ -38,10 +40,22 @@ impl ServerProcess {
     /// Starts a server on the given PostgreSQL database, or on SQLite in a
     /// fresh data directory.
     pub fn start_on(postgres_url: Option<String>) -> anyhow::Result<Self> {
+        Self::start_with(postgres_url, Vec::new())
+    }
+
+    /// Starts a server on SQLite whose AWS calls go to moto at `endpoint`,
+    /// as the user with key `id`/`secret`.
+    pub fn start_on_aws(endpoint: &str, id: &str, secret: &str) -> anyhow::Result<Self> {
+        let env = [("LATCH_AWS__ENDPOINT_URL", endpoint), ("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret), ("AWS_REGION", "us-east-1")];
+        Self::start_with(None, env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    /// Starts a server with extra environment variables.
+    pub fn start_with(postgres_url: Option<String>, env: Vec<(String, String)>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("latch-server-").tempdir()?;
         let data_dir = dir.path().join("data");
         let db_url = postgres_url.unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("latch.db").display()));
-        let mut s = Self { url: String::new(), enroll_token: None, db_url, data_dir, log: dir.path().join("server.log"), proc: None, _dir: dir };
+        let mut s = Self { url: String::new(), enroll_token: None, db_url, data_dir, log: dir.path().join("server.log"), env, proc: None, _dir: dir };
         s.launch()?;
         Ok(s)
     }
@@ -69,7 +83,8 @@ impl ServerProcess {
     pub fn launch(&mut self) -> anyhow::Result<()> {
         let port = if self.url.is_empty() { free_port()? } else { self.url.rsplit(':').next().unwrap_or("0").parse()? };
         let start_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
-        let envs = [("LATCH_LOG", "warn"), ("LATCH_AUTH__DEVICE_POLL_INTERVAL_SECS", "1")];
+        let mut envs = vec![("LATCH_LOG", "warn"), ("LATCH_AUTH__DEVICE_POLL_INTERVAL_SECS", "1")];
+        envs.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         self.proc = Some(Watched::spawn(&latch_bin(), &self.args(port), None, &self.log, &envs, "TERM")?);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

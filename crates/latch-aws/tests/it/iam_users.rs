@@ -55,6 +55,7 @@ async fn every_kind_is_granted_and_revoked_idempotently_and_bounded_in_time() {
         organizations: false,
         role_name: "LatchIntegration".into(),
         external_id: EXTERNAL_ID.into(),
+        sso_start_url: None,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,

@@ -98,6 +98,7 @@ fn management(org_id: &str) -> AwsIntegration {
         organizations: true,
         role_name: ROLE.to_owned(),
         external_id: EXTERNAL_ID.to_owned(),
+        sso_start_url: None,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,

@@ -150,7 +150,7 @@ pub async fn refresh(client: &reqwest::Client, login: &Login) -> anyhow::Result<
         .await
         .with_context(|| format!("while refreshing the login at {}", login.server))?;
     if !resp.status().is_success() {
-        bail!("your login has expired or was revoked\nhelp: run `latch login {} --server {}`", login.org, login.server);
+        bail!("Your Latch session has expired.\nhelp: run `latch login {} --server {}`", login.org, login.server);
     }
     let tokens: Tokens = resp.json().await?;
     Ok(tokens_to_login(&login.server, &login.org, tokens))

@@ -2,6 +2,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::client::{http, seg};
+use crate::commands::aws;
 use crate::creds::{self, Logins};
 
 /// Signs out of the selected login (or all of them).
@@ -26,12 +27,21 @@ pub async fn run(global: &GlobalArgs, all: bool) -> anyhow::Result<()> {
             Ok(r) => eprintln!("warning: the server answered {} when revoking the session", r.status()),
             Err(e) => eprintln!("warning: could not reach {} to revoke the session: {e}", login.server),
         }
+        let wiped = aws::cache::wipe(Some(&login.server), Some(&login.org))?;
+        if wiped > 0 {
+            eprintln!("Removed {wiped} cached AWS credential(s).");
+        }
         let key = creds::key(&login.server, &login.org);
         logins.logins.remove(&key);
         if logins.current.as_deref() == Some(key.as_str()) {
             logins.current = None;
         }
         eprintln!("Signed out of `{}` on {}.", login.org, login.server);
+    }
+    // Identity Center sign-ins are the person's, whichever org used them.
+    let sso = aws::sso::dir()?;
+    if sso.exists() {
+        std::fs::remove_dir_all(&sso).map_err(|e| anyhow::anyhow!("while removing `{}`: {e}", sso.display()))?;
     }
     logins.save()
 }

@@ -11,7 +11,7 @@ use crate::client::{seg, Api};
 use crate::commands::admin::{field, table};
 use crate::{Exit, ExitStatus};
 
-fn parse_duration(s: &str) -> anyhow::Result<u64> {
+pub(crate) fn parse_duration(s: &str) -> anyhow::Result<u64> {
     let d = humantime::parse_duration(s).with_context(|| format!("`{s}` is not a duration\nhelp: write it like `30m`, `1h` or `1h 30m`"))?;
     Ok(d.as_secs())
 }
@@ -97,16 +97,47 @@ pub async fn decide(global: &GlobalArgs, id: &str, verb: &str, reason: &str) -> 
     Ok(())
 }
 
+/// How waiting on a request ended.
+pub(crate) enum Waited {
+    /// Access is active: the request as the server last sent it.
+    Active(Value),
+    /// Denied, with the approver's reason.
+    Denied(String),
+    /// It ended some other way (`failed`, `expired`, …), with the failure if any.
+    Ended(String, Option<String>),
+    /// The time ran out; the request is still open.
+    TimedOut,
+}
+
+/// Waits on `id` and turns every outcome but active access into an error
+/// with its exit status.
+async fn wait(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Value> {
+    match follow(api, id, limit).await? {
+        Waited::Active(r) => Ok(r),
+        Waited::Denied(why) => Err(Exit(ExitStatus::Denied, format!("request {id} was denied: {why}")).into()),
+        Waited::Ended(s, failure) => {
+            let why = failure.map(|f| format!(": {f}")).unwrap_or_default();
+            Err(Exit(ExitStatus::Failure, format!("request {id} ended: {s}{why}")).into())
+        }
+        Waited::TimedOut => Err(Exit(
+            ExitStatus::TimedOut,
+            format!("gave up waiting after {}s; request {id} is still open\nhelp: follow it with `latch requests --mine`", limit.as_secs()),
+        )
+        .into()),
+    }
+}
+
 /// Follows the request's watch stream until access is active, the request
 /// ends, or `limit` passes. A dropped stream is reopened (the request is never
-/// submitted twice).
-async fn wait(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Value> {
+/// submitted twice). Progress goes to stderr.
+pub(crate) async fn follow(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Waited> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut backoff = Duration::from_millis(250);
+    let mut last_state = String::new();
     loop {
         let opened = tokio::time::timeout_at(deadline, api.send(Method::GET, &format!("/v1/requests/{}/watch", seg(id)), None)).await;
         let resp = match opened {
-            Err(_) => return Err(timed_out(id, limit)),
+            Err(_) => return Ok(Waited::TimedOut),
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {
                 eprintln!("warning: lost the connection ({e:#}); retrying");
@@ -119,7 +150,7 @@ async fn wait(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Value> {
         let mut buf = String::new();
         loop {
             let next = match tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut stream)).await {
-                Err(_) => return Err(timed_out(id, limit)),
+                Err(_) => return Ok(Waited::TimedOut),
                 Ok(n) => n,
             };
             let Some(Ok(chunk)) = next else { break };
@@ -131,30 +162,27 @@ async fn wait(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Value> {
                 match field(r, "state").as_str() {
                     "active" => {
                         eprintln!("Access is active until {}.", field(r, "expires_at"));
-                        return Ok(r.clone());
+                        return Ok(Waited::Active(r.clone()));
                     }
                     "denied" => {
                         let why = r.get("decisions").and_then(Value::as_array).and_then(|d| d.iter().find(|d| field(d, "decision") == "deny")).map(|d| field(d, "reason")).unwrap_or_default();
-                        return Err(Exit(ExitStatus::Denied, format!("request {id} was denied: {why}")).into());
+                        return Ok(Waited::Denied(why));
                     }
                     s @ ("failed" | "expired" | "cancelled" | "revoked" | "relinquished") => {
-                        return Err(Exit(ExitStatus::Failure, format!("request {id} ended: {s}")).into());
+                        return Ok(Waited::Ended(s.to_owned(), r.get("failure").and_then(Value::as_str).map(str::to_owned)));
                     }
-                    s => eprintln!("Request {id} is {s}…"),
+                    s => {
+                        if s != last_state {
+                            eprintln!("Request {id} is {s}…");
+                            s.clone_into(&mut last_state);
+                        }
+                    }
                 }
             }
         }
         // The stream ended without a final state (server limit or a drop): reopen.
         tokio::time::sleep(backoff).await;
     }
-}
-
-fn timed_out(id: &str, limit: Duration) -> anyhow::Error {
-    Exit(
-        ExitStatus::TimedOut,
-        format!("gave up waiting after {}s; request {id} is still open\nhelp: follow it with `latch requests --mine`", limit.as_secs()),
-    )
-    .into()
 }
 
 /// `latch extend ID --by 1h`.

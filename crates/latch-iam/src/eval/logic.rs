@@ -4,12 +4,14 @@
 
 use super::principal::{Grant, PrincipalType};
 use super::statement::{applies, Role};
-use super::{Decision, EvalInput, Outcome, PolicyKind, PolicySlot, Reason, StatementRef};
+use super::{
+    Decision, EvalInput, Outcome, PolicyKind, PolicyList, PolicySlot, Reason, StatementRef,
+};
 use crate::ast::Effect;
 use crate::compile::CompiledPolicy;
 
 /// Decides a request and reports the statements that decided it.
-pub fn evaluate(input: &EvalInput<'_>) -> Decision {
+pub fn evaluate<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) -> Decision {
     let mut hits = Vec::new();
     let (outcome, reason) = run(input, &mut hits);
     let statements = decisive(outcome, reason, hits);
@@ -21,7 +23,7 @@ pub fn evaluate(input: &EvalInput<'_>) -> Decision {
 }
 
 /// Decides a request without recording statements: no allocation.
-pub fn decide(input: &EvalInput<'_>) -> Outcome {
+pub fn decide<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) -> Outcome {
     run(input, &mut NoHits).0
 }
 
@@ -73,9 +75,9 @@ impl Verdict {
     }
 }
 
-fn policy(
+fn policy<P: ?Sized>(
     p: &CompiledPolicy,
-    input: &EvalInput<'_>,
+    input: &EvalInput<'_, P>,
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
@@ -102,23 +104,26 @@ fn policy(
     v
 }
 
-fn set(
-    ps: &[CompiledPolicy],
-    input: &EvalInput<'_>,
+fn set<L: PolicyList + ?Sized, P: ?Sized>(
+    ps: &L,
+    input: &EvalInput<'_, P>,
     role: Role,
     kind: PolicyKind,
     level: Option<usize>,
     sink: &mut impl Sink,
 ) -> Verdict {
     let mut v = Verdict::default();
-    for (index, p) in ps.iter().enumerate() {
+    for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
         v.merge(policy(p, input, role, slot, sink));
     }
     v
 }
 
-fn run(input: &EvalInput<'_>, sink: &mut impl Sink) -> (Outcome, Reason) {
+fn run<P: PolicyList + ?Sized>(
+    input: &EvalInput<'_, P>,
+    sink: &mut impl Sink,
+) -> (Outcome, Reason) {
     let req = input.request;
     let has_boundary = !input.permission_boundaries.is_empty();
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
@@ -181,7 +186,7 @@ fn run(input: &EvalInput<'_>, sink: &mut impl Sink) -> (Outcome, Reason) {
     };
     for (level, ps) in scps.iter().enumerate() {
         let v = set(
-            ps,
+            ps.as_slice(),
             input,
             Role::Identity,
             PolicyKind::Scp,
@@ -197,7 +202,15 @@ fn run(input: &EvalInput<'_>, sink: &mut impl Sink) -> (Outcome, Reason) {
     // and account … and cannot be detached", so every level allows and only
     // explicit denies in RCPs change a decision.
     for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
-        denied |= set(ps, input, Role::Rcp, PolicyKind::Rcp, Some(level), sink).deny;
+        denied |= set(
+            ps.as_slice(),
+            input,
+            Role::Rcp,
+            PolicyKind::Rcp,
+            Some(level),
+            sink,
+        )
+        .deny;
     }
 
     // "If the enforcement code finds even one explicit deny that applies, the

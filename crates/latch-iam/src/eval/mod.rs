@@ -75,17 +75,48 @@ impl Request {
     }
 }
 
-/// Everything that takes part in one decision.
-#[derive(Debug, Clone, Copy)]
-pub struct EvalInput<'a> {
+/// An ordered list of compiled policies: a slice of policies, or a slice of
+/// references to policies that many callers share (an inventory attaches
+/// one managed policy to many principals; copying it per caller would cost
+/// memory and time).
+pub trait PolicyList {
+    /// The policies, in order.
+    fn policies(&self) -> impl Iterator<Item = &CompiledPolicy>;
+    /// Whether the list is empty.
+    fn is_empty(&self) -> bool;
+}
+
+impl PolicyList for [CompiledPolicy] {
+    fn policies(&self) -> impl Iterator<Item = &CompiledPolicy> {
+        self.iter()
+    }
+    fn is_empty(&self) -> bool {
+        <[CompiledPolicy]>::is_empty(self)
+    }
+}
+
+impl PolicyList for [&CompiledPolicy] {
+    fn policies(&self) -> impl Iterator<Item = &CompiledPolicy> {
+        self.iter().copied()
+    }
+    fn is_empty(&self) -> bool {
+        <[&CompiledPolicy]>::is_empty(self)
+    }
+}
+
+/// Everything that takes part in one decision. `P` is how the identity
+/// policies and boundaries are held: by default a slice of policies; a slice
+/// of references (`[&CompiledPolicy]`) lets callers share policies.
+#[derive(Debug)]
+pub struct EvalInput<'a, P: ?Sized = [CompiledPolicy]> {
     /// The request.
     pub request: &'a Request,
     /// Identity-based policies of the caller (managed and inline).
-    pub identity_policies: &'a [CompiledPolicy],
+    pub identity_policies: &'a P,
     /// The resource's resource-based policy, if any.
     pub resource_policy: Option<&'a CompiledPolicy>,
     /// The caller's permissions boundary policies (none: no boundary).
-    pub permission_boundaries: &'a [CompiledPolicy],
+    pub permission_boundaries: &'a P,
     /// The session policy, if the caller is a session that has one.
     pub session_policy: Option<&'a CompiledPolicy>,
     /// SCPs per organization level, root first; `None`: not in an organization.
@@ -93,6 +124,14 @@ pub struct EvalInput<'a> {
     /// RCPs per organization level, root first; `None`: not in an organization.
     pub rcps: Option<&'a [Vec<CompiledPolicy>]>,
 }
+
+impl<P: ?Sized> Clone for EvalInput<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P: ?Sized> Copy for EvalInput<'_, P> {}
 
 impl<'a> EvalInput<'a> {
     /// Input with only a request and identity policies.

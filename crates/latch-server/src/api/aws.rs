@@ -39,6 +39,10 @@ pub struct InstallAws {
     /// This is an Organizations management account.
     #[serde(default)]
     organizations: bool,
+    /// Identity Center: the AWS access portal URL, when not the default
+    /// `https://{identity store id}.awsapps.com/start`.
+    #[serde(default)]
+    sso_start_url: Option<String>,
 }
 
 /// What to run in the account.
@@ -136,6 +140,12 @@ pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): 
             return Err(ApiError::InvalidRequest(format!("`{alias}` is not an alias\nhelp: use 1 to 64 letters, digits, `-`, `_` or `.`, not all digits")));
         }
     }
+    if let Some(u) = &body.sso_start_url {
+        let ok = url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.host_str() == Some("127.0.0.1") || p.host_str() == Some("localhost"));
+        if !ok {
+            return Err(ApiError::InvalidRequest(format!("`{u}` is not an AWS access portal URL\nhelp: it looks like `https://d-1234567890.awsapps.com/start`")));
+        }
+    }
     let now = state.now();
     let wanted = AwsIntegration {
         org_id: caller.org_id.clone(),
@@ -148,6 +158,7 @@ pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): 
         role_name: state.aws.settings().integration_role_name.clone(),
         // Kept by the store if the account was installed before.
         external_id: format!("latch-{}", random_secret()),
+        sso_start_url: body.sso_start_url,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,

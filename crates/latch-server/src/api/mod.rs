@@ -1,6 +1,7 @@
 //! The HTTP API under `/v1`, plus `/healthz`, `/readyz` and `/metrics`, and
 //! its OpenAPI document at `/v1/openapi.json`.
 
+mod access;
 mod audit;
 mod aws;
 mod federation;
@@ -88,6 +89,8 @@ routes! {
     "/v1/requests/{id}/extend" => post(requests::extend);
     "/v1/webhooks" => get(webhooks::list), post(webhooks::add);
     "/v1/webhooks/{id}" => delete(webhooks::delete);
+    "/v1/aws/accounts" => get(access::accounts);
+    "/v1/access" => get(access::list);
     "/v1/integrations/aws" => get(aws::list), post(aws::install);
     "/v1/integrations/aws/{account}" => delete(aws::remove);
     "/v1/integrations/aws/{account}/verify" => post(aws::verify);

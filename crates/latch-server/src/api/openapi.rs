@@ -79,6 +79,8 @@ pub(crate) const COOKIE: &str = "cookie";
         super::webhooks::add,
         super::webhooks::list,
         super::webhooks::delete,
+        super::access::accounts,
+        super::access::list,
         super::aws::install,
         super::aws::list,
         super::aws::remove,

@@ -3,7 +3,6 @@
 //! against the policy rule the request was made under, with the approver's
 //! groups as they are at the moment of deciding.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -48,7 +47,7 @@ fn aws() -> String {
     "aws".to_owned()
 }
 
-async fn person(state: &AppState, p: &Principal) -> ApiResult<Person> {
+pub(crate) async fn person(state: &AppState, p: &Principal) -> ApiResult<Person> {
     let groups = state.store.user_groups(&p.org_id, &p.user_id).await?;
     Ok(Person { email: p.email.clone(), groups: groups.into_iter().map(|g| g.name).collect() })
 }
@@ -116,12 +115,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
         .ok_or_else(|| ApiError::NoAccess("the org has no access policy yet, so nothing can be requested".to_owned()))?;
     let policy = Policy::parse(&source).map_err(|e| ApiError::Internal(format!("stored policy no longer parses: {e}").into()))?;
     let me = person(&state, &caller).await?;
-    // Resource tags come from the inventory (AWS issue); until then rules
-    // with tag conditions match no resource.
-    let no_tags = BTreeMap::new();
     let mut rule: Option<&Rule> = None;
     for t in &targets {
-        let r = policy.rule_for(&me, t, &no_tags).ok_or_else(|| ApiError::NoAccess(format!("no policy rule lets you request {}", describe(t))))?;
+        let tags = crate::resource_tags::for_target(&state, &caller.org_id, t).await?;
+        let r = policy.rule_for(&me, t, &tags).ok_or_else(|| ApiError::NoAccess(format!("no policy rule lets you request {}", describe(t))))?;
         if rule.is_some_and(|prev| prev.name != r.name) {
             return Err(ApiError::InvalidRequest(format!("these accounts fall under different policy rules (`{}` and `{}`); request them separately", rule.map(|p| p.name.as_str()).unwrap_or_default(), r.name)));
         }

@@ -57,18 +57,7 @@ async fn apply(w: &AwsWorld, installed: &Value) {
 
 /// Applies the integration role of the printed CloudFormation template with `iam`.
 async fn apply_with(iam: &aws_sdk_iam::Client, installed: &Value) {
-    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
-    let role = &template["Resources"]["LatchIntegration"]["Properties"];
-    let name = role["RoleName"].as_str().unwrap();
-    iam.create_role().role_name(name).assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string()).send().await.unwrap();
-    let policy = &role["Policies"][0];
-    iam.put_role_policy()
-        .role_name(name)
-        .policy_name(policy["PolicyName"].as_str().unwrap())
-        .policy_document(policy["PolicyDocument"].to_string())
-        .send()
-        .await
-        .unwrap();
+    latch_testkit::aws::apply_integration(iam, installed).await.unwrap();
 }
 
 async fn can_assume(c: &Customer) -> Option<SdkConfig> {

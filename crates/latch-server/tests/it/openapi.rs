@@ -51,6 +51,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/requests/{id}/extend", &["post"]),
     ("/v1/webhooks", &["get", "post"]),
     ("/v1/webhooks/{id}", &["delete"]),
+    ("/v1/aws/accounts", &["get"]),
+    ("/v1/access", &["get"]),
     ("/v1/integrations/aws", &["get", "post"]),
     ("/v1/integrations/aws/{account}", &["delete"]),
     ("/v1/integrations/aws/{account}/verify", &["post"]),

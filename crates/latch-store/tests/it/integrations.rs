@@ -19,6 +19,7 @@ fn account(org: &str, id: &str, external_id: &str) -> AwsIntegration {
         organizations: false,
         role_name: "LatchIntegration".into(),
         external_id: external_id.into(),
+        sso_start_url: None,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,
@@ -40,8 +41,10 @@ async fn aws_integrations_keep_their_external_id_and_org(s: SqlStore) {
     s.set_aws_status(&a.id, "111111111111", IntegrationStatus::Installed, &[], T0.plus(std::time::Duration::from_secs(5))).await.unwrap();
     let mut again = account(&a.id, "111111111111", "ext-a-2");
     again.alias = Some("prod".into());
+    again.sso_start_url = Some("https://acme.awsapps.com/start".into());
     let kept = s.put_aws_integration(&again).await.unwrap();
     assert_eq!(kept.external_id, "ext-a-1");
+    assert_eq!(kept.sso_start_url.as_deref(), Some("https://acme.awsapps.com/start"));
     assert_eq!(kept.status, IntegrationStatus::Installed);
     assert_eq!(kept.verified_at, Some(T0.plus(std::time::Duration::from_secs(5))));
     assert_eq!(s.aws_integration(&a.id, "prod").await.unwrap().unwrap().account_id, "111111111111");

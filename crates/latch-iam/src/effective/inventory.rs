@@ -1,0 +1,226 @@
+//! The built inventory: every policy compiled once, each principal with the
+//! policies that apply to it in evaluation order, and the indexes questions
+//! use to skip principals that cannot be allowed. Immutable once built, so
+//! one inventory serves any number of threads.
+
+use std::collections::HashMap;
+
+use super::err::Problem;
+use super::report::{Entity, PolicyId, StatementAt};
+use super::scan::Services;
+use crate::compile::CompiledPolicy;
+use crate::eval::{
+    decide, evaluate, Context, Decision, EvalInput, Identity, Outcome, PolicyKind, Request,
+    StatementRef,
+};
+
+/// Users, roles, groups and policies, compiled and indexed for
+/// [`Inventory::who_can`] and [`Inventory::what_can`].
+#[derive(Debug)]
+pub struct Inventory {
+    pub(super) policies: Vec<Stored>,
+    pub(super) principals: Vec<Principal>,
+    /// Group ARNs, by index.
+    pub(super) groups: Vec<String>,
+    /// Principal index by user or role ARN.
+    pub(super) by_arn: HashMap<String, usize>,
+    /// Role index by (account, role name), for session ARNs.
+    pub(super) roles_by_name: HashMap<(String, String), usize>,
+    /// Principals whose identity policies may grant a service (lowercase
+    /// prefix), in index order.
+    pub(super) by_service: HashMap<Box<str>, Vec<usize>>,
+    /// Principals whose identity policies may grant any service.
+    pub(super) any_service: Vec<usize>,
+    /// Principals whose identity policies (within their boundary) may
+    /// allow `sts:AssumeRole`.
+    pub(super) may_assume: Vec<usize>,
+    /// Resource policies by resource ARN.
+    pub(super) resources: HashMap<String, Resource>,
+    /// Roles whose trust names everyone.
+    pub(super) trusted_by_all: Vec<usize>,
+    /// Roles whose trust names an account.
+    pub(super) trusted_by_account: HashMap<String, Vec<usize>>,
+    /// Roles whose trust names a principal (by index).
+    pub(super) trusted_by_principal: HashMap<usize, Vec<usize>>,
+    pub(super) problems: Vec<Problem>,
+    /// Stands in for a boundary that cannot be read: a boundary that allows
+    /// nothing, so nothing is allowed through it (fail closed).
+    pub(super) nothing: CompiledPolicy,
+}
+
+/// A policy as stored.
+#[derive(Debug)]
+pub(super) struct Stored {
+    pub id: PolicyId,
+    /// `None`: unreadable.
+    pub compiled: Option<CompiledPolicy>,
+    pub services: Services,
+    /// Its problems, by index in [`Inventory::problems`].
+    pub problems: Vec<usize>,
+}
+
+/// A policy attached to a principal, directly or through a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Attached {
+    pub policy: usize,
+    pub via_group: Option<usize>,
+}
+
+/// A principal's permissions boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Boundary {
+    /// A readable policy.
+    Policy(usize),
+    /// Set, but missing or unreadable.
+    Unknown,
+}
+
+/// Who a resource or trust policy names, resolved to the inventory.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Reach {
+    pub all: bool,
+    pub accounts: Vec<String>,
+    pub principals: Vec<usize>,
+}
+
+/// A role's readable trust policy.
+#[derive(Debug)]
+pub(super) struct Trust {
+    pub policy: usize,
+    pub reach: Reach,
+}
+
+/// A resource with a resource-based policy.
+#[derive(Debug)]
+pub(super) struct Resource {
+    pub account: Option<String>,
+    /// `None`: the policy is unreadable.
+    pub policy: Option<usize>,
+    pub reach: Reach,
+    pub caveats: Vec<usize>,
+}
+
+/// A user or role.
+#[derive(Debug)]
+pub(super) struct Principal {
+    pub arn: String,
+    pub entity: Entity,
+    pub account: String,
+    /// The caller: the user, or a session of the role.
+    pub caller: Identity,
+    /// Readable identity policies, own then through groups, no repeats.
+    pub policies: Vec<Attached>,
+    pub boundary: Option<Boundary>,
+    pub trust: Option<Trust>,
+    /// The caller-derived condition keys.
+    pub context: Context,
+    /// Problems of policies that apply, by index in `problems`.
+    pub caveats: Vec<usize>,
+}
+
+impl Inventory {
+    /// Problems found while building: unreadable, unevaluable or missing
+    /// policies, unknown groups. None of them allows anything.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The number of users and roles.
+    pub fn principal_count(&self) -> usize {
+        self.principals.len()
+    }
+
+    /// The number of policies (identity, trust and resource policies).
+    pub fn policy_count(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub(super) fn compiled(&self, policy: usize) -> Option<&CompiledPolicy> {
+        self.policies.get(policy)?.compiled.as_ref()
+    }
+
+    pub(super) fn problem_list(&self, ids: &[usize]) -> Vec<Problem> {
+        ids.iter()
+            .filter_map(|&i| self.problems.get(i).cloned())
+            .collect()
+    }
+
+    /// The principal an ARN names: a user, a role, or a role's session.
+    pub(super) fn lookup(&self, arn: &str) -> Option<usize> {
+        if let Some(&i) = self.by_arn.get(arn) {
+            return Some(i);
+        }
+        let id = Identity::parse(arn);
+        let account = id.account?;
+        let name = id.role_name?;
+        self.roles_by_name.get(&(account, name)).copied()
+    }
+
+    /// Decides `req` for `p` with the resource (or trust) policy `resource`.
+    pub(super) fn decision(
+        &self,
+        p: &Principal,
+        req: &Request,
+        resource: Option<usize>,
+        full: bool,
+    ) -> Option<Decision> {
+        // INVARIANT: position i of `identity` is `p.policies[i]`, so the
+        // engine's statement slots map back to policies.
+        let identity: Vec<&CompiledPolicy> = p
+            .policies
+            .iter()
+            .map(|a| self.compiled(a.policy).unwrap_or(&self.nothing))
+            .collect();
+        let boundary: Vec<&CompiledPolicy> = match p.boundary {
+            None => Vec::new(),
+            Some(Boundary::Policy(i)) => vec![self.compiled(i).unwrap_or(&self.nothing)],
+            Some(Boundary::Unknown) => vec![&self.nothing],
+        };
+        let input = EvalInput {
+            request: req,
+            identity_policies: identity.as_slice(),
+            resource_policy: resource.and_then(|i| self.compiled(i)),
+            permission_boundaries: boundary.as_slice(),
+            session_policy: None,
+            scps: None,
+            rcps: None,
+        };
+        if !full && decide(&input) != Outcome::Allowed {
+            return None;
+        }
+        Some(evaluate(&input))
+    }
+
+    /// The engine's statement references as inventory statements.
+    pub(super) fn statements(
+        &self,
+        p: &Principal,
+        resource: Option<usize>,
+        refs: &[StatementRef],
+    ) -> Vec<StatementAt> {
+        refs.iter()
+            .filter_map(|r| {
+                let (policy, via_group) = match r.policy.kind {
+                    PolicyKind::Identity => {
+                        let a = p.policies.get(r.policy.index)?;
+                        (a.policy, a.via_group)
+                    }
+                    PolicyKind::Boundary => match p.boundary {
+                        Some(Boundary::Policy(i)) => (i, None),
+                        _ => return None,
+                    },
+                    PolicyKind::Resource => (resource?, None),
+                    PolicyKind::Session | PolicyKind::Scp | PolicyKind::Rcp => return None,
+                };
+                Some(StatementAt {
+                    policy: self.policies.get(policy)?.id.clone(),
+                    kind: r.policy.kind,
+                    via_group: via_group.and_then(|g| self.groups.get(g).cloned()),
+                    statement: r.statement,
+                    sid: r.sid.clone(),
+                    effect: r.effect,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,40 @@
+//! Effective access over a whole inventory: who can perform a request
+//! ([`Inventory::who_can`]) and what a principal can do
+//! ([`Inventory::what_can`]), decided by the same engine as single
+//! requests.
+//!
+//! An [`Inventory`] is built once from neutral [`Sources`] (users, roles,
+//! groups, managed and inline policies, boundaries, trust policies and
+//! resource policies): every document is compiled once, and principals are
+//! indexed by the services their policies may grant, so a question
+//! evaluates only the principals that could be allowed. Building and
+//! asking do no I/O; an inventory is immutable, `Send` and `Sync`.
+
+mod assume;
+mod build;
+mod err;
+mod glob;
+mod inventory;
+mod keys;
+mod model;
+mod report;
+mod scan;
+mod scope;
+mod what;
+mod who;
+
+#[cfg(test)]
+mod tests;
+
+pub use assume::MAX_HOPS;
+pub use err::{BuildError, Problem, QueryError};
+pub use inventory::Inventory;
+pub use keys::SESSION_NAME;
+pub use model::{
+    GroupSpec, InlinePolicy, ManagedPolicy, ResourcePolicy, RoleSpec, Sources, UserSpec,
+};
+pub use report::{
+    AssumePath, AssumeStep, BoundaryFit, Capability, Entity, ExactDecision, Finding, Grant,
+    PolicyId, StatementAt,
+};
+pub use what::Filter;
