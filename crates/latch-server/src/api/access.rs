@@ -186,7 +186,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
         None => None,
     };
     let me = crate::api::requests::person(&state, &caller).await?;
-    let mine = RequestFilter { requester_id: Some(caller.user_id.clone()), states: vec![RequestState::Active, RequestState::Expiring], limit: 1000 };
+    let mine = RequestFilter { requester_id: Some(caller.user_id.clone()), states: vec![RequestState::Active], limit: 1000 };
     let held = state.store.list_requests(&caller.org_id, &mine).await?;
     let integration_role = state.aws.settings().integration_role_name.clone();
 
