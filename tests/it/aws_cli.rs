@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use latch_testkit::sso_standin::SsoStandin;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
-use crate::support::{login, text, Browser, Home};
+use crate::support::{finish, login, read_until, text, Browser, Home};
 
 const ALICE: &str = "alice@acme.io";
 
@@ -406,23 +406,9 @@ async fn permission_set_assume_through_identity_center() {
     let mut child = e.spawn_alice(&["aws", "permission-set", "assume", "ReadOnly", "--reason", "read"], &portal);
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let prompt = "To sign in to AWS Identity Center, open this page and confirm the code ";
-    let code = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap().expect("the command ended before asking to sign in");
-        if let Some(rest) = line.strip_prefix(prompt) {
-            break rest.trim_end_matches(':').to_owned();
-        }
-    };
-    standin.approve(&code, ALICE).await.unwrap();
-    let rest = tokio::spawn(async move {
-        let mut more = String::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            more.push_str(&l);
-            more.push('\n');
-        }
-        more
-    });
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.unwrap().unwrap();
-    let stderr = rest.await.unwrap();
+    let (code, _) = read_until(&mut lines, prompt).await;
+    standin.approve(code.trim_end_matches(':'), ALICE).await.unwrap();
+    let (out, stderr) = finish(child, lines).await;
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let printed = text(&out.stdout);
     let vars = exports(&printed);

@@ -133,17 +133,36 @@ pub async fn login(home: &Home, server: &ServerProcess, browser: &Browser) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (code, seen) = read_until(&mut lines, "and check that it shows the code: ").await;
+    assert!(seen.contains("/device?org=acme&user_code="), "{seen}");
+    browser.approve(code.trim()).await;
+    let (out, more) = finish(child, lines).await;
+    assert!(out.status.success(), "login failed: {more}");
+    // Nothing on stdout: `eval "$(latch …)"` must never swallow a prompt.
+    assert_eq!(text(&out.stdout), "");
+    assert!(more.contains("Signed in to `acme`"), "{more}");
+}
+
+
+/// Stderr lines of a running `latch`.
+pub type StderrLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Reads stderr until a line starts with `prefix`; returns the rest of that
+/// line and everything read.
+pub async fn read_until(lines: &mut StderrLines, prefix: &str) -> (String, String) {
     let mut seen = String::new();
-    let code = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().expect("login ended early");
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap().unwrap_or_else(|| panic!("the command ended before printing `{prefix}`: {seen}"));
         seen.push_str(&line);
         seen.push('\n');
-        if let Some(code) = line.strip_prefix("and check that it shows the code: ") {
-            break code.trim().to_owned();
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return (rest.to_owned(), seen);
         }
-    };
-    assert!(seen.contains("/device?org=acme&user_code="), "{seen}");
-    browser.approve(&code).await;
+    }
+}
+
+/// Waits for the command to end; returns its output and the rest of stderr.
+pub async fn finish(child: tokio::process::Child, mut lines: StderrLines) -> (Output, String) {
     let rest = tokio::spawn(async move {
         let mut more = String::new();
         while let Ok(Some(l)) = lines.next_line().await {
@@ -152,11 +171,6 @@ pub async fn login(home: &Home, server: &ServerProcess, browser: &Browser) {
         }
         more
     });
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
-    let more = rest.await.unwrap();
-    assert!(out.status.success(), "login failed: {more}");
-    // Nothing on stdout: `eval "$(latch …)"` must never swallow a prompt.
-    assert_eq!(text(&out.stdout), "");
-    assert!(more.contains("Signed in to `acme`"), "{more}");
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.unwrap().unwrap();
+    (out, rest.await.unwrap())
 }
-

@@ -1,9 +1,6 @@
-//! Stored logins: one file, 0600, in a 0700 directory, written atomically
-//! (temp file + rename) so a crash never leaves half a file.
+//! Stored logins: one private file (see [`crate::private_file`]).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -72,24 +69,7 @@ impl Logins {
 
     /// Writes the logins atomically with owner-only permissions.
     pub fn save(&self) -> anyhow::Result<()> {
-        let dir = config_dir()?;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)
-            .with_context(|| format!("while creating `{}`", dir.display()))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        let target = path()?;
-        let tmp = dir.join(format!(".credentials.json.{}", std::process::id()));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("while writing `{}`", tmp.display()))?;
-        f.write_all(&serde_json::to_vec_pretty(self)?)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, &target).with_context(|| format!("while replacing `{}`", target.display()))?;
-        Ok(())
+        crate::private_file::write_private(&path()?, &serde_json::to_vec_pretty(self)?)
     }
 
     /// The login to use: the one named by server and/or org, else the current.
@@ -107,6 +87,8 @@ impl Logins {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
 
     fn login(server: &str, org: &str) -> Login {

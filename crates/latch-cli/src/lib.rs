@@ -6,6 +6,7 @@ pub mod cli;
 mod client;
 mod commands;
 mod creds;
+mod private_file;
 pub mod env;
 
 use std::process::ExitCode;

@@ -3,7 +3,6 @@
 //! roles it can assume, and, for a concrete request, the engine's decision.
 
 use super::assume::Assume;
-use super::build::arn_account;
 use super::err::QueryError;
 use super::inventory::{Boundary, Inventory, Principal};
 use super::keys::{merged, request_keys};
@@ -63,17 +62,7 @@ impl Inventory {
         let pick = match (concrete, &filter.action) {
             (Some(action), _) => {
                 let resource = filter.resource.as_deref().unwrap_or("*");
-                let target = self.target(resource);
-                let account = target
-                    .and_then(|t| t.account.clone())
-                    .or_else(|| arn_account(resource));
-                let template = Request::new(
-                    action,
-                    resource,
-                    account.as_deref(),
-                    "*",
-                    Context::default(),
-                )?;
+                let (target, template) = self.template(action, resource)?;
                 if filter.resource.is_some() {
                     let policy = target.and_then(|t| t.policy);
                     let starts =

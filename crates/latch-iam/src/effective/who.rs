@@ -62,17 +62,7 @@ impl Inventory {
         context: &Context,
         paths: bool,
     ) -> Result<Vec<Finding>, QueryError> {
-        let target = self.target(resource);
-        let account = target
-            .and_then(|t| t.account.clone())
-            .or_else(|| arn_account(resource));
-        let template = Request::new(
-            action,
-            resource,
-            account.as_deref(),
-            "*",
-            Context::default(),
-        )?;
+        let (target, template) = self.template(action, resource)?;
         let service = action
             .split_once(':')
             .map_or(String::new(), |(s, _)| s.to_ascii_lowercase());
@@ -80,7 +70,7 @@ impl Inventory {
         let policy = target.and_then(|t| t.policy);
         let mut findings = Vec::new();
         let mut assume = Assume::new(self, &keys);
-        for i in self.candidates(&service, target, account.as_deref()) {
+        for i in self.candidates(&service, target, template.resource_account.as_deref()) {
             let Some(p) = self.principals.get(i) else {
                 continue;
             };
@@ -110,6 +100,15 @@ impl Inventory {
         }
         findings.sort_by(|a, b| a.principal.cmp(&b.principal));
         Ok(findings)
+    }
+
+    /// The resource policy governing `resource`, and a request for `action`
+    /// on it (in the resource's account) whose principal each caller fills in.
+    pub(super) fn template(&self, action: &str, resource: &str) -> Result<(Option<&Resource>, Request), QueryError> {
+        let target = self.target(resource);
+        let account = target.and_then(|t| t.account.clone()).or_else(|| arn_account(resource));
+        let template = Request::new(action, resource, account.as_deref(), "*", Context::default())?;
+        Ok((target, template))
     }
 
     /// The resource policy that governs `resource`: its own, or for an S3

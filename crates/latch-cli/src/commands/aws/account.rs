@@ -53,7 +53,8 @@ pub fn select(accounts: &[Account], wanted: Option<&str>) -> anyhow::Result<Acco
         None => match accounts {
             [only] => Ok(only.clone()),
             _ => {
-                let names: Vec<&str> = accounts.iter().map(Account::label).collect();
+                let mut names: Vec<&str> = accounts.iter().map(Account::label).collect();
+                names.sort_unstable();
                 anyhow::bail!("Please select a unique AWS account with --account\nhelp: one of {} (or set LATCH_AWS_ACCOUNT)", names.join(", "))
             }
         },

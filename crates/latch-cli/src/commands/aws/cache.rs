@@ -9,9 +9,8 @@
 //! credentials, so a cache hit is one small file read and no network.
 
 use std::fs::File;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::Credentials;
+use crate::private_file::{private_dir, write_private};
 
 /// Credentials closer than this to their end are not handed out: a command
 /// started with them should have time to finish.
@@ -77,31 +77,6 @@ pub fn dir() -> anyhow::Result<PathBuf> {
 
 fn entry_path(key: &Key) -> anyhow::Result<PathBuf> {
     Ok(dir()?.join(format!("{}.json", key.file_stem())))
-}
-
-/// Creates `dir` (and parents) owner-only.
-pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("while creating `{}`", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("while securing `{}`", dir.display()))
-}
-
-/// Writes `bytes` to `target` atomically (temp file + rename), 0600.
-pub fn write_private(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = target.parent().context("a cache file has a directory")?;
-    private_dir(dir)?;
-    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("while writing `{}`", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, target).with_context(|| format!("while replacing `{}`", target.display()))
 }
 
 /// The entry for `key` if it is still good at `now` (epoch seconds).

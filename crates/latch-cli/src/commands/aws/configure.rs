@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use super::account;
-use super::cache::write_private;
+use crate::private_file::write_private;
 use crate::cli::GlobalArgs;
 use crate::client::{seg, Api};
 use crate::commands::admin::field;

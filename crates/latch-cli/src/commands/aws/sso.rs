@@ -13,7 +13,7 @@ use aws_sdk_ssooidc::error::ProvideErrorMetadata as _;
 use serde::{Deserialize, Serialize};
 
 use super::account::Account;
-use super::cache::write_private;
+use crate::private_file::write_private;
 use super::retry::{Retry, Verdict};
 use super::{now_secs, Credentials};
 
