@@ -3,6 +3,7 @@
 
 mod aws_cli;
 mod cli;
+mod demo;
 mod failure;
 mod iam;
 mod replicas;

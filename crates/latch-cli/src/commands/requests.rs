@@ -94,6 +94,10 @@ pub async fn decide(global: &GlobalArgs, id: &str, verb: &str, reason: &str) -> 
     let body = if matches!(verb, "cancel" | "relinquish") { None } else { Some(json!({"reason": reason})) };
     let r: Value = api.send(Method::POST, &format!("/v1/requests/{}/{verb}", seg(id)), body.as_ref()).await?.json().await?;
     eprintln!("Request {} is {}.", field(&r, "id"), field(&r, "state"));
+    if matches!(verb, "revoke" | "relinquish" | "cancel") {
+        // Credentials cached from this grant would only meet AWS's refusal.
+        crate::commands::aws::cache::wipe_request(id)?;
+    }
     Ok(())
 }
 

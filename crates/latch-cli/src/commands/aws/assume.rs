@@ -176,6 +176,7 @@ pub async fn obtain(global: &GlobalArgs, opts: &Options, spec: &Spec, limit: Dur
         server: k.server.clone(),
         org: k.org.clone(),
         account_id: account.account_id.clone(),
+        request_id: g.request_id.clone(),
         valid_until: creds.expiration.min(g.ends_at),
         credentials: creds,
     };

@@ -64,6 +64,9 @@ pub struct Entry {
     pub org: String,
     /// Resolved account id.
     pub account_id: String,
+    /// The request whose grant these credentials came from.
+    #[serde(default)]
+    pub request_id: String,
     /// Epoch seconds after which the entry is useless.
     pub valid_until: i64,
     /// The credentials.
@@ -123,6 +126,17 @@ impl Drop for Lock {
 /// Deletes the cached credentials of `server`/`org` (all when both are
 /// `None`). Returns how many entries were removed.
 pub fn wipe(server: Option<&str>, org: Option<&str>) -> anyhow::Result<usize> {
+    remove_where(|e| e.is_none_or(|entry| server.is_none_or(|s| s == entry.server) && org.is_none_or(|o| o == entry.org)))
+}
+
+/// Deletes the cached credentials that came from `request_id`'s grant (it
+/// was given back or taken away). Returns how many entries were removed.
+pub fn wipe_request(request_id: &str) -> anyhow::Result<usize> {
+    remove_where(|e| e.is_some_and(|entry| entry.request_id == request_id))
+}
+
+/// Removes every entry `doomed` says so of (`None`: unreadable).
+fn remove_where(doomed: impl Fn(Option<&Entry>) -> bool) -> anyhow::Result<usize> {
     let d = dir()?;
     let entries = match std::fs::read_dir(&d) {
         Ok(e) => e,
@@ -135,15 +149,8 @@ pub fn wipe(server: Option<&str>, org: Option<&str>) -> anyhow::Result<usize> {
         if path.extension().and_then(|x| x.to_str()) != Some("json") {
             continue;
         }
-        let belongs = match (server, org) {
-            (None, None) => true,
-            _ => std::fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Entry>(&b).ok())
-                // An unreadable entry is removed too: it may hold secrets.
-                .is_none_or(|entry| server.is_none_or(|s| s == entry.server) && org.is_none_or(|o| o == entry.org)),
-        };
-        if belongs {
+        let entry = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Entry>(&b).ok());
+        if doomed(entry.as_ref()) {
             std::fs::remove_file(&path).with_context(|| format!("while removing `{}`", path.display()))?;
             removed += 1;
         }
