@@ -367,6 +367,21 @@ async fn iam_user_role_assume_with_several_accounts() {
     let out = e.alice(&["aws", "role", "assume", "Admin", "--no-request"], &with_account).await;
     e.w.relax().unwrap();
     insta::assert_snapshot!("role_credentials_timed_out", shown(&out));
+
+    // The admin asks who can list roles, over the synced inventory (the
+    // first sync started when the account was verified).
+    let role = format!("arn:aws:iam::{account}:role/Admin");
+    let mut table = String::new();
+    for _ in 0..100 {
+        let out = e.admin.run(&["iam", "who-can", "--action", "iam:ListRoles"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        table = text(&out.stdout);
+        if table.contains(&role) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(table.contains(&role) && table.contains("inline policy `admin`"), "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -326,6 +326,33 @@ pub enum IamCommand {
         /// A file holding the case as JSON (default: stdin).
         file: Option<PathBuf>,
     },
+    /// Who in the synced AWS inventory can make a request (asks the server; admins).
+    WhoCan {
+        /// `service:Action`.
+        #[arg(long)]
+        action: String,
+        /// The resource ARN (`*` for actions without one).
+        #[arg(long, default_value = "*")]
+        resource: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What an IAM user or role in the synced AWS inventory can do (asks the server; admins).
+    WhatCan {
+        /// The user or role ARN.
+        #[arg(long)]
+        principal: String,
+        /// Only what concerns this action.
+        #[arg(long)]
+        action: Option<String>,
+        /// With --action: decide this exact request.
+        #[arg(long, requires = "action")]
+        resource: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `latch server` flags (see also `latch.toml` and `LATCH_*`).

@@ -96,7 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::completions::run(shell);
             Ok(())
         }
-        Command::Iam { command } => commands::iam::run(command),
+        Command::Iam { command } => commands::iam::run(g, command).await,
         Command::Admin { command } => match command {
             AdminCommand::Policy { command } => commands::admin::policy::run(g, command).await,
             AdminCommand::Users { command } => commands::admin::users::run(g, command).await,

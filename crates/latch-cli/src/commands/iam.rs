@@ -1,15 +1,16 @@
 //! `latch iam simulate|validate|explain`: Latch's IAM policy engine from the
-//! command line. No server needed.
+//! command line, no server needed; `who-can|what-can` ask the server.
 
 use std::io::Read as _;
 
 use anyhow::{anyhow, bail, Context as _};
 
-use crate::cli::IamCommand;
+use crate::cli::{GlobalArgs, IamCommand};
 
 /// Runs one iam verb.
-pub fn run(cmd: IamCommand) -> anyhow::Result<()> {
+pub async fn run(global: &GlobalArgs, cmd: IamCommand) -> anyhow::Result<()> {
     match cmd {
+        c @ (IamCommand::WhoCan { .. } | IamCommand::WhatCan { .. }) => super::effective::run(global, c).await,
         IamCommand::Simulate { .. } => {
             latch_iam::simulate_jsonl(std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(())

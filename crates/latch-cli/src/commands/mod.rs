@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod aws;
 pub mod completions;
+pub mod effective;
 pub mod enroll;
 pub mod iam;
 pub mod login;

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod aws;
+mod effective;
 mod federation;
 pub(crate) mod device;
 mod groups;
@@ -91,6 +92,8 @@ routes! {
     "/v1/webhooks/{id}" => delete(webhooks::delete);
     "/v1/aws/accounts" => get(access::accounts);
     "/v1/access" => get(access::list);
+    "/v1/iam/who-can" => get(effective::who_can);
+    "/v1/iam/what-can" => get(effective::what_can);
     "/v1/integrations/aws" => get(aws::list), post(aws::install);
     "/v1/integrations/aws/{account}" => delete(aws::remove);
     "/v1/integrations/aws/{account}/verify" => post(aws::verify);

@@ -81,6 +81,8 @@ pub(crate) const COOKIE: &str = "cookie";
         super::webhooks::delete,
         super::access::accounts,
         super::access::list,
+        super::effective::who_can,
+        super::effective::what_can,
         super::aws::install,
         super::aws::list,
         super::aws::remove,

@@ -433,3 +433,45 @@ async fn people_are_found_by_their_email_tag() {
     w.relax().unwrap();
     assert!(iam.list_user_policies().user_name("bob").send().await.unwrap().policy_names.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_can_and_what_can_read_the_synced_inventory() {
+    let w = AwsWorld::build().await.unwrap();
+    customer(&w).await;
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    let alice = app.add_user(&admin, ALICE, "member").await;
+    let account = w.customer_account.clone();
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "iam-users"}))).await;
+    apply(&w, &installed).await;
+    w.enforce().unwrap();
+    let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+    assert_eq!(synced(&app, &admin, &account, 1).await["status"], "done");
+    w.relax().unwrap();
+
+    // The Admin role may list roles through its inline policy; alice's own
+    // user has no policy, so she cannot directly ...
+    let role = format!("arn:aws:iam::{account}:role/Admin");
+    let (status, found) = admin.call(Method::GET, "/v1/iam/who-can?action=iam:ListRoles&resource=*", None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let f = found.as_array().unwrap().iter().find(|f| f["principal"] == role.as_str()).unwrap_or_else(|| panic!("{found}"));
+    assert_eq!(f["entity"], "role");
+    assert_eq!(f["statements"][0]["policy"], format!("inline policy `admin` of `{role}`"));
+    let alice_arn = format!("arn:aws:iam::{account}:user/{ALICE}");
+    assert!(found.as_array().unwrap().iter().all(|f| f["principal"] != alice_arn.as_str()), "{found}");
+    // ... but the role's trust names her, which in the same account is enough to assume it.
+    assert_eq!(f["assumed_by"][0][0]["principal"], alice_arn.as_str(), "{found}");
+
+    // What the role can do: the allow, and exact decisions.
+    let (_, can) = admin.call(Method::GET, &format!("/v1/iam/what-can?principal={role}"), None).await;
+    assert!(can.as_array().unwrap().iter().any(|c| c["allow"]["actions"].as_array().is_some_and(|a| a.contains(&json!("iam:ListRoles")))), "{can}");
+    let (_, exact) = admin.call(Method::GET, &format!("/v1/iam/what-can?principal={role}&action=iam:ListUsers&resource=*"), None).await;
+    let mine = exact.as_array().unwrap().iter().find(|c| c["decision"]["principal"] == role.as_str()).unwrap_or_else(|| panic!("{exact}"));
+    assert_eq!(mine["decision"]["outcome"], "ImplicitlyDenied");
+
+    let got = admin.call(Method::GET, "/v1/iam/what-can?principal=arn:aws:iam::111111111111:user/nobody", None).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_request");
+    let got = alice.call(Method::GET, "/v1/iam/who-can?action=iam:ListRoles&resource=*", None).await;
+    assert_eq!(got.0, StatusCode::FORBIDDEN);
+}

@@ -53,6 +53,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/webhooks/{id}", &["delete"]),
     ("/v1/aws/accounts", &["get"]),
     ("/v1/access", &["get"]),
+    ("/v1/iam/who-can", &["get"]),
+    ("/v1/iam/what-can", &["get"]),
     ("/v1/integrations/aws", &["get", "post"]),
     ("/v1/integrations/aws/{account}", &["delete"]),
     ("/v1/integrations/aws/{account}/verify", &["post"]),
