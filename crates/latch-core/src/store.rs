@@ -406,6 +406,23 @@ pub trait JobStore: Send + Sync {
     async fn dead_jobs(&self, org_id: &str) -> StoreResult<Vec<Job>>;
 }
 
+/// The replicas of `latch server` sharing the database. Each holds a
+/// liveness lock for as long as its process lives, so the work a crashed
+/// replica held (job leases, entitlement locks) is freed as soon as another
+/// replica, or its own restart, looks, not when the leases lapse.
+#[async_trait]
+pub trait ReplicaStore: Send + Sync {
+    /// Takes `replica`'s liveness lock, then registers it. Worker names of
+    /// the replica start with `{replica}-`.
+    async fn join(&self, replica: &str, now: Timestamp) -> StoreResult<()>;
+    /// Finds the registered replicas whose liveness lock is free (their
+    /// process is gone), frees the job leases and entitlement locks their
+    /// workers held, and forgets them; returns the replicas reaped.
+    async fn reap(&self, now: Timestamp) -> StoreResult<Vec<String>>;
+    /// Forgets `replica` after a clean stop, releasing its lock.
+    async fn leave(&self, replica: &str) -> StoreResult<()>;
+}
+
 /// Grants of requests and the entitlements they hold, reference-counted.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
@@ -510,7 +527,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the control plane persists.
 #[async_trait]
-pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + GrantStore + WebhookStore + IntegrationStore + InventoryStore + SigningKeyStore {
+pub trait Store: OrgStore + PeopleStore + CredentialStore + AuditStore + SsoStore + AccessStore + JobStore + ReplicaStore + GrantStore + WebhookStore + IntegrationStore + InventoryStore + SigningKeyStore {
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;
     /// Which engine: `sqlite` or `postgres`.

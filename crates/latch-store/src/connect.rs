@@ -91,6 +91,11 @@ pub struct SqlStore {
     /// pool as reads.
     pub(crate) write: AnyPool,
     pub(crate) engine: Engine,
+    /// The SQLite file, when the database is one (replicas' lock files live
+    /// next to it).
+    pub(crate) sqlite_path: Option<std::path::PathBuf>,
+    /// The liveness locks this process holds, by replica.
+    pub(crate) liveness: crate::replicas::Liveness,
 }
 
 impl SqlStore {
@@ -141,15 +146,22 @@ pub async fn connect(url: &str, opts: &StoreOptions) -> Result<SqlStore, Connect
         Engine::Sqlite => {
             let write = pool(1).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
             let read = pool(opts.max_connections).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
-            SqlStore { read, write, engine }
+            SqlStore { read, write, engine, sqlite_path: sqlite_path(url), liveness: crate::replicas::Liveness::default() }
         }
         Engine::Postgres => {
             let shared = pool(opts.max_connections).connect(url).await.map_err(unreachable)?;
-            SqlStore { read: shared.clone(), write: shared, engine }
+            SqlStore { read: shared.clone(), write: shared, engine, sqlite_path: None, liveness: crate::replicas::Liveness::default() }
         }
     };
     migrate::run(&store).await?;
     Ok(store)
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
 }
 
 /// A URL with its password replaced, for messages.
@@ -176,6 +188,14 @@ mod tests {
         assert_eq!(Engine::of_url("postgres://u@h/db"), Some(Engine::Postgres));
         assert_eq!(Engine::of_url("postgresql://u@h/db"), Some(Engine::Postgres));
         assert_eq!(Engine::of_url("mysql://u@h/db"), None);
+    }
+
+    #[test]
+    fn sqlite_files_from_urls() {
+        assert_eq!(sqlite_path("sqlite:///d/latch.db?mode=rwc"), Some("/d/latch.db".into()));
+        assert_eq!(sqlite_path("sqlite://x.db"), Some("x.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
     }
 
     #[test]

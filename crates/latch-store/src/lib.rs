@@ -17,6 +17,7 @@ mod jobs;
 mod migrate;
 mod orgs;
 mod people;
+mod replicas;
 mod rows;
 mod sso;
 mod webhooks;

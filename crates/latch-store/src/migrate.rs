@@ -26,6 +26,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, name: "inventory", sql: include_str!("../migrations/0009_inventory.sql") },
     Migration { version: 10, name: "signing_keys", sql: include_str!("../migrations/0010_signing_keys.sql") },
     Migration { version: 11, name: "sso_start_url", sql: include_str!("../migrations/0011_sso_start_url.sql") },
+    Migration { version: 12, name: "replicas", sql: include_str!("../migrations/0012_replicas.sql") },
 ];
 
 /// Why migrating failed.

@@ -2,7 +2,9 @@
 //! its lease alive while working, and completes, retries or buries the job.
 //! Idle workers sleep until the next job falls due (never more than a second,
 //! so work queued by another replica is picked up promptly), or until this
-//! replica queues something.
+//! replica queues something. A crashed replica's work is not left to its
+//! leases: every replica holds a liveness lock, and the others (or its own
+//! restart) free what it held as soon as they find the lock free.
 
 mod access;
 mod aws;
@@ -22,6 +24,8 @@ pub(crate) use access::{deprovision_job, expire_job, extend_job, pending_timeout
 const LEASE: Duration = Duration::from_secs(30);
 /// Longest idle sleep.
 const POLL: Duration = Duration::from_secs(1);
+/// How often a replica looks for crashed ones.
+const REAP_EVERY: Duration = Duration::from_secs(1);
 /// Workers per replica. Jobs wait on the database far more than they
 /// compute, so more workers than cores keep expiries on time under bursts
 /// (bench/revocation_lag: with 2, PostgreSQL fell behind 10,000 ends a minute).
@@ -31,6 +35,8 @@ const WORKERS: usize = 8;
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
+    replica: String,
+    state: AppState,
 }
 
 impl Workers {
@@ -40,6 +46,9 @@ impl Workers {
         for h in self.handles {
             let _ = h.await;
         }
+        if let Err(e) = self.state.store.leave(&self.replica).await {
+            tracing::warn!(error = %e, "could not deregister this replica; the next one to look will");
+        }
     }
 }
 
@@ -47,8 +56,50 @@ impl Workers {
 pub fn spawn(state: AppState) -> Workers {
     let (stop, rx) = watch::channel(false);
     let replica = latch_core::id::new_id("wrk");
-    let handles = (0..WORKERS).map(|i| tokio::spawn(run(state.clone(), format!("{replica}-{i}"), rx.clone()))).collect();
-    Workers { stop, handles }
+    let handles = vec![tokio::spawn(liveness(state.clone(), replica.clone(), rx))];
+    Workers { stop, handles, replica, state }
+}
+
+/// Joins the replicas (before any worker claims a job, so every lease is
+/// traceable to a registered replica), starts the workers, then keeps
+/// looking for crashed replicas and frees what they held: at start-up
+/// first, so a restart after `kill -9` takes back overdue access at once
+/// instead of when the dead leases lapse.
+async fn liveness(state: AppState, replica: String, mut stop: watch::Receiver<bool>) {
+    loop {
+        match state.store.join(&replica, state.now()).await {
+            Ok(()) => break,
+            Err(e) => tracing::warn!(error = %e, "could not register this replica; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(REAP_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+    let workers: Vec<JoinHandle<()>> = (0..WORKERS).map(|i| tokio::spawn(run(state.clone(), format!("{replica}-{i}"), stop.clone()))).collect();
+    loop {
+        match state.store.reap(state.now()).await {
+            Ok(reaped) if !reaped.is_empty() => {
+                tracing::warn!(replicas = ?reaped, "freed the work of replicas that stopped without finishing it");
+                state.wake.notify_waiters();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not look for crashed replicas"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(REAP_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    for w in workers {
+        let _ = w.await;
+    }
 }
 
 async fn run(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {

@@ -32,3 +32,18 @@ pub async fn postgres() -> Option<TestStore> {
     let store = connect(&url, &StoreOptions::default()).await.unwrap();
     Some(TestStore(store, None))
 }
+
+/// A new database's URL on `engine`, with whatever keeps it alive; `None`
+/// when the run excludes the engine. For tests that open it twice, as two
+/// replicas do.
+pub async fn url(engine: &str) -> Option<(String, Option<tempfile::TempDir>)> {
+    if !enabled(engine) {
+        return None;
+    }
+    if engine == "sqlite" {
+        let dir = tempfile::tempdir().unwrap();
+        return Some((sqlite_url_in(dir.path()), Some(dir)));
+    }
+    let url = tokio::task::spawn_blocking(latch_testkit::fresh_postgres_url).await.unwrap().unwrap();
+    Some((url, None))
+}

@@ -9,6 +9,7 @@ mod integrations;
 mod inventory;
 mod jobs;
 mod people;
+mod replicas;
 
 /// Declares `sqlite_NAME` and `postgres_NAME` tests around an async
 /// `fn NAME(store: SqlStore)`.
