@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::access::lifecycle::State;
-use crate::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
+use crate::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::jobs::{Job, NewJob};
 use crate::clock::Timestamp;
@@ -368,18 +368,19 @@ pub trait AccessStore: Send + Sync {
     async fn current_policy(&self, org_id: &str) -> StoreResult<Option<(i64, String)>>;
     /// One version's TOML source.
     async fn policy_version(&self, org_id: &str, version: i64) -> StoreResult<Option<String>>;
-    /// Stores a request with its targets.
-    async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp) -> StoreResult<Request>;
+    /// Stores a request with its targets, and `effects` in the same transaction.
+    async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp, effects: &Effects) -> StoreResult<Request>;
     /// A request with its targets and decisions.
     async fn request(&self, org_id: &str, id: &str) -> StoreResult<Option<Request>>;
     /// Requests matching `filter`, newest first.
     async fn list_requests(&self, org_id: &str, filter: &RequestFilter) -> StoreResult<Vec<Request>>;
-    /// Moves a request from `from` to `to`, setting `changes`; false if it
-    /// was no longer in `from` (someone else moved it first).
+    /// Moves a request from `from` to `to`, setting `changes` and recording
+    /// their effects in the same transaction; false if it was no longer in
+    /// `from` (someone else moved it first), and then nothing is recorded.
     async fn transition(&self, org_id: &str, id: &str, from: State, to: State, changes: &Changes, now: Timestamp) -> StoreResult<bool>;
-    /// Moves an active request's end from `from` to `to` with its new total
-    /// duration; false if it is no longer active with that end.
-    async fn extend(&self, org_id: &str, id: &str, from: Timestamp, to: Timestamp, duration: std::time::Duration, now: Timestamp) -> StoreResult<bool>;
+    /// Moves an active request's end as `e` says, recording its effects in
+    /// the same transaction; false if it is no longer active with that end.
+    async fn extend(&self, org_id: &str, id: &str, e: &Extension, now: Timestamp) -> StoreResult<bool>;
     /// Records a decision; `Conflict` if this person already decided.
     async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()>;
 }

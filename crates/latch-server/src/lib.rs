@@ -132,7 +132,13 @@ pub async fn start_with(config: Config, clock: Arc<dyn Clock>, parts: Parts) -> 
 
 /// Runs the server until Ctrl-C or SIGTERM (`latch server`).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let running = start(config, Arc::new(SystemClock)).await?;
+    serve_with(config, Parts::default()).await
+}
+
+/// [`serve`] with the given parts (the crash tests' server journals its
+/// grants to disk).
+pub async fn serve_with(config: Config, parts: Parts) -> anyhow::Result<()> {
+    let running = start_with(config, Arc::new(SystemClock), parts).await?;
     if let Some(f) = &running.first_run {
         eprintln!("{}", f.banner(&running.public_url));
     }

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use latch_core::access::lifecycle::{EndReason, State};
-use latch_core::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
+use latch_core::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use latch_core::access::target::{Kind, Level, Target};
-use latch_core::id::new_id;
 use latch_core::store::{AccessStore, StoreError, StoreResult};
 use latch_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -135,6 +134,18 @@ impl SqlStore {
     }
 }
 
+/// Queues the jobs and appends the audit events that follow a change, inside
+/// its transaction.
+async fn record_effects(tx: &mut sqlx::AnyConnection, org_id: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
+    for job in &effects.jobs {
+        crate::jobs::enqueue_in(tx, job, now).await?;
+    }
+    for event in &effects.audit {
+        crate::audit::append_in(tx, org_id, event, now).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl AccessStore for SqlStore {
     async fn put_policy(&self, org_id: &str, source: &str, actor: &str, now: Timestamp) -> StoreResult<i64> {
@@ -175,8 +186,8 @@ impl AccessStore for SqlStore {
         row.map(|r| r.try_get("source").db()).transpose()
     }
 
-    async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp) -> StoreResult<Request> {
-        let id = new_id("req");
+    async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp, effects: &Effects) -> StoreResult<Request> {
+        let id = r.id.clone();
         let mut tx = self.write.begin().await.db()?;
         sqlx::query(&format!(
             "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 0, $10, $11, $12, NULL, NULL, $10)"
@@ -209,6 +220,7 @@ impl AccessStore for SqlStore {
                 .await
                 .db()?;
         }
+        record_effects(&mut tx, org_id, effects, now).await?;
         tx.commit().await.db()?;
         self.request(org_id, &id).await?.ok_or(StoreError::NotFound)
     }
@@ -248,6 +260,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn transition(&self, org_id: &str, id: &str, from: State, to: State, c: &Changes, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.db()?;
         let n = sqlx::query(
             "UPDATE requests SET state = $4, updated_at = $5,
                end_reason = COALESCE($6, end_reason),
@@ -267,29 +280,40 @@ impl AccessStore for SqlStore {
         .bind(c.expires_at.map(Timestamp::millis))
         .bind(c.break_glass.map(i64::from))
         .bind(c.failure.clone())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .db()?
         .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        record_effects(&mut tx, org_id, &c.effects, now).await?;
+        tx.commit().await.db()?;
+        Ok(true)
     }
 
-    async fn extend(&self, org_id: &str, id: &str, from: Timestamp, to: Timestamp, duration: Duration, now: Timestamp) -> StoreResult<bool> {
+    async fn extend(&self, org_id: &str, id: &str, e: &Extension, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.db()?;
         let n = sqlx::query(
             "UPDATE requests SET expires_at = $4, duration_secs = $5, updated_at = $6
              WHERE org_id = $1 AND id = $2 AND state = 'active' AND expires_at = $3",
         )
         .bind(org_id)
         .bind(id)
-        .bind(from.millis())
-        .bind(to.millis())
-        .bind(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+        .bind(e.from.millis())
+        .bind(e.to.millis())
+        .bind(i64::try_from(e.duration.as_secs()).unwrap_or(i64::MAX))
         .bind(now.millis())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .db()?
         .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        record_effects(&mut tx, org_id, &e.effects, now).await?;
+        tx.commit().await.db()?;
+        Ok(true)
     }
 
     async fn add_decision(&self, org_id: &str, request_id: &str, d: &Decision) -> StoreResult<()> {

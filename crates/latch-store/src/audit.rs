@@ -11,45 +11,46 @@ use crate::connect::SqlStore;
 use crate::error::MapErr;
 use crate::rows::{self, AUDIT_COLS};
 
+/// Appends `event` to the org's chain inside the caller's transaction.
+pub(crate) async fn append_in(tx: &mut sqlx::AnyConnection, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord> {
+    // INVARIANT: bumping the head first takes its row lock (PostgreSQL) or
+    // the write lock (SQLite) before anything is read, so two appends to
+    // one org are strictly ordered. The RETURNING hash is still the
+    // previous record's: it is updated below.
+    let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE org_id = $1 RETURNING seq, hash")
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .ok_or(StoreError::NotFound)?;
+    let seq: i64 = head.try_get("seq").db()?;
+    let prev: String = head.try_get("hash").db()?;
+    let record = AuditRecord::chain(org_id, seq, now, event, &prev);
+    sqlx::query(
+        "INSERT INTO audit_log (org_id, seq, at, actor, action, target, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&record.org_id)
+    .bind(record.seq)
+    .bind(record.at.millis())
+    .bind(&record.actor)
+    .bind(&record.action)
+    .bind(&record.target)
+    .bind(&record.detail)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE org_id = $1").bind(org_id).bind(&record.hash).execute(&mut *tx).await.db()?;
+    Ok(record)
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord> {
         let mut tx = self.write.begin().await.db()?;
-        // INVARIANT: bumping the head first takes its row lock (PostgreSQL) or
-        // the write lock (SQLite) before anything is read, so two appends to
-        // one org are strictly ordered. The RETURNING hash is still the
-        // previous record's: it is updated below.
-        let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE org_id = $1 RETURNING seq, hash")
-            .bind(org_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .db()?
-            .ok_or(StoreError::NotFound)?;
-        let seq: i64 = head.try_get("seq").db()?;
-        let prev: String = head.try_get("hash").db()?;
-        let record = AuditRecord::chain(org_id, seq, now, event, &prev);
-        sqlx::query(
-            "INSERT INTO audit_log (org_id, seq, at, actor, action, target, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&record.org_id)
-        .bind(record.seq)
-        .bind(record.at.millis())
-        .bind(&record.actor)
-        .bind(&record.action)
-        .bind(&record.target)
-        .bind(&record.detail)
-        .bind(&record.prev_hash)
-        .bind(&record.hash)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        sqlx::query("UPDATE audit_heads SET hash = $2 WHERE org_id = $1")
-            .bind(org_id)
-            .bind(&record.hash)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        let record = append_in(&mut tx, org_id, event, now).await?;
         tx.commit().await.db()?;
         Ok(record)
     }

@@ -29,6 +29,29 @@ fn job(row: &AnyRow) -> StoreResult<Job> {
     })
 }
 
+/// Queues `j` on `conn` (inside the caller's transaction, if any); false if
+/// its idempotency key was queued before.
+pub(crate) async fn enqueue_in(conn: &mut sqlx::AnyConnection, j: &NewJob, now: Timestamp) -> StoreResult<bool> {
+    let n = sqlx::query(
+        "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(new_id("job"))
+    .bind(&j.org_id)
+    .bind(&j.kind)
+    .bind(&j.subject)
+    .bind(&j.idempotency_key)
+    .bind(j.max_attempts)
+    .bind(j.run_at.millis())
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await
+    .db()?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 impl SqlStore {
     /// Ends `worker`'s lease on a job, moving it to `state`; false if the
     /// worker no longer holds the lease (another took the job over).
@@ -55,24 +78,8 @@ impl SqlStore {
 #[async_trait]
 impl JobStore for SqlStore {
     async fn enqueue(&self, j: &NewJob, now: Timestamp) -> StoreResult<bool> {
-        let n = sqlx::query(
-            "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(new_id("job"))
-        .bind(&j.org_id)
-        .bind(&j.kind)
-        .bind(&j.subject)
-        .bind(&j.idempotency_key)
-        .bind(j.max_attempts)
-        .bind(j.run_at.millis())
-        .bind(now.millis())
-        .execute(&self.write)
-        .await
-        .db()?
-        .rows_affected();
-        Ok(n == 1)
+        let mut conn = self.write.acquire().await.db()?;
+        enqueue_in(&mut conn, j, now).await
     }
 
     async fn claim(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<Job>> {

@@ -23,6 +23,8 @@ pub struct ServerProcess {
     pub log: PathBuf,
     /// Extra environment of the process (AWS settings and credentials).
     env: Vec<(String, String)>,
+    /// The program: `latch`, or a test build of the server.
+    bin: PathBuf,
     proc: Option<Watched>,
     _dir: tempfile::TempDir,
 }
@@ -52,10 +54,16 @@ impl ServerProcess {
 
     /// Starts a server with extra environment variables.
     pub fn start_with(postgres_url: Option<String>, env: Vec<(String, String)>) -> anyhow::Result<Self> {
+        Self::start_program(latch_bin(), postgres_url, env)
+    }
+
+    /// Starts `bin`, a program taking `latch server`'s arguments (the crash
+    /// tests' server), with extra environment variables.
+    pub fn start_program(bin: PathBuf, postgres_url: Option<String>, env: Vec<(String, String)>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("latch-server-").tempdir()?;
         let data_dir = dir.path().join("data");
         let db_url = postgres_url.unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("latch.db").display()));
-        let mut s = Self { url: String::new(), enroll_token: None, db_url, data_dir, log: dir.path().join("server.log"), env, proc: None, _dir: dir };
+        let mut s = Self { url: String::new(), enroll_token: None, db_url, data_dir, log: dir.path().join("server.log"), env, bin, proc: None, _dir: dir };
         s.launch()?;
         Ok(s)
     }
@@ -85,7 +93,7 @@ impl ServerProcess {
         let start_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
         let mut envs = vec![("LATCH_LOG", "warn"), ("LATCH_AUTH__DEVICE_POLL_INTERVAL_SECS", "1")];
         envs.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        self.proc = Some(Watched::spawn(&latch_bin(), &self.args(port), None, &self.log, &envs, "TERM")?);
+        self.proc = Some(Watched::spawn(&self.bin, &self.args(port), None, &self.log, &envs, "TERM")?);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -107,7 +115,7 @@ impl ServerProcess {
     /// Kills the process with SIGKILL (a crash), without waiting for a stop.
     pub fn kill9(&mut self) -> anyhow::Result<()> {
         let pid = self.proc.as_ref().and_then(|p| p.pid(&self.log)).context("no server pid")?;
-        std::process::Command::new("kill").args(["-9", &pid.to_string()]).status()?;
+        std::process::Command::new("kill").args(["-9", &pid.to_string()]).stderr(std::process::Stdio::null()).status()?;
         self.proc = None;
         Ok(())
     }

@@ -75,6 +75,9 @@ pub struct Request {
 /// A request to store.
 #[derive(Debug, Clone)]
 pub struct NewRequest {
+    /// Its id (`req_…`), chosen by the caller so that what follows the
+    /// creation can name it in the same transaction.
+    pub id: String,
     /// Who asks.
     pub requester_id: String,
     /// Their email.
@@ -108,6 +111,50 @@ pub struct Changes {
     pub break_glass: Option<bool>,
     /// Why provisioning failed, for people.
     pub failure: Option<String>,
+    /// What follows the transition, recorded in the same transaction.
+    pub effects: Effects,
+}
+
+/// What must be recorded together with a change to a request — jobs queued
+/// and audit events appended in the same database transaction — so that a
+/// crash can never leave the change without what follows from it: an
+/// active request with no expiry queued, an approval with nothing to
+/// provision it, a transition missing from the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    /// Jobs to queue (idempotently, by key).
+    pub jobs: Vec<crate::jobs::NewJob>,
+    /// Audit events to append, in order.
+    pub audit: Vec<crate::audit::NewAuditEvent>,
+}
+
+impl Effects {
+    /// Adds a job.
+    #[must_use]
+    pub fn job(mut self, job: crate::jobs::NewJob) -> Self {
+        self.jobs.push(job);
+        self
+    }
+
+    /// Adds an audit event.
+    #[must_use]
+    pub fn audit(mut self, event: crate::audit::NewAuditEvent) -> Self {
+        self.audit.push(event);
+        self
+    }
+}
+
+/// An extension of active access: its end moves from `from` to `to`.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    /// The end it has now (the extension applies only if it still has it).
+    pub from: Timestamp,
+    /// The new end.
+    pub to: Timestamp,
+    /// The new total duration.
+    pub duration: Duration,
+    /// What follows, recorded in the same transaction.
+    pub effects: Effects,
 }
 
 /// Which requests to list.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use latch_core::access::approval::{self, Outcome};
 use latch_core::access::lifecycle::{self, EndReason, Event, State as RequestState};
 use latch_core::access::policy::{Approval, Person, Policy, Rule};
-use latch_core::access::request::{Changes, Decision, NewRequest, Request, RequestFilter};
+use latch_core::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use latch_core::access::target::{Kind, Level, Target};
 use latch_core::audit::NewAuditEvent;
 use latch_core::model::{Principal, Role, Scope};
@@ -145,6 +145,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     let initial = if rule.approval == Approval::Auto { RequestState::Approved } else { RequestState::Pending };
     let now = state.now();
     let new = NewRequest {
+        id: latch_core::id::new_id("req"),
         requester_id: caller.user_id.clone(),
         requester_email: caller.email.clone(),
         rule: rule.name.clone(),
@@ -155,17 +156,15 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
         pending_until: now.plus(Duration::from_secs(state.config.access.pending_timeout_secs)),
         targets,
     };
-    let request = state.store.create_request(&caller.org_id, &new, now).await?;
-    let detail = json!({"rule": request.rule, "targets": request.targets, "duration_secs": request.duration.as_secs(), "reason": request.reason});
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.created", &request.id).with(detail)).await?;
-    if initial == RequestState::Approved {
-        state.audit(&caller.org_id, NewAuditEvent::new("system", "request.approved", &request.id).with(json!({"by": "policy", "rule": request.rule}))).await?;
-        state.enqueue(workers::provision_job(&request)).await?;
-        notify::emit(&state, "request.approved", &request).await;
+    let detail = json!({"rule": new.rule, "targets": new.targets, "duration_secs": new.duration.as_secs(), "reason": new.reason});
+    let mut effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.created", &new.id).with(detail));
+    effects = if initial == RequestState::Approved {
+        effects.audit(NewAuditEvent::new("system", "request.approved", &new.id).with(json!({"by": "policy", "rule": new.rule}))).job(workers::provision_job(&caller.org_id, &new.id))
     } else {
-        state.enqueue(workers::pending_timeout_job(&request)).await?;
-        notify::emit(&state, "request.created", &request).await;
-    }
+        effects.job(workers::pending_timeout_job(&caller.org_id, &new.id, new.pending_until))
+    };
+    let request = state.store.create_request(&caller.org_id, &new, now, &effects).await?;
+    notify::emit(&state, if initial == RequestState::Approved { "request.approved" } else { "request.created" }, &request).await;
     Ok((StatusCode::CREATED, axum::Json(request)))
 }
 
@@ -366,7 +365,12 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     // Another approver may have completed it between our decision and this
     // read: then our decision is recorded and there is nothing left to move.
     if (break_glass || have >= need) && fresh.state == RequestState::Pending {
-        let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
+        let mut effects = Effects::default();
+        if break_glass {
+            effects = effects.audit(NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})));
+        }
+        effects = effects.audit(NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).job(workers::provision_job(&caller.org_id, &r.id));
+        let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), effects, ..Changes::default() };
         let to = lifecycle::next(fresh.state, Event::Approve).map_err(|e| ApiError::InvalidState(e.to_string()))?;
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
@@ -378,13 +382,6 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             fresh.break_glass = break_glass;
             if break_glass {
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
-                state
-                    .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})))
-                    .await?;
-            }
-            state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).await?;
-            state.enqueue(workers::provision_job(&fresh)).await?;
-            if break_glass {
                 notify::emit(&state, "request.break_glass", &fresh).await;
             }
             notify::emit(&state, "request.approved", &fresh).await;
@@ -427,7 +424,8 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
     if !eligible && caller.role != Role::Admin {
         return Err(ApiError::ForbiddenBecause("you are not an approver for this request".to_owned()));
     }
-    apply(&state, &caller, &r, Event::Deny, &Changes { decided_at: Some(state.now()), ..Changes::default() }).await?;
+    let effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})));
+    apply(&state, &caller, &r, Event::Deny, &Changes { decided_at: Some(state.now()), effects, ..Changes::default() }).await?;
     let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "deny".to_owned(), reason: reason.clone(), at: state.now() };
     // A person who approved earlier and now denies keeps one decision: the first.
     if let Err(e) = state.store.add_decision(&caller.org_id, &r.id, &decision).await {
@@ -435,7 +433,6 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
             return Err(e.into());
         }
     }
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason}))).await?;
     let denied = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
     notify::emit(&state, "request.denied", &denied).await;
     Ok(axum::Json(denied))
@@ -462,8 +459,8 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
     if r.requester_id != caller.user_id {
         return Err(ApiError::ForbiddenBecause("only the requester can cancel a request".to_owned()));
     }
-    apply(&state, &caller, &r, Event::Cancel, &Changes::default()).await?;
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.cancelled", &r.id)).await?;
+    let effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.cancelled", &r.id));
+    apply(&state, &caller, &r, Event::Cancel, &Changes { effects, ..Changes::default() }).await?;
     Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
 }
 
@@ -479,14 +476,13 @@ mod tests {
     }
 }
 
-/// Ends a request's access early (`reason`: revoked or relinquished) and
-/// queues the work that takes it away.
-async fn end(state: &AppState, caller: &Principal, r: &Request, reason: EndReason) -> ApiResult<Request> {
-    let changes = Changes { end_reason: Some(reason), ..Changes::default() };
+/// Ends a request's access early (`reason`: revoked or relinquished),
+/// queueing the work that takes it away and auditing `event` with it.
+async fn end(state: &AppState, caller: &Principal, r: &Request, reason: EndReason, event: NewAuditEvent) -> ApiResult<Request> {
+    let effects = Effects::default().job(workers::deprovision_job(r)).audit(event);
+    let changes = Changes { end_reason: Some(reason), effects, ..Changes::default() };
     apply(state, caller, r, Event::End(reason), &changes).await?;
-    let ending = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
-    state.enqueue(workers::deprovision_job(&ending)).await?;
-    Ok(ending)
+    Ok(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?)
 }
 
 /// `POST /v1/requests/{id}/revoke`: an approver of the request (or an admin)
@@ -516,8 +512,8 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
     if !eligible && caller.role != Role::Admin {
         return Err(ApiError::ForbiddenBecause("only an approver of this request or an admin can revoke it".to_owned()));
     }
-    let ending = end(&state, &caller, &r, EndReason::Revoked).await?;
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.revoking", &r.id).with(json!({"reason": body.reason}))).await?;
+    let event = NewAuditEvent::new(&caller.user_id, "request.revoking", &r.id).with(json!({"reason": body.reason}));
+    let ending = end(&state, &caller, &r, EndReason::Revoked, event).await?;
     Ok(axum::Json(ending))
 }
 
@@ -542,8 +538,7 @@ pub async fn relinquish(State(state): State<AppState>, caller: Caller, Path(id):
     if r.requester_id != caller.user_id {
         return Err(ApiError::ForbiddenBecause("only the requester can relinquish a request".to_owned()));
     }
-    let ending = end(&state, &caller, &r, EndReason::Relinquished).await?;
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.relinquishing", &r.id)).await?;
+    let ending = end(&state, &caller, &r, EndReason::Relinquished, NewAuditEvent::new(&caller.user_id, "request.relinquishing", &r.id)).await?;
     Ok(axum::Json(ending))
 }
 
@@ -597,13 +592,14 @@ pub async fn extend(State(state): State<AppState>, caller: Caller, Path(id): Pat
         )));
     }
     let new_end = expires_at.plus(by);
-    if !state.store.extend(&caller.org_id, &r.id, expires_at, new_end, total, state.now()).await? {
+    // INVARIANT: the new end's expiry is queued with the extension itself.
+    let effects = Effects::default()
+        .job(workers::expire_job(&r, new_end))
+        .job(workers::extend_job(&r, new_end))
+        .audit(NewAuditEvent::new(&caller.user_id, "request.extended", &r.id).with(json!({"by_secs": body.by_secs, "expires_at": new_end})));
+    let extension = Extension { from: expires_at, to: new_end, duration: total, effects };
+    if !state.store.extend(&caller.org_id, &r.id, &extension, state.now()).await? {
         return Err(ApiError::InvalidState("the request changed meanwhile; reload it".to_owned()));
     }
-    state.enqueue(workers::expire_job(&r, new_end)).await?;
-    state.enqueue(workers::extend_job(&r, new_end)).await?;
-    state
-        .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.extended", &r.id).with(json!({"by_secs": body.by_secs, "expires_at": new_end})))
-        .await?;
     Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use latch_core::access::lifecycle::{self, EndReason, Event, State};
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, RevokeOutcome};
-use latch_core::access::request::{Changes, Request};
+use latch_core::access::request::{Changes, Effects, Request};
 use latch_core::audit::NewAuditEvent;
 use latch_core::jobs::{Job, NewJob};
 use latch_core::store::StoreError;
@@ -48,8 +48,8 @@ impl From<ApiError> for Failure {
 }
 
 /// Queues the job that grants an approved request.
-pub(crate) fn provision_job(r: &Request) -> NewJob {
-    NewJob { org_id: r.org_id.clone(), kind: "provision".into(), subject: r.id.clone(), idempotency_key: format!("provision:{}", r.id), run_at: latch_core::Timestamp(0), max_attempts: 10 }
+pub(crate) fn provision_job(org_id: &str, id: &str) -> NewJob {
+    NewJob { org_id: org_id.to_owned(), kind: "provision".into(), subject: id.to_owned(), idempotency_key: format!("provision:{id}"), run_at: latch_core::Timestamp(0), max_attempts: 10 }
 }
 
 /// Queues the job that takes access away from a request that is ending.
@@ -70,8 +70,8 @@ pub(crate) fn extend_job(r: &Request, to: latch_core::Timestamp) -> NewJob {
 }
 
 /// Queues the pending timeout of a new request.
-pub(crate) fn pending_timeout_job(r: &Request) -> NewJob {
-    NewJob { org_id: r.org_id.clone(), kind: "pending_timeout".into(), subject: r.id.clone(), idempotency_key: format!("pending_timeout:{}", r.id), run_at: r.pending_until, max_attempts: 10 }
+pub(crate) fn pending_timeout_job(org_id: &str, id: &str, pending_until: latch_core::Timestamp) -> NewJob {
+    NewJob { org_id: org_id.to_owned(), kind: "pending_timeout".into(), subject: id.to_owned(), idempotency_key: format!("pending_timeout:{id}"), run_at: pending_until, max_attempts: 10 }
 }
 
 /// Runs one job.
@@ -128,15 +128,17 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
             Err(other) => return Err(other),
         }
     }
-    let changes = Changes { expires_at: Some(expires_at), ..Changes::default() };
-    let Some(active) = step(state, &r, Event::Provisioned, &changes).await? else { return Ok(()) };
-    state.enqueue(expire_job(&r, expires_at)).await?;
-    state.audit(&r.org_id, NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": active.expires_at}))).await?;
     // Warn a quarter of the way before the end, at most 15 minutes before.
     let lead = (r.duration / 4).min(Duration::from_secs(900));
-    state
-        .enqueue(NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5 })
-        .await?;
+    let expiring_soon = NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5 };
+    // INVARIANT: the expiry is queued in the transaction that makes the
+    // request active; a crash in between cannot leave access with no end.
+    let effects = Effects::default()
+        .job(expire_job(&r, expires_at))
+        .job(expiring_soon)
+        .audit(NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": expires_at})));
+    let changes = Changes { expires_at: Some(expires_at), effects, ..Changes::default() };
+    let Some(active) = step(state, &r, Event::Provisioned, &changes).await? else { return Ok(()) };
     notify::emit(state, "request.active", &active).await;
     Ok(())
 }
@@ -184,11 +186,9 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
 /// Provisioning cannot succeed: take back whatever was granted, then fail.
 async fn fail(state: &AppState, r: &Request, msg: &str) -> Result<(), Failure> {
     tracing::warn!(request = %r.id, error = %msg, "provisioning failed");
-    let changes = Changes { end_reason: Some(EndReason::Failed), failure: Some(msg.to_owned()), ..Changes::default() };
-    if let Some(ending) = step(state, r, Event::End(EndReason::Failed), &changes).await? {
-        state.audit(&r.org_id, NewAuditEvent::new("system", "request.failing", &r.id).with(json!({"error": msg}))).await?;
-        state.enqueue(deprovision_job(&ending)).await?;
-    }
+    let effects = Effects::default().job(deprovision_job(r)).audit(NewAuditEvent::new("system", "request.failing", &r.id).with(json!({"error": msg})));
+    let changes = Changes { end_reason: Some(EndReason::Failed), failure: Some(msg.to_owned()), effects, ..Changes::default() };
+    step(state, r, Event::End(EndReason::Failed), &changes).await?;
     Ok(())
 }
 
@@ -217,14 +217,14 @@ async fn deprovision(state: &AppState, r: Request, worker: &str) -> Result<(), F
         release_one(state, &r, idx, &spec, worker).await?;
     }
     let reason = r.end_reason.unwrap_or(EndReason::Expired);
-    if let Some(done) = step(state, &r, Event::Deprovisioned(reason), &Changes::default()).await? {
-        let action = match reason {
-            EndReason::Expired => "request.expired",
-            EndReason::Relinquished => "request.relinquished",
-            EndReason::Revoked => "request.revoked",
-            EndReason::Failed => "request.failed",
-        };
-        state.audit(&r.org_id, NewAuditEvent::new("system", action, &r.id)).await?;
+    let action = match reason {
+        EndReason::Expired => "request.expired",
+        EndReason::Relinquished => "request.relinquished",
+        EndReason::Revoked => "request.revoked",
+        EndReason::Failed => "request.failed",
+    };
+    let changes = Changes { effects: Effects::default().audit(NewAuditEvent::new("system", action, &r.id)), ..Changes::default() };
+    if let Some(done) = step(state, &r, Event::Deprovisioned(reason), &changes).await? {
         notify::emit(state, action, &done).await;
     }
     Ok(())
@@ -331,8 +331,8 @@ async fn pending_timeout(state: &AppState, r: Request) -> Result<(), Failure> {
     if r.state != State::Pending || r.pending_until > state.now() {
         return Ok(());
     }
-    if let Some(done) = step(state, &r, Event::PendingTimeout, &Changes::default()).await? {
-        state.audit(&r.org_id, NewAuditEvent::new("system", "request.expired", &r.id).with(json!({"why": "not decided in time"}))).await?;
+    let effects = Effects::default().audit(NewAuditEvent::new("system", "request.expired", &r.id).with(json!({"why": "not decided in time"})));
+    if let Some(done) = step(state, &r, Event::PendingTimeout, &Changes { effects, ..Changes::default() }).await? {
         notify::emit(state, "request.expired", &done).await;
     }
     Ok(())

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use latch_core::access::lifecycle::{EndReason, State};
-use latch_core::access::request::{Changes, Decision, NewRequest, RequestFilter};
+use latch_core::access::request::{Changes, Decision, Effects, Extension, NewRequest, RequestFilter};
+use latch_core::audit::NewAuditEvent;
+use latch_core::jobs::NewJob;
 use latch_core::access::target::{Kind, Level, Target};
-use latch_core::store::{AccessStore, OrgStore, StoreError};
+use latch_core::store::{AccessStore, AuditStore, JobStore, OrgStore, StoreError};
 use latch_core::Timestamp;
 use latch_store::SqlStore;
 
@@ -14,6 +16,7 @@ const T0: Timestamp = Timestamp(1_700_000_000_000);
 
 fn new_request(requester: &str, state: State) -> NewRequest {
     NewRequest {
+        id: latch_core::id::new_id("req"),
         requester_id: requester.into(),
         requester_email: format!("{requester}@x.io"),
         rule: "r1".into(),
@@ -45,7 +48,7 @@ async fn policies_are_versioned_per_org(s: SqlStore) {
 async fn requests_round_trip_and_move_only_from_the_expected_state(s: SqlStore) {
     let a = s.create_org("org-a", "A", T0).await.unwrap();
     let b = s.create_org("org-b", "B", T0).await.unwrap();
-    let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0).await.unwrap();
+    let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
     assert_eq!(r.targets.len(), 2);
     assert_eq!(r.targets[1].level, Some(Level::Read));
     assert_eq!((r.state, r.decided_at, r.expires_at), (State::Pending, None, None));
@@ -70,9 +73,9 @@ async fn requests_round_trip_and_move_only_from_the_expected_state(s: SqlStore) 
 
 async fn requests_are_listed_by_requester_and_state(s: SqlStore) {
     let a = s.create_org("org-a", "A", T0).await.unwrap();
-    let r1 = s.create_request(&a.id, &new_request("alice", State::Pending), T0).await.unwrap();
-    let r2 = s.create_request(&a.id, &new_request("alice", State::Approved), T0.plus(Duration::from_secs(1))).await.unwrap();
-    let r3 = s.create_request(&a.id, &new_request("bob", State::Pending), T0.plus(Duration::from_secs(2))).await.unwrap();
+    let r1 = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
+    let r2 = s.create_request(&a.id, &new_request("alice", State::Approved), T0.plus(Duration::from_secs(1)), &Effects::default()).await.unwrap();
+    let r3 = s.create_request(&a.id, &new_request("bob", State::Pending), T0.plus(Duration::from_secs(2)), &Effects::default()).await.unwrap();
     assert_eq!(r2.decided_at, Some(T0.plus(Duration::from_secs(1))));
     let ids = |v: Vec<latch_core::access::request::Request>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
     let all = s.list_requests(&a.id, &RequestFilter::default()).await.unwrap();
@@ -84,7 +87,41 @@ async fn requests_are_listed_by_requester_and_state(s: SqlStore) {
     assert_eq!(ids(s.list_requests(&a.id, &pending).await.unwrap()), [r3.id, r1.id]);
 }
 
+fn job(org: &str, key: &str) -> NewJob {
+    NewJob { org_id: org.into(), kind: key.into(), subject: "req".into(), idempotency_key: key.into(), run_at: T0, max_attempts: 3 }
+}
+
+/// A change and what follows from it are one transaction: both or neither.
+async fn effects_are_recorded_with_the_change_or_not_at_all(s: SqlStore) {
+    let a = s.create_org("org-a", "A", T0).await.unwrap();
+    let created = Effects::default().audit(NewAuditEvent::new("u", "request.created", "r")).job(job(&a.id, "timeout"));
+    let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &created).await.unwrap();
+    let approve = Effects::default().audit(NewAuditEvent::new("u", "request.approved", &r.id)).job(job(&a.id, "provision"));
+    let changes = Changes { decided_at: Some(T0), effects: approve, ..Changes::default() };
+    assert!(s.transition(&a.id, &r.id, State::Pending, State::Approved, &changes, T0).await.unwrap());
+    // The racing loser's effects are not recorded.
+    let lost = Changes { effects: Effects::default().audit(NewAuditEvent::new("v", "request.approved", &r.id)).job(job(&a.id, "twice")), ..Changes::default() };
+    assert!(!s.transition(&a.id, &r.id, State::Pending, State::Approved, &lost, T0).await.unwrap());
+    s.transition(&a.id, &r.id, State::Approved, State::Provisioning, &Changes::default(), T0).await.unwrap();
+    let end = T0.plus(Duration::from_secs(60));
+    s.transition(&a.id, &r.id, State::Provisioning, State::Active, &Changes { expires_at: Some(end), ..Changes::default() }, T0).await.unwrap();
+    let later = end.plus(Duration::from_secs(60));
+    let ext = |from, key: &str| Extension { from, to: later, duration: Duration::from_secs(120), effects: Effects::default().job(job(&a.id, key)).audit(NewAuditEvent::new("u", "request.extended", "r")) };
+    assert!(!s.extend(&a.id, &r.id, &ext(T0, "stale"), T0).await.unwrap(), "not its end any more");
+    assert!(s.extend(&a.id, &r.id, &ext(end, "expire-later"), T0).await.unwrap());
+
+    let actions: Vec<String> = s.audit_page(&a.id, 0, 100).await.unwrap().into_iter().map(|e| format!("{} {}", e.actor, e.action)).collect();
+    assert_eq!(actions, ["u request.created", "u request.approved", "u request.extended"]);
+    let mut keys = Vec::new();
+    while let Some(j) = s.claim("w", T0, T0.plus(Duration::from_secs(30))).await.unwrap() {
+        keys.push(j.kind);
+    }
+    keys.sort();
+    assert_eq!(keys, ["expire-later", "provision", "timeout"]);
+}
+
 crate::conformance!(
+    effects_are_recorded_with_the_change_or_not_at_all,
     policies_are_versioned_per_org,
     requests_round_trip_and_move_only_from_the_expected_state,
     requests_are_listed_by_requester_and_state,

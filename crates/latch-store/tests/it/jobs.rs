@@ -92,6 +92,7 @@ async fn grants_count_holders_idempotently(s: SqlStore) {
     use latch_core::access::request::NewRequest;
     use latch_core::store::AccessStore;
     let new = |who: &str| NewRequest {
+        id: latch_core::id::new_id("req"),
         requester_id: who.into(),
         requester_email: format!("{who}@x.io"),
         rule: "r".into(),
@@ -102,8 +103,8 @@ async fn grants_count_holders_idempotently(s: SqlStore) {
         pending_until: T0,
         targets: vec![],
     };
-    let r1 = s.create_request(&org.id, &new("u1"), T0).await.unwrap();
-    let r2 = s.create_request(&org.id, &new("u1"), T0).await.unwrap();
+    let r1 = s.create_request(&org.id, &new("u1"), T0, &Default::default()).await.unwrap();
+    let r2 = s.create_request(&org.id, &new("u1"), T0, &Default::default()).await.unwrap();
     s.hold_grant(&org.id, &r1.id, 0, "u1", "k", T0).await.unwrap();
     s.hold_grant(&org.id, &r1.id, 0, "u1", "k", T0).await.unwrap();
     s.hold_grant(&org.id, &r2.id, 0, "u1", "k", T0).await.unwrap();
