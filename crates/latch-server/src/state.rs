@@ -35,6 +35,10 @@ pub struct Inner {
     /// Wakes this replica's workers when it queues due work (other replicas
     /// find it at their next poll, within a second).
     pub wake: tokio::sync::Notify,
+    /// Ids of requests this replica just changed, for watch streams to wake
+    /// on at once (changes made by other replicas are seen at their next
+    /// look).
+    pub request_changes: tokio::sync::broadcast::Sender<Arc<str>>,
 }
 
 /// The provisioners the server knows, by integration name.
@@ -58,7 +62,15 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Builds the state.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>) -> Self {
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new() }))
+        let (request_changes, _) = tokio::sync::broadcast::channel(1024);
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes }))
+    }
+
+    /// Request `id` was created or changed, with jobs queued alongside:
+    /// wakes this replica's workers and whoever watches the request.
+    pub fn request_changed(&self, id: &str) {
+        self.wake.notify_waiters();
+        let _ = self.request_changes.send(Arc::from(id));
     }
 
     /// Queues a job and wakes this replica's workers.

@@ -29,9 +29,9 @@ async fn kill9_at_random_points_loses_nothing_and_revokes_on_time(engine: &str) 
     let Some(mut d) = Deployment::start(engine, 1).await else { return };
     let mut rng = StdRng::seed_from_u64(seed());
     let faults = Faults { crash_before_grant: 0.02, crash_after_grant: 0.02, crash_before_revoke: 0.02, crash_after_revoke: 0.02, ..Faults::default() };
-    faults.set(&d.journal).unwrap();
     let mut accepted: Vec<String> = Vec::new();
     for trial in 0..trials() {
+        faults.set(&d.journal).unwrap();
         for _ in 0..rng.gen_range(1..=3) {
             // Three role names for one person: grants overlap and are
             // reference-counted across the crashes.
@@ -42,7 +42,7 @@ async fn kill9_at_random_points_loses_nothing_and_revokes_on_time(engine: &str) 
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..1200))).await;
-        d.crash_and_restart(0, faults).await;
+        d.crash_and_restart(0).await;
         // Nothing accepted is lost (the newest ones each time, all at the end).
         for id in accepted.iter().rev().take(6) {
             let got = d.admin.state(id).await;

@@ -152,9 +152,9 @@ impl Deployment {
         Some(Deployment { servers, journal, admin, alice, runs: vec![(now_ms(), i64::MAX)], _dir: dir })
     }
 
-    /// Kills server `i` with SIGKILL, faults off so it restarts cleanly,
-    /// restarts it on the same port and records the run boundaries.
-    pub async fn crash_and_restart(&mut self, i: usize, faults: Faults) {
+    /// Kills server `i` with SIGKILL, switches faults off so it restarts
+    /// cleanly, restarts it on the same port and records the run boundaries.
+    pub async fn crash_and_restart(&mut self, i: usize) {
         let down = now_ms();
         if let Some(last) = self.runs.last_mut() {
             last.1 = down;
@@ -172,7 +172,6 @@ impl Deployment {
         let last = self.servers.len() - 1;
         self.servers.swap(i, last);
         self.runs.push((now_ms(), i64::MAX));
-        faults.set(&self.journal).unwrap();
     }
 
     /// The run boundaries with injected crashes ending runs early.

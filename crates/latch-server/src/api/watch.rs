@@ -4,6 +4,8 @@
 //! every 15 seconds; the stream ends when the request reaches a final state.
 //! A client whose connection drops simply reconnects: the first line is
 //! always the current state, so nothing is missed and nothing is re-submitted.
+//! A change made by this replica wakes the stream at once; one made by
+//! another replica is seen at the next look (every 250 ms).
 
 use std::time::Duration;
 
@@ -33,9 +35,23 @@ struct Watch {
     org_id: String,
     id: String,
     last: Option<String>,
-    since_line: Duration,
-    open_for: Duration,
+    changes: tokio::sync::broadcast::Receiver<std::sync::Arc<str>>,
+    last_line: tokio::time::Instant,
+    opened: tokio::time::Instant,
     done: bool,
+}
+
+/// Returns when this replica changes request `id` (or may have: the
+/// channel lagged).
+async fn changed(rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<str>>, id: &str) {
+    loop {
+        match rx.recv().await {
+            Ok(changed) if &*changed == id => return,
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
 }
 
 fn line(v: &serde_json::Value) -> Bytes {
@@ -65,6 +81,8 @@ fn snapshot(r: &Request) -> serde_json::Value {
 )]
 pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     caller.require(Scope::Read)?;
+    // Subscribed before the first read, so no change falls in between.
+    let changes = state.request_changes.subscribe();
     // Visibility is checked once, up front, exactly as for `GET`.
     let (first, _) = load(&state, &caller, &id).await?;
     let first_line = line(&snapshot(&first));
@@ -73,32 +91,34 @@ pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path
         org_id: caller.org_id.clone(),
         id: first.id.clone(),
         last: Some(first.state.as_str().to_owned()),
-        since_line: Duration::ZERO,
-        open_for: Duration::ZERO,
+        changes,
+        last_line: tokio::time::Instant::now(),
+        opened: tokio::time::Instant::now(),
         done: first.state.is_final(),
     };
     let head = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(first_line) });
     let rest = futures_util::stream::unfold(w, |mut w| async move {
         loop {
-            if w.done || w.open_for >= MAX_OPEN {
+            if w.done || w.opened.elapsed() >= MAX_OPEN {
                 return None;
             }
-            tokio::time::sleep(TICK).await;
-            w.open_for += TICK;
-            w.since_line += TICK;
+            tokio::select! {
+                () = tokio::time::sleep(TICK) => {}
+                () = changed(&mut w.changes, &w.id) => {}
+            }
             match w.state.store.request(&w.org_id, &w.id).await {
                 Ok(Some(r)) if w.last.as_deref() != Some(r.state.as_str()) => {
                     w.last = Some(r.state.as_str().to_owned());
                     w.done = r.state.is_final();
-                    w.since_line = Duration::ZERO;
+                    w.last_line = tokio::time::Instant::now();
                     return Some((Ok(line(&snapshot(&r))), w));
                 }
                 Ok(None) => return None,
                 // A database hiccup: keep the stream, look again next tick.
                 Ok(Some(_)) | Err(_) => {}
             }
-            if w.since_line >= HEARTBEAT {
-                w.since_line = Duration::ZERO;
+            if w.last_line.elapsed() >= HEARTBEAT {
+                w.last_line = tokio::time::Instant::now();
                 return Some((Ok(line(&json!({"event": "heartbeat"}))), w));
             }
         }

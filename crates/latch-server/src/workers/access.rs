@@ -99,6 +99,7 @@ async fn step(state: &AppState, r: &Request, event: Event, changes: &Changes) ->
     if !state.store.transition(&r.org_id, &r.id, r.state, to, changes, state.now()).await? {
         return Ok(None);
     }
+    state.request_changed(&r.id);
     Ok(state.store.request(&r.org_id, &r.id).await?)
 }
 

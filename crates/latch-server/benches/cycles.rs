@@ -1,0 +1,172 @@
+//! Request → approve → active cycles per second, through the HTTP API and
+//! the real workers and job table, with an instant provisioner (AWS's own
+//! latency is not what is measured). Each client loops: the requester asks
+//! (`POST /v1/requests`, a rule that needs the admin), the admin approves
+//! (`POST …/approve`), the requester waits on `GET …/watch` until the
+//! request is `active`. Target (issue 3): on PostgreSQL, ≥ 30 % of
+//! `pgbench -b tpcb-like` TPS.
+//!
+//! Anchor, in the same run and on the same PostgreSQL cluster:
+//! `pgbench -b tpcb-like` with as many clients for as long.
+//!
+//!     cargo bench -p latch-server --bench cycles               # both engines
+//!     BENCH_ENGINE=sqlite cargo bench -p latch-server --bench cycles
+//!     BENCH_CLIENTS=32 BENCH_SECS=20 cargo bench -p latch-server --bench cycles
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "a benchmark fails loudly")]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use latch_core::{Secret, SystemClock};
+use latch_server::{Config, Provisioners};
+use latch_testkit::{PgCluster, RecordingProvisioner};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+const POLICY: &str = "[[rule]]\nname = \"bench\"\nrequesters = \"any\"\nresource = { kinds = [\"role\"] }\napproval = { users = [\"admin@acme.io\"] }\ndefault_duration = \"1h\"\nmax_duration = \"1h\"\n";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+async fn call(http: &reqwest::Client, method: reqwest::Method, url: &str, auth: (&str, &str), body: Option<Value>) -> (u16, Value) {
+    let mut req = http.request(method, url);
+    req = match auth {
+        ("csrf", t) => req.header("x-csrf-token", t),
+        ("bearer", t) => req.bearer_auth(t),
+        _ => req,
+    };
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A bearer token for a signed-in person with `scopes`.
+async fn token(url: &str, enrollment: &str, scopes: &[&str]) -> String {
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, enrolled) = call(&http, reqwest::Method::POST, &format!("{url}/v1/orgs/acme/enroll"), ("", ""), Some(json!({"token": enrollment, "password": PASSWORD}))).await;
+    let csrf = enrolled["csrf_token"].as_str().unwrap().to_owned();
+    let (_, t) = call(&http, reqwest::Method::POST, &format!("{url}/v1/tokens"), ("csrf", &csrf), Some(json!({"name": "bench", "scopes": scopes}))).await;
+    t["secret"].as_str().unwrap().to_owned()
+}
+
+/// One cycle; its latency.
+async fn cycle(http: &reqwest::Client, url: &str, alice: &str, admin: &str, name: &str) -> Duration {
+    let t0 = Instant::now();
+    let body = json!({"kind": "role", "name": name, "accounts": ["111111111111"]});
+    let (status, r) = call(http, reqwest::Method::POST, &format!("{url}/v1/requests"), ("bearer", alice), Some(body)).await;
+    assert_eq!(status, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_owned();
+    let (status, r) = call(http, reqwest::Method::POST, &format!("{url}/v1/requests/{id}/approve"), ("bearer", admin), Some(json!({}))).await;
+    assert_eq!(status, 200, "{r}");
+    let mut resp = http.get(format!("{url}/v1/requests/{id}/watch")).bearer_auth(alice).send().await.unwrap();
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        buf.extend_from_slice(&chunk);
+        if buf.windows(17).any(|w| w == b"\"state\":\"active\"") {
+            return t0.elapsed();
+        }
+    }
+    panic!("request {id} never became active: {}", String::from_utf8_lossy(&buf));
+}
+
+/// Cycles per second with `clients` loops for `secs` (after a warm-up), and
+/// the cycle latencies.
+async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f64, Vec<Duration>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().join("data"), init_org: "acme".into(), init_admin: "admin@acme.io".into(), ..Config::default() };
+    config.database_url = db.map(Secret::new);
+    let mut provisioners = Provisioners::default();
+    provisioners.0.insert("aws".into(), Arc::new(RecordingProvisioner::default()));
+    let running = latch_server::start_with(config, Arc::new(SystemClock), latch_server::Parts { provisioners, aws: None }).await.unwrap();
+    let url = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, enrolled) = call(&http, reqwest::Method::POST, &format!("{url}/v1/orgs/acme/enroll"), ("", ""), Some(json!({"token": running.first_run.clone().unwrap().token, "password": PASSWORD}))).await;
+    let csrf = enrolled["csrf_token"].as_str().unwrap().to_owned();
+    call(&http, reqwest::Method::PUT, &format!("{url}/v1/policy"), ("csrf", &csrf), Some(json!({"source": POLICY}))).await;
+    let (_, tok) = call(&http, reqwest::Method::POST, &format!("{url}/v1/tokens"), ("csrf", &csrf), Some(json!({"name": "bench", "scopes": ["read", "approve"]}))).await;
+    let admin = tok["secret"].as_str().unwrap().to_owned();
+    let (_, user) = call(&http, reqwest::Method::POST, &format!("{url}/v1/users"), ("csrf", &csrf), Some(json!({"email": "alice@acme.io", "role": "member"}))).await;
+    let alice = token(&url, user["enrollment"]["token"].as_str().unwrap(), &["read", "request"]).await;
+
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (http, url, alice, admin, measuring, stop) = (reqwest::Client::new(), url.clone(), alice.clone(), admin.clone(), measuring.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                // A role per cycle: every cycle grants a new entitlement.
+                let d = cycle(&http, &url, &alice, &admin, &format!("Role{c}x{k}")).await;
+                k += 1;
+                if measuring.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
+                    lat.push(d);
+                }
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = t0.elapsed().as_secs_f64();
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    lat.sort_unstable();
+    running.stop().await.unwrap();
+    println!("  {engine}: {} cycles in {elapsed:.1}s", lat.len());
+    (lat.len() as f64 / elapsed, lat)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+/// `pgbench -b tpcb-like` TPS on `url` (initialised at scale `clients`).
+fn pgbench(url: &str, clients: usize, secs: u64) -> f64 {
+    let bin = latch_testkit::pg::bin_dir().unwrap().join("pgbench");
+    let init = std::process::Command::new(&bin).args(["-i", "-q", "-s", &clients.to_string(), url]).output().unwrap();
+    assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+    let out = std::process::Command::new(&bin)
+        .args(["-b", "tpcb-like", "-c", &clients.to_string(), "-j", "2", "-T", &secs.to_string(), url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "pgbench: {}", String::from_utf8_lossy(&out.stderr));
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = ").and_then(|rest| rest.split_whitespace().next()).and_then(|v| v.parse().ok()))
+        .unwrap_or_else(|| panic!("no tps in pgbench output:\n{text}"))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let engines = std::env::var("BENCH_ENGINE").unwrap_or_else(|_| "both".into());
+    let clients: usize = env_or("BENCH_CLIENTS", 16);
+    let secs: u64 = env_or("BENCH_SECS", 10);
+    println!("request → approve → active: {clients} clients, {secs} s each, 2 worker threads, instant provisioner");
+    if engines != "postgres" {
+        let (rate, lat) = run("sqlite", None, clients, secs).await;
+        println!("  sqlite    {rate:8.1} cycles/s   latency ms p50 {:.1}  p99 {:.1}", pct(&lat, 0.5), pct(&lat, 0.99));
+    }
+    if engines != "sqlite" {
+        let cluster = PgCluster::start().unwrap();
+        let (rate, lat) = run("postgres", Some(cluster.fresh_database().unwrap()), clients, secs).await;
+        println!("  postgres  {rate:8.1} cycles/s   latency ms p50 {:.1}  p99 {:.1}", pct(&lat, 0.5), pct(&lat, 0.99));
+        let tps = pgbench(&cluster.fresh_database().unwrap(), clients, secs);
+        println!("  anchor: pgbench -b tpcb-like -c {clients} -j 2 -T {secs}: {tps:.1} TPS (same cluster, same run)");
+        println!("  postgres cycles/s ÷ pgbench TPS = {:.3} (target ≥ 0.30)", rate / tps);
+    }
+}
