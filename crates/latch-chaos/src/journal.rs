@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// `grant`, `revoke`, or `crash` (an injected abort, recorded first).
+    /// `grant`, `revoke`, or a fault recorded as it happens: `crash` (an
+    /// injected abort) or `hang` (a call that never returns).
     pub op: String,
     /// Whose access.
     pub email: String,
@@ -131,7 +132,12 @@ impl Journal {
 
     /// When injected faults aborted a server (ms since the epoch).
     pub fn crashes(&self) -> Vec<i64> {
-        self.records.iter().filter(|r| r.op == "crash").map(|r| r.at).collect()
+        self.faults("crash")
+    }
+
+    /// When injected faults of kind `op` (`crash`, `hang`) happened.
+    pub fn faults(&self, op: &str) -> Vec<i64> {
+        self.records.iter().filter(|r| r.op == op).map(|r| r.at).collect()
     }
 
     /// Fresh revocations that came while a grant applied before them still
@@ -223,14 +229,18 @@ impl JournalProvisioner {
         if Faults::roll(faults.fail) {
             return Err(ProvisionError::Retryable("injected failure".into()));
         }
+        let io = |e: std::io::Error| ProvisionError::Retryable(format!("journal: {e}"));
+        let mut f = OpenOptions::new().create(true).read(true).append(true).open(&self.path).map_err(io)?;
+        f.lock().map_err(io)?;
         if Faults::roll(faults.hang) {
+            // Recorded, the lock released, then never returns (the caller
+            // must give up on it; the thread stays parked).
+            append(&mut f, &Record::event("hang", spec)).map_err(io)?;
+            f.unlock().map_err(io)?;
             loop {
                 std::thread::park();
             }
         }
-        let io = |e: std::io::Error| ProvisionError::Retryable(format!("journal: {e}"));
-        let mut f = OpenOptions::new().create(true).read(true).append(true).open(&self.path).map_err(io)?;
-        f.lock().map_err(io)?;
         let journal = Journal::from_reader(&f).map_err(|e| ProvisionError::Retryable(format!("journal: {e}")))?;
         let key = spec.target.entitlement_key();
         let live = journal.live().contains_key(&(spec.email.clone(), key.clone()));
@@ -249,10 +259,7 @@ impl JournalProvisioner {
             at: SystemClock.now().millis(),
             fresh,
         };
-        let mut line = serde_json::to_vec(&record).map_err(|e| ProvisionError::Permanent(e.to_string()))?;
-        line.push(b'\n');
-        f.seek(SeekFrom::End(0)).map_err(io)?;
-        f.write_all(&line).map_err(io)?;
+        append(&mut f, &record).map_err(io)?;
         if Faults::roll(after) {
             crash(&mut f, spec);
         }
@@ -269,12 +276,22 @@ impl JournalProvisioner {
 /// Records the crash (so a test knows when the server went down), then
 /// aborts the process: no destructors, no unlock, like `kill -9`.
 fn crash(f: &mut File, spec: &GrantSpec) -> ! {
-    let record = Record { op: "crash".into(), email: spec.email.clone(), key: spec.target.entitlement_key(), expires_at: 0, at: SystemClock.now().millis(), fresh: false };
-    if let Ok(mut line) = serde_json::to_vec(&record) {
-        line.push(b'\n');
-        let _ = f.seek(SeekFrom::End(0)).and_then(|_| f.write_all(&line));
-    }
+    let _ = append(f, &Record::event("crash", spec));
     std::process::abort()
+}
+
+fn append(f: &mut File, record: &Record) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    f.seek(SeekFrom::End(0))?;
+    f.write_all(&line)
+}
+
+impl Record {
+    /// A fault, recorded so that a test knows it happened and when.
+    fn event(op: &str, spec: &GrantSpec) -> Record {
+        Record { op: op.into(), email: spec.email.clone(), key: spec.target.entitlement_key(), expires_at: 0, at: SystemClock.now().millis(), fresh: false }
+    }
 }
 
 #[async_trait]

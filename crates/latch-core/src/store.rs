@@ -399,6 +399,10 @@ pub trait JobStore: Send + Sync {
     async fn complete(&self, job_id: &str, worker: &str, now: Timestamp) -> StoreResult<bool>;
     /// Queues it again at `run_at` after a failure.
     async fn retry(&self, job_id: &str, worker: &str, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Queues it again at `run_at` without counting this attempt: it only
+    /// waited for another change to the same access to finish, which says
+    /// nothing about whether it can succeed.
+    async fn postpone(&self, job_id: &str, worker: &str, run_at: Timestamp, now: Timestamp) -> StoreResult<bool>;
     /// Gives up on it: dead, visible, alerting.
     async fn bury(&self, job_id: &str, worker: &str, error: &str, now: Timestamp) -> StoreResult<bool>;
     /// When the next job falls due (queued run time or expiring lease).

@@ -67,17 +67,35 @@ async fn cycle(http: &reqwest::Client, url: &str, alice: &str, admin: &str, name
     let mut buf = Vec::new();
     while let Some(chunk) = resp.chunk().await.unwrap() {
         buf.extend_from_slice(&chunk);
-        if buf.windows(17).any(|w| w == b"\"state\":\"active\"") {
-            return t0.elapsed();
+        while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+            let line: Value = serde_json::from_slice(&buf[..end]).unwrap();
+            buf.drain(..=end);
+            match line["request"]["state"].as_str() {
+                Some("active") => return t0.elapsed(),
+                Some("pending" | "approved" | "provisioning") | None => {}
+                Some(other) => panic!("request {id} became {other}"),
+            }
         }
     }
-    panic!("request {id} never became active: {}", String::from_utf8_lossy(&buf));
+    panic!("request {id}: the watch ended before it became active");
+}
+
+/// PostgreSQL's counters for the database at `url`: transactions committed
+/// and, per table, rows read by sequential scans.
+async fn pg_counters(url: &str) -> (i64, Vec<(String, i64)>) {
+    use sqlx::{Connection as _, Row as _};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let xacts: i64 = sqlx::query("SELECT xact_commit::BIGINT AS n FROM pg_stat_database WHERE datname = current_database()").fetch_one(&mut conn).await.unwrap().get("n");
+    let rows = sqlx::query("SELECT relname::TEXT AS t, COALESCE(seq_tup_read, 0)::BIGINT AS n FROM pg_stat_user_tables").fetch_all(&mut conn).await.unwrap();
+    (xacts, rows.iter().map(|r| (r.get::<String, _>("t"), r.get::<i64, _>("n"))).collect())
 }
 
 /// Cycles per second with `clients` loops for `secs` (after a warm-up), and
 /// the cycle latencies.
 async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f64, Vec<Duration>) {
     let dir = tempfile::tempdir().unwrap();
+    let pg_url = db.clone();
     let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().join("data"), init_org: "acme".into(), init_admin: "admin@acme.io".into(), ..Config::default() };
     config.database_url = db.map(Secret::new);
     let mut provisioners = Provisioners::default();
@@ -113,11 +131,19 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
         }));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = match &pg_url {
+        Some(u) => Some(pg_counters(u).await),
+        None => None,
+    };
     measuring.store(true, Ordering::Relaxed);
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
+    let after = match &pg_url {
+        Some(u) => Some(pg_counters(u).await),
+        None => None,
+    };
     let mut lat = Vec::new();
     for t in tasks {
         lat.extend(t.await.unwrap());
@@ -125,6 +151,13 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
     lat.sort_unstable();
     running.stop().await.unwrap();
     println!("  {engine}: {} cycles in {elapsed:.1}s", lat.len());
+    if let (Some((x0, t0)), Some((x1, t1))) = (before, after) {
+        let cycles = lat.len().max(1) as f64;
+        println!("  postgres transactions per cycle: {:.1}", (x1 - x0) as f64 / cycles);
+        let mut scans: Vec<(String, f64)> = t1.iter().map(|(t, n)| (t.clone(), (n - t0.iter().find(|(u, _)| u == t).map_or(0, |x| x.1)) as f64 / cycles)).filter(|(_, n)| *n > 0.0).collect();
+        scans.sort_by(|a, b| b.1.total_cmp(&a.1));
+        println!("  rows read by sequential scans per cycle: {scans:?}");
+    }
     (lat.len() as f64 / elapsed, lat)
 }
 

@@ -45,11 +45,15 @@ pub struct Config {
 pub struct AccessConfig {
     /// Seconds a request may wait for a decision before it expires.
     pub pending_timeout_secs: u64,
+    /// Seconds one grant or revoke call to an integration may take before
+    /// it is abandoned and retried (calls are idempotent), so a hung call
+    /// never holds access or its lock forever.
+    pub provision_timeout_secs: u64,
 }
 
 impl Default for AccessConfig {
     fn default() -> Self {
-        Self { pending_timeout_secs: 24 * 3600 }
+        Self { pending_timeout_secs: 24 * 3600, provision_timeout_secs: 120 }
     }
 }
 

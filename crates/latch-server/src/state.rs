@@ -66,17 +66,26 @@ impl AppState {
         Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes }))
     }
 
-    /// Request `id` was created or changed, with jobs queued alongside:
-    /// wakes this replica's workers and whoever watches the request.
-    pub fn request_changed(&self, id: &str) {
-        self.wake.notify_waiters();
+    /// Request `id` was created or changed with `jobs` jobs queued
+    /// alongside: wakes that many of this replica's workers (not all of
+    /// them: a herd of idle workers each polling the job table cost more
+    /// than the work itself) and whoever watches the request.
+    pub fn request_changed(&self, id: &str, jobs: usize) {
+        self.wake_workers(jobs);
         let _ = self.request_changes.send(Arc::from(id));
+    }
+
+    /// Wakes up to `n` idle workers of this replica.
+    pub fn wake_workers(&self, n: usize) {
+        for _ in 0..n {
+            self.wake.notify_one();
+        }
     }
 
     /// Queues a job and wakes this replica's workers.
     pub async fn enqueue(&self, job: NewJob) -> ApiResult<()> {
         self.store.enqueue(&job, self.now()).await?;
-        self.wake.notify_waiters();
+        self.wake_workers(1);
         Ok(())
     }
 

@@ -222,7 +222,27 @@ impl AccessStore for SqlStore {
         }
         record_effects(&mut tx, org_id, effects, now).await?;
         tx.commit().await.db()?;
-        self.request(org_id, &id).await?.ok_or(StoreError::NotFound)
+        // Exactly what was inserted (the conformance tests read it back).
+        Ok(Request {
+            id,
+            org_id: org_id.to_owned(),
+            requester_id: r.requester_id.clone(),
+            requester_email: r.requester_email.clone(),
+            rule: r.rule.clone(),
+            policy_version: r.policy_version,
+            reason: r.reason.clone(),
+            duration: Duration::from_secs(r.duration.as_secs()),
+            state: r.state,
+            end_reason: None,
+            break_glass: false,
+            created_at: now,
+            pending_until: r.pending_until,
+            decided_at: (r.state == State::Approved).then_some(now),
+            expires_at: None,
+            failure: None,
+            targets: r.targets.clone(),
+            decisions: Vec::new(),
+        })
     }
 
     async fn request(&self, org_id: &str, id: &str) -> StoreResult<Option<Request>> {

@@ -123,6 +123,22 @@ impl JobStore for SqlStore {
         self.release(job_id, worker, "queued", Some(run_at), Some(error), now).await
     }
 
+    async fn postpone(&self, job_id: &str, worker: &str, run_at: Timestamp, now: Timestamp) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $4, run_at = $3, attempts = attempts - 1
+             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(run_at.millis())
+        .bind(now.millis())
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     async fn bury(&self, job_id: &str, worker: &str, error: &str, now: Timestamp) -> StoreResult<bool> {
         self.release(job_id, worker, "dead", None, Some(error), now).await
     }

@@ -126,13 +126,19 @@ impl Deployment {
     /// `replicas` servers on a fresh `engine` database (PostgreSQL for more
     /// than one); `None` when the run excludes the engine.
     pub async fn start(engine: &str, replicas: usize) -> Option<Deployment> {
+        Self::start_with(engine, replicas, &[]).await
+    }
+
+    /// [`Deployment::start`] with extra `LATCH_*` settings for the servers.
+    pub async fn start_with(engine: &str, replicas: usize, settings: &[(&str, &str)]) -> Option<Deployment> {
         if !enabled(engine) {
             return None;
         }
         let dir = tempfile::Builder::new().prefix("latch-chaos-").tempdir().unwrap();
         let journal = dir.path().join("journal");
         let pg = if engine == "postgres" { Some(tokio::task::spawn_blocking(latch_testkit::fresh_postgres_url).await.unwrap().unwrap()) } else { None };
-        let env = vec![(LATCH_CHAOS_JOURNAL.to_owned(), journal.display().to_string())];
+        let mut env = vec![(LATCH_CHAOS_JOURNAL.to_owned(), journal.display().to_string())];
+        env.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let mut servers = Vec::new();
         for _ in 0..replicas {
             let (pg, env) = (pg.clone(), env.clone());

@@ -72,6 +72,23 @@ pub struct Request {
     pub decisions: Vec<Decision>,
 }
 
+impl Request {
+    /// The request as a successful transition to `to` with `changes` leaves
+    /// it (what the store would return if read again).
+    #[must_use]
+    pub fn moved(&self, to: State, changes: &Changes) -> Request {
+        Request {
+            state: to,
+            end_reason: changes.end_reason.or(self.end_reason),
+            decided_at: changes.decided_at.or(self.decided_at),
+            expires_at: changes.expires_at.or(self.expires_at),
+            break_glass: changes.break_glass.unwrap_or(self.break_glass),
+            failure: changes.failure.clone().or_else(|| self.failure.clone()),
+            ..self.clone()
+        }
+    }
+}
+
 /// A request to store.
 #[derive(Debug, Clone)]
 pub struct NewRequest {

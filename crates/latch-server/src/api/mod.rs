@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod jobs;
 mod aws;
 mod effective;
 mod federation;
@@ -77,6 +78,7 @@ routes! {
     "/v1/tokens" => get(tokens::list), post(tokens::create);
     "/v1/tokens/{id}" => delete(tokens::revoke);
     "/v1/audit" => get(audit::page);
+    "/v1/jobs/dead" => get(jobs::dead);
     "/v1/sso" => get(sso::get), put(sso::put), delete(sso::delete);
     "/v1/policy" => get(policy::show), put(policy::apply);
     "/v1/requests" => get(requests::list), post(requests::create);

@@ -61,6 +61,7 @@ pub(crate) const COOKIE: &str = "cookie";
         super::tokens::create,
         super::tokens::revoke,
         super::audit::page,
+        super::jobs::dead,
         super::sso::get,
         super::sso::put,
         super::sso::delete,

@@ -164,7 +164,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
         effects.job(workers::pending_timeout_job(&caller.org_id, &new.id, new.pending_until))
     };
     let request = state.store.create_request(&caller.org_id, &new, now, &effects).await?;
-    state.request_changed(&request.id);
+    state.request_changed(&request.id, workers::due_soon(&state, &effects));
     notify::emit(&state, if initial == RequestState::Approved { "request.approved" } else { "request.created" }, &request).await;
     Ok((StatusCode::CREATED, axum::Json(request)))
 }
@@ -312,7 +312,7 @@ async fn apply(state: &AppState, caller: &Principal, r: &Request, event: Event, 
     if !state.store.transition(&caller.org_id, &r.id, r.state, to, changes, state.now()).await? {
         return Err(ApiError::InvalidState("the request changed while you were deciding; reload it".to_owned()));
     }
-    state.request_changed(&r.id);
+    state.request_changed(&r.id, workers::due_soon(state, &changes.effects));
     Ok(to)
 }
 
@@ -377,7 +377,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
         if state.store.transition(&caller.org_id, &r.id, fresh.state, to, &changes, state.now()).await? {
-            state.request_changed(&r.id);
+            state.request_changed(&r.id, workers::due_soon(&state, &changes.effects));
             // The answer is the request as of this decision; workers may
             // already be moving it on.
             fresh.state = to;
@@ -484,8 +484,8 @@ mod tests {
 async fn end(state: &AppState, caller: &Principal, r: &Request, reason: EndReason, event: NewAuditEvent) -> ApiResult<Request> {
     let effects = Effects::default().job(workers::deprovision_job(r)).audit(event);
     let changes = Changes { end_reason: Some(reason), effects, ..Changes::default() };
-    apply(state, caller, r, Event::End(reason), &changes).await?;
-    Ok(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?)
+    let to = apply(state, caller, r, Event::End(reason), &changes).await?;
+    Ok(r.moved(to, &changes))
 }
 
 /// `POST /v1/requests/{id}/revoke`: an approver of the request (or an admin)
@@ -604,6 +604,6 @@ pub async fn extend(State(state): State<AppState>, caller: Caller, Path(id): Pat
     if !state.store.extend(&caller.org_id, &r.id, &extension, state.now()).await? {
         return Err(ApiError::InvalidState("the request changed meanwhile; reload it".to_owned()));
     }
-    state.request_changed(&r.id);
+    state.request_changed(&r.id, workers::due_soon(&state, &extension.effects));
     Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
 }

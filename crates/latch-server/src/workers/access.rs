@@ -74,6 +74,13 @@ pub(crate) fn pending_timeout_job(org_id: &str, id: &str, pending_until: latch_c
     NewJob { org_id: org_id.to_owned(), kind: "pending_timeout".into(), subject: id.to_owned(), idempotency_key: format!("pending_timeout:{id}"), run_at: pending_until, max_attempts: 10 }
 }
 
+/// How many of `effects`' jobs fall due before an idle worker would look
+/// anyway: only those are worth waking a worker for.
+pub(crate) fn due_soon(state: &AppState, effects: &Effects) -> usize {
+    let soon = state.now().plus(super::POLL);
+    effects.jobs.iter().filter(|j| j.run_at <= soon).count()
+}
+
 /// Runs one job.
 pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(), Failure> {
     let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(()) };
@@ -99,8 +106,9 @@ async fn step(state: &AppState, r: &Request, event: Event, changes: &Changes) ->
     if !state.store.transition(&r.org_id, &r.id, r.state, to, changes, state.now()).await? {
         return Ok(None);
     }
-    state.request_changed(&r.id);
-    Ok(state.store.request(&r.org_id, &r.id).await?)
+    state.request_changed(&r.id, due_soon(state, &changes.effects));
+    // The store moved exactly this row from exactly `r.state`: no re-read.
+    Ok(Some(r.moved(to, changes)))
 }
 
 fn spec(r: &Request, idx: usize) -> Option<GrantSpec> {
@@ -160,7 +168,7 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
             .provisioners
             .get(&spec.target.integration)
             .ok_or_else(|| Failure::Permanent(format!("integration `{}` is not installed", spec.target.integration)))?;
-        let outcome = p.grant(spec).await.map_err(|e| match e {
+        let outcome = bounded(state, p.grant(spec)).await?.map_err(|e| match e {
             ProvisionError::Retryable(m) => Failure::Retry(m),
             ProvisionError::Permanent(m) => Failure::Permanent(m),
         })?;
@@ -182,6 +190,31 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
     .await;
     state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
     result
+}
+
+/// One integration call, abandoned (and so retried: calls are idempotent)
+/// when it takes longer than `access.provision_timeout_secs`.
+async fn bounded<T>(state: &AppState, call: impl std::future::Future<Output = T>) -> Result<T, Failure> {
+    let limit = Duration::from_secs(state.config.access.provision_timeout_secs);
+    tokio::time::timeout(limit, call).await.map_err(|_| Failure::Retry(format!("the integration did not answer within {} s", limit.as_secs())))
+}
+
+/// A job gave up for good: a request it was provisioning fails (and what
+/// was granted is taken back) rather than staying `provisioning` forever.
+pub(crate) async fn gave_up(state: &AppState, job: &Job, error: &str) -> Result<(), Failure> {
+    if job.kind != "provision" {
+        return Ok(());
+    }
+    let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(()) };
+    let r = match r.state {
+        State::Approved => match step(state, &r, Event::StartProvisioning, &Changes::default()).await? {
+            Some(fresh) => fresh,
+            None => return Ok(()),
+        },
+        State::Provisioning => r,
+        _ => return Ok(()),
+    };
+    fail(state, &r, &format!("provisioning gave up: {error}")).await
 }
 
 /// Provisioning cannot succeed: take back whatever was granted, then fail.
@@ -250,7 +283,7 @@ async fn release_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec
             .provisioners
             .get(&spec.target.integration)
             .ok_or_else(|| Failure::Retry(format!("integration `{}` is not installed; cannot revoke", spec.target.integration)))?;
-        let outcome = p.revoke(spec, &applied).await.map_err(|e| match e {
+        let outcome = bounded(state, p.revoke(spec, &applied)).await?.map_err(|e| match e {
             ProvisionError::Retryable(m) | ProvisionError::Permanent(m) => Failure::Retry(m),
         })?;
         let action = match outcome {
@@ -291,7 +324,7 @@ pub(crate) async fn repair(state: &AppState, r: &Request, account: &str, worker:
         }
         let result = async {
             let p = state.provisioners.get(&target.integration).ok_or_else(|| Failure::Retry(format!("integration `{}` is not installed", target.integration)))?;
-            match p.grant(&spec).await {
+            match bounded(state, p.grant(&spec)).await? {
                 Ok(GrantOutcome::Granted(applied)) => {
                     state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;
                     tracing::warn!(request = %r.id, target = %key, "access was removed outside Latch; granted again");

@@ -18,12 +18,12 @@ use tokio::task::JoinHandle;
 use crate::state::AppState;
 
 pub(crate) use aws::{sync_job, sync_now_job};
-pub(crate) use access::{deprovision_job, expire_job, extend_job, pending_timeout_job, provision_job, Failure};
+pub(crate) use access::{due_soon, deprovision_job, expire_job, extend_job, pending_timeout_job, provision_job, Failure};
 
 /// How long a claimed job is leased; renewed every third of it.
 const LEASE: Duration = Duration::from_secs(30);
 /// Longest idle sleep.
-const POLL: Duration = Duration::from_secs(1);
+pub(crate) const POLL: Duration = Duration::from_secs(1);
 /// How often a replica looks for crashed ones.
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// Workers per replica. Jobs wait on the database far more than they
@@ -155,7 +155,9 @@ async fn handle(state: &AppState, worker: &str, job: Job) {
     let now = state.now();
     let outcome = match result {
         Ok(()) => state.store.complete(&job.id, worker, now).await,
-        Err(Failure::Busy) => state.store.retry(&job.id, worker, now.plus(Duration::from_millis(200)), "waiting for another change to the same access", now).await,
+        // Waiting on another change to the same access is not a failure:
+        // it must not use up the job's attempts.
+        Err(Failure::Busy) => state.store.postpone(&job.id, worker, now.plus(Duration::from_millis(200)), now).await,
         Err(Failure::Retry(msg)) => {
             tracing::warn!(error = %msg, "job failed; will retry");
             state.store.retry(&job.id, worker, now.plus(backoff(job.attempts)), &msg, now).await
@@ -174,6 +176,12 @@ async fn bury(state: &AppState, worker: &str, job: &Job, error: &str) {
     // A dead job is an alert: it is logged at error level, audited, and
     // listed by the API.
     tracing::error!(job = %job.id, kind = %job.kind, subject = %job.subject, error, "job is dead");
+    // Access that could not be granted must not stay half-granted: the
+    // request fails, and what was granted is taken back.
+    if let Err(e) = access::gave_up(state, job, error).await {
+        tracing::error!(job = %job.id, error = ?e, "could not fail the request of a dead job");
+        return;
+    }
     let _ = state.store.bury(&job.id, worker, error, state.now()).await;
     let event = latch_core::audit::NewAuditEvent::new("system", "job.dead", &job.id)
         .with(serde_json::json!({"kind": job.kind, "subject": job.subject, "error": error}));

@@ -171,6 +171,32 @@ async fn failures_leave_nothing_half_granted(app: TestApp) {
     assert_eq!((grants, revokes), (2, 1), "555 was granted, then taken back");
 }
 
+/// A grant that keeps failing gives up after its attempts: the job is dead
+/// (listed for admins, audited) and the request fails instead of staying
+/// `provisioning` forever.
+async fn a_provision_that_keeps_failing_dies_and_fails_its_request(app: TestApp) {
+    let (admin, alice) = setup(&app).await;
+    app.provisioner.fail_grants(vec![ProvisionError::Retryable("throttled".into()); 12]);
+    let r = ask(&alice, "ReadOnly", &["111111111111"], json!({})).await;
+    let mut state = Value::Null;
+    for _ in 0..40 {
+        app.advance(Duration::from_secs(301));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = alice.call(Method::GET, &format!("/v1/requests/{}", id(&r)), None).await.1;
+        if state["state"] == "failed" {
+            break;
+        }
+    }
+    assert_eq!(state["state"], "failed", "{state}");
+    assert!(state["failure"].as_str().unwrap().contains("throttled"), "{state}");
+    assert!(app.provisioner.live().is_empty());
+    let (s, dead) = admin.call(Method::GET, "/v1/jobs/dead", None).await;
+    assert_eq!(s, StatusCode::OK, "{dead}");
+    assert_eq!(dead["jobs"][0]["kind"], "provision", "{dead}");
+    assert_eq!(dead["jobs"][0]["subject"], id(&r).as_str());
+    assert_error(&alice.call(Method::GET, "/v1/jobs/dead", None).await, StatusCode::FORBIDDEN, "forbidden");
+}
+
 async fn undecided_requests_expire(app: TestApp) {
     let (admin, alice) = setup(&app).await;
     let (_, token) = admin.token(&["read"]).await;
@@ -187,6 +213,7 @@ crate::both_engines!(
     extensions_move_the_end_within_the_rule,
     approvers_revoke_early,
     failures_leave_nothing_half_granted,
+    a_provision_that_keeps_failing_dies_and_fails_its_request,
     undecided_requests_expire,
 );
 

@@ -38,6 +38,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/tokens", &["get", "post"]),
     ("/v1/tokens/{id}", &["delete"]),
     ("/v1/audit", &["get"]),
+    ("/v1/jobs/dead", &["get"]),
     ("/v1/sso", &["get", "put", "delete"]),
     ("/v1/policy", &["get", "put"]),
     ("/v1/requests", &["get", "post"]),

@@ -49,6 +49,7 @@ async fn requests_round_trip_and_move_only_from_the_expected_state(s: SqlStore) 
     let a = s.create_org("org-a", "A", T0).await.unwrap();
     let b = s.create_org("org-b", "B", T0).await.unwrap();
     let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
+    assert_eq!(s.request(&a.id, &r.id).await.unwrap().as_ref(), Some(&r), "what create returns is what was stored");
     assert_eq!(r.targets.len(), 2);
     assert_eq!(r.targets[1].level, Some(Level::Read));
     assert_eq!((r.state, r.decided_at, r.expires_at), (State::Pending, None, None));
@@ -75,6 +76,7 @@ async fn requests_are_listed_by_requester_and_state(s: SqlStore) {
     let a = s.create_org("org-a", "A", T0).await.unwrap();
     let r1 = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
     let r2 = s.create_request(&a.id, &new_request("alice", State::Approved), T0.plus(Duration::from_secs(1)), &Effects::default()).await.unwrap();
+    assert_eq!(s.request(&a.id, &r2.id).await.unwrap().as_ref(), Some(&r2), "what create returns is what was stored");
     let r3 = s.create_request(&a.id, &new_request("bob", State::Pending), T0.plus(Duration::from_secs(2)), &Effects::default()).await.unwrap();
     assert_eq!(r2.decided_at, Some(T0.plus(Duration::from_secs(1))));
     let ids = |v: Vec<latch_core::access::request::Request>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
@@ -99,12 +101,16 @@ async fn effects_are_recorded_with_the_change_or_not_at_all(s: SqlStore) {
     let approve = Effects::default().audit(NewAuditEvent::new("u", "request.approved", &r.id)).job(job(&a.id, "provision"));
     let changes = Changes { decided_at: Some(T0), effects: approve, ..Changes::default() };
     assert!(s.transition(&a.id, &r.id, State::Pending, State::Approved, &changes, T0).await.unwrap());
+    assert_eq!(s.request(&a.id, &r.id).await.unwrap(), Some(r.moved(State::Approved, &changes)), "Request::moved predicts the stored row");
     // The racing loser's effects are not recorded.
     let lost = Changes { effects: Effects::default().audit(NewAuditEvent::new("v", "request.approved", &r.id)).job(job(&a.id, "twice")), ..Changes::default() };
     assert!(!s.transition(&a.id, &r.id, State::Pending, State::Approved, &lost, T0).await.unwrap());
     s.transition(&a.id, &r.id, State::Approved, State::Provisioning, &Changes::default(), T0).await.unwrap();
     let end = T0.plus(Duration::from_secs(60));
-    s.transition(&a.id, &r.id, State::Provisioning, State::Active, &Changes { expires_at: Some(end), ..Changes::default() }, T0).await.unwrap();
+    let active = Changes { expires_at: Some(end), ..Changes::default() };
+    s.transition(&a.id, &r.id, State::Provisioning, State::Active, &active, T0).await.unwrap();
+    let now = s.request(&a.id, &r.id).await.unwrap().unwrap();
+    assert_eq!(now.moved(State::Expiring, &Changes { end_reason: Some(EndReason::Revoked), ..Changes::default() }).end_reason, Some(EndReason::Revoked));
     let later = end.plus(Duration::from_secs(60));
     let ext = |from, key: &str| Extension { from, to: later, duration: Duration::from_secs(120), effects: Effects::default().job(job(&a.id, key)).audit(NewAuditEvent::new("u", "request.extended", "r")) };
     assert!(!s.extend(&a.id, &r.id, &ext(T0, "stale"), T0).await.unwrap(), "not its end any more");

@@ -41,6 +41,11 @@ async fn jobs_are_leased_retried_and_buried(s: SqlStore) {
     let dead = s.dead_jobs(&org.id).await.unwrap();
     assert_eq!((dead.len(), dead[0].last_error.as_deref()), (1, Some("gave up")));
     let k2 = s.claim("w1", T0.plus(SEC * 60), T0.plus(SEC * 90)).await.unwrap().unwrap();
+    // Waiting on another change does not use up attempts.
+    let t = T0.plus(SEC * 60);
+    assert!(s.postpone(&k2.id, "w1", t, t).await.unwrap());
+    let k2 = s.claim("w1", t, t.plus(SEC * 30)).await.unwrap().unwrap();
+    assert_eq!(k2.attempts, 1, "a postponed attempt is not counted");
     assert!(s.complete(&k2.id, "w1", T0.plus(SEC * 61)).await.unwrap());
     assert_eq!(s.next_due().await.unwrap(), None);
 }
