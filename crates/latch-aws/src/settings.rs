@@ -18,6 +18,9 @@ pub struct AwsSettings {
     pub integration_role_name: String,
     /// The role Latch assumes into Organizations member accounts.
     pub member_role_name: String,
+    /// The name of the IAM SAML provider for Latch in federated accounts
+    /// (the second half of a SAML assertion's `Role` attribute).
+    pub saml_provider_name: String,
     /// Seconds between inventory syncs of an account.
     pub sync_interval_secs: u64,
 }
@@ -30,6 +33,7 @@ impl Default for AwsSettings {
             principal_arn: None,
             integration_role_name: "LatchIntegration".into(),
             member_role_name: "OrganizationAccountAccessRole".into(),
+            saml_provider_name: "Latch".into(),
             sync_interval_secs: 3600,
         }
     }

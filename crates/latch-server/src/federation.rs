@@ -40,6 +40,9 @@ fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
     ApiError::Internal(Box::new(e))
 }
 
+/// Longest a SAML assertion is accepted for.
+const SAML_LIFE: Duration = Duration::from_secs(300);
+
 /// The org's signing key, made on first use.
 async fn key(state: &AppState, org_id: &str) -> ApiResult<(String, RsaPrivateKey)> {
     let (kid, pem) = match state.store.signing_key(org_id).await? {
@@ -53,6 +56,53 @@ async fn key(state: &AppState, org_id: &str) -> ApiResult<(String, RsaPrivateKey
     };
     let key = RsaPrivateKey::from_pkcs1_pem(&pem).map_err(internal)?;
     Ok((kid, key))
+}
+
+/// The org's SAML IdP entity ID (the issuer of its assertions).
+pub fn saml_entity_id(state: &AppState, org_slug: &str) -> String {
+    format!("{}/saml/{org_slug}", state.config.public_url())
+}
+
+/// The org's SAML signing key with its certificate (DER). The key is the
+/// org's federation signing key; the certificate is derived from it.
+async fn saml_signer(state: &AppState, org_id: &str, org_slug: &str) -> ApiResult<(RsaPrivateKey, Vec<u8>)> {
+    let (_, key) = key(state, org_id).await?;
+    let slug = org_slug.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let cert = crate::saml::cert::self_signed(&key, &slug).map_err(|e| ApiError::Internal(e.into()))?;
+        Ok((key, cert))
+    })
+    .await
+    .map_err(internal)?
+}
+
+/// The org's SAML IdP metadata (for `iam:CreateSAMLProvider`).
+pub async fn saml_metadata(state: &AppState, org_id: &str, org_slug: &str) -> ApiResult<String> {
+    let (_, cert) = saml_signer(state, org_id, org_slug).await?;
+    let entity = saml_entity_id(state, org_slug);
+    Ok(crate::saml::metadata(&entity, &format!("{entity}/sso"), &cert))
+}
+
+/// A signed SAML response (base64, as AWS takes it) letting `email` assume
+/// `role_arn` through `provider_arn`, valid for five minutes at most and
+/// never past `grant_end`; with when it stops working.
+pub async fn saml_response(state: &AppState, org: (&str, &str), email: &str, role_arn: &str, provider_arn: &str, grant_end: latch_core::Timestamp) -> ApiResult<(String, latch_core::Timestamp)> {
+    let now = state.now();
+    let until = grant_end.min(now.plus(SAML_LIFE));
+    // AWS sessions last 900 s at least; the grant's end bounds the rest
+    // (revocation ends sessions issued before it).
+    let session_secs = now.seconds_until(grant_end).clamp(900, 3600);
+    let (key, cert) = saml_signer(state, org.0, org.1).await?;
+    let issuer = saml_entity_id(state, org.1);
+    let ids = (format!("_{}", latch_core::id::new_id("saml")), format!("_{}", latch_core::id::new_id("saml")));
+    let (email, role_arn, provider_arn) = (email.to_owned(), role_arn.to_owned(), provider_arn.to_owned());
+    let xml = tokio::task::spawn_blocking(move || {
+        let g = crate::saml::Grant { issuer: &issuer, subject: &email, role_arn: &role_arn, provider_arn: &provider_arn, session_secs, now, not_on_or_after: until, ids: (&ids.0, &ids.1) };
+        crate::saml::signed_response(&g, &key, &cert)
+    })
+    .await
+    .map_err(internal)?;
+    Ok((base64::engine::general_purpose::STANDARD.encode(xml), until))
 }
 
 /// The org's public keys as a JWK set.

@@ -15,6 +15,7 @@ mod metrics;
 mod notify;
 mod request_id;
 mod resource_tags;
+pub mod saml;
 pub mod state;
 mod sso;
 mod ui;

@@ -1,6 +1,6 @@
-//! Federated mode: people reach roles with web identity tokens that Latch,
-//! as the OpenID Connect provider the account trusts, mints only during an
-//! active grant. Nothing is added in AWS to grant: the grant checks the role
+//! Federated mode: people reach roles with web identity tokens (or SAML
+//! assertions) that Latch, as the OpenID Connect (or SAML) identity provider
+//! the account trusts, makes only during an active grant. Nothing is added in AWS to grant: the grant checks the role
 //! exists and trusts web identity, and Latch's token gate does the rest. A
 //! revoke ends the sessions already issued (a deny on the person's sessions
 //! issued before the revoke), as in iam-users mode.
@@ -34,14 +34,21 @@ pub(super) async fn grant(c: &Clients, spec: &GrantSpec) -> Result<GrantOutcome,
         }
     };
     let trust: Value = serde_json::from_str(&role.assume_role_policy_document.as_deref().map(decode_document).unwrap_or_default()).unwrap_or_default();
-    if !trust.to_string().contains("sts:AssumeRoleWithWebIdentity") {
+    // Latch's web identity tokens, or its SAML assertions: the role must
+    // trust one of the two.
+    let trust = trust.to_string();
+    let kind = if trust.contains("sts:AssumeRoleWithWebIdentity") {
+        "web-identity"
+    } else if trust.contains("sts:AssumeRoleWithSAML") {
+        "saml"
+    } else {
         return Err(ProvisionError::Permanent(format!(
-            "the trust policy of role `{name}` does not allow `sts:AssumeRoleWithWebIdentity`\nhelp: give it the trust policy printed by `latch admin aws install --mode federated` for this role"
+            "the trust policy of role `{name}` allows neither `sts:AssumeRoleWithWebIdentity` nor `sts:AssumeRoleWithSAML`\nhelp: give it the trust policy printed by `latch admin aws install --mode federated` for this role"
         )));
-    }
+    };
     // Nothing changes in AWS: the trust was already in place.
     Ok(GrantOutcome::AlreadyGranted(Applied(json!({
-        "mode": "federated", "kind": "web-identity", "role_name": role.role_name, "role_arn": role.arn, "session_name": spec.email,
+        "mode": "federated", "kind": kind, "role_name": role.role_name, "role_arn": role.arn, "session_name": spec.email,
     }))))
 }
 

@@ -105,8 +105,11 @@ routes! {
     "/v1/integrations/aws/{account}/iam-users" => post(aws::create_iam_user);
     "/v1/integrations/aws/{account}/iam-users/{name}" => delete(aws::delete_iam_user);
     "/v1/requests/{id}/web-identity-token" => post(federation::token);
+    "/v1/requests/{id}/saml-response" => post(federation::saml_response);
     "/oidc/{org}/.well-known/openid-configuration" => get(federation::discovery);
     "/oidc/{org}/jwks.json" => get(federation::jwks);
+    "/saml/{org}/metadata" => get(federation::saml_metadata);
+    "/saml/{org}/sso" => get(federation::saml_console);
 }
 
 /// The whole router.

@@ -45,7 +45,7 @@ async fn customer(w: &AwsWorld) -> Customer {
     Customer { alice: w.config(&key.access_key_id, &key.secret_access_key, None), admin_role: role.arn }
 }
 
-fn factory(w: &AwsWorld) -> Arc<ClientFactory> {
+pub(crate) fn factory(w: &AwsWorld) -> Arc<ClientFactory> {
     let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };
     Arc::new(ClientFactory::with_credentials(settings, &w.latch.id, &w.latch.secret))
 }
@@ -56,7 +56,7 @@ async fn apply(w: &AwsWorld, installed: &Value) {
 }
 
 /// Applies the integration role of the printed CloudFormation template with `iam`.
-async fn apply_with(iam: &aws_sdk_iam::Client, installed: &Value) {
+pub(crate) async fn apply_with(iam: &aws_sdk_iam::Client, installed: &Value) {
     latch_testkit::aws::apply_integration(iam, installed).await.unwrap();
 }
 
@@ -80,7 +80,7 @@ impl Customer {
     }
 }
 
-async fn session_works(session: &SdkConfig) -> bool {
+pub(crate) async fn session_works(session: &SdkConfig) -> bool {
     aws_sdk_iam::Client::new(session).list_roles().send().await.is_ok()
 }
 

@@ -11,6 +11,7 @@ mod input;
 mod isolation;
 mod openapi;
 mod requests;
+mod saml;
 mod sso;
 mod support;
 mod tokens;

@@ -65,6 +65,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/integrations/aws/{account}/iam-users", &["post"]),
     ("/v1/integrations/aws/{account}/iam-users/{name}", &["delete"]),
     ("/v1/requests/{id}/web-identity-token", &["post"]),
+    ("/v1/requests/{id}/saml-response", &["post"]),
+    ("/saml/{org}/metadata", &["get"]),
+    ("/saml/{org}/sso", &["get"]),
     ("/oidc/{org}/.well-known/openid-configuration", &["get"]),
     ("/oidc/{org}/jwks.json", &["get"]),
 ];
