@@ -127,6 +127,7 @@ async fn main() {
         role_name: "LatchIntegration".into(),
         external_id: "bench".into(),
         sso_start_url: None,
+        federation: latch_core::integration::FederationProtocol::Oidc,
         status: IntegrationStatus::Installed,
         missing: vec![],
         verified_at: None,

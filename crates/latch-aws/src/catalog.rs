@@ -3,7 +3,7 @@
 //! are printed from this table and `verify` probes this table, so what the
 //! customer is asked to allow and what is checked cannot drift apart.
 
-use latch_core::integration::AwsMode;
+use latch_core::integration::{AwsMode, FederationProtocol};
 use serde_json::{json, Value};
 
 /// Which resources a permission is granted on.
@@ -78,6 +78,9 @@ pub struct Components {
     pub inventory: bool,
     /// It is an Organizations management account.
     pub organizations: bool,
+    /// Federated mode: how the account trusts Latch (which IAM identity
+    /// provider verify reads).
+    pub federation: FederationProtocol,
 }
 
 const fn p(action: &'static str, scope: Scope, part: Part) -> Permission {
@@ -134,7 +137,9 @@ const SESSION_REVOKE: &[Permission] = &[
     p("iam:DeleteRolePolicy", Scope::Any, Part::SessionRevoke),
 ];
 
-const FEDERATED_ROLES: &[Permission] = &[p("iam:GetRole", Scope::Any, Part::SessionRevoke), p("iam:GetOpenIDConnectProvider", Scope::Any, Part::SessionRevoke)];
+const FEDERATED_ROLES: &[Permission] = &[p("iam:GetRole", Scope::Any, Part::SessionRevoke)];
+const OIDC_PROVIDER: &[Permission] = &[p("iam:GetOpenIDConnectProvider", Scope::Any, Part::SessionRevoke)];
+const SAML_PROVIDER: &[Permission] = &[p("iam:GetSAMLProvider", Scope::Any, Part::SessionRevoke)];
 
 const IDENTITY_CENTER_SYNC: &[Permission] = &[
     p("sso:ListInstances", Scope::Any, Part::IdentityCenterSync),
@@ -185,13 +190,27 @@ const RESOURCE_INVENTORY: &[Permission] = &[
     p("resource-explorer-2:Search", Scope::Any, Part::ResourceInventory),
 ];
 
+/// Every mode with every federation protocol it distinguishes (tests walk
+/// them all).
+pub fn every_mode() -> Vec<(AwsMode, FederationProtocol)> {
+    let mut all: Vec<_> = AwsMode::ALL.into_iter().map(|m| (m, FederationProtocol::Oidc)).collect();
+    all.push((AwsMode::Federated, FederationProtocol::Saml));
+    all
+}
+
 /// Every permission `c` needs, in a stable order.
 pub fn permissions(c: &Components) -> Vec<Permission> {
     let mut parts: Vec<&[Permission]> = vec![IAM_SYNC];
     match c.mode {
         AwsMode::IamUsers => parts.extend([IAM_USERS_GRANT, IAM_USER_LIFECYCLE, SESSION_REVOKE]),
         AwsMode::IdentityCenter => parts.extend([IDENTITY_CENTER_SYNC, IDENTITY_CENTER_GRANT]),
-        AwsMode::Federated => parts.extend([FEDERATED_ROLES, SESSION_REVOKE]),
+        AwsMode::Federated => {
+            let provider = match c.federation {
+                FederationProtocol::Oidc => OIDC_PROVIDER,
+                FederationProtocol::Saml => SAML_PROVIDER,
+            };
+            parts.extend([FEDERATED_ROLES, provider, SESSION_REVOKE]);
+        }
     }
     if c.organizations {
         parts.push(ORGANIZATIONS);
@@ -296,7 +315,7 @@ mod tests {
 
     #[test]
     fn each_component_adds_only_its_permissions() {
-        let base = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+        let base = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: FederationProtocol::Oidc };
         let actions = |c: &Components| permissions(c).iter().map(|p| p.action).collect::<BTreeSet<_>>();
         let iam = actions(&base);
         assert!(iam.contains("iam:PutUserPolicy") && !iam.contains("sso:CreateAccountAssignment") && !iam.contains("tag:GetResources"));
@@ -304,6 +323,9 @@ mod tests {
         assert!(ic.contains("sso:CreateAccountAssignment") && !ic.contains("iam:PutUserPolicy") && !ic.contains("iam:CreateUser"));
         let fed = actions(&Components { mode: AwsMode::Federated, ..base });
         assert!(fed.contains("iam:PutRolePolicy") && !fed.contains("iam:PutUserPolicy"));
+        assert!(fed.contains("iam:GetOpenIDConnectProvider") && !fed.contains("iam:GetSAMLProvider"));
+        let saml = actions(&Components { mode: AwsMode::Federated, federation: FederationProtocol::Saml, ..base });
+        assert_eq!(saml.symmetric_difference(&fed).copied().collect::<Vec<_>>(), ["iam:GetOpenIDConnectProvider", "iam:GetSAMLProvider"]);
         let more = actions(&Components { inventory: true, organizations: true, ..base });
         assert_eq!(more.difference(&iam).copied().collect::<Vec<_>>(), [
             "organizations:DescribeOrganization",
@@ -317,8 +339,8 @@ mod tests {
 
     #[test]
     fn the_printed_policy_holds_exactly_the_catalog_and_is_valid() {
-        for mode in AwsMode::ALL {
-            let c = Components { mode, inventory: true, organizations: true };
+        for (mode, federation) in crate::catalog::every_mode() {
+            let c = Components { mode, inventory: true, organizations: true, federation };
             let doc = permissions_policy(&c, &ctx());
             let printed: BTreeSet<String> = doc["Statement"]
                 .as_array()

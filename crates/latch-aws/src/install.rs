@@ -29,11 +29,26 @@ pub struct InstallPlan {
 /// What federated mode adds to an account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Federation {
-    /// The issuer URL (`https://latch.example.com/oidc/acme`).
+    /// The OpenID Connect issuer URL (`https://latch.example.com/oidc/acme`),
+    /// or with SAML the IdP entity ID (`https://latch.example.com/saml/acme`).
     pub issuer: String,
-    /// The IAM OIDC provider's ARN in the account.
+    /// The IAM OIDC (or SAML) provider's ARN in the account.
     pub provider_arn: String,
+    /// With SAML: the IAM SAML provider to create.
+    pub saml: Option<SamlProvider>,
 }
+
+/// The IAM SAML provider a SAML-federated account makes for Latch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamlProvider {
+    /// Its name (`aws.saml_provider_name`).
+    pub name: String,
+    /// Latch's IdP metadata document it is made from.
+    pub metadata: String,
+}
+
+/// The audience AWS requires of SAML assertions (`SAML:aud`).
+pub const SAML_AUDIENCE: &str = "https://signin.aws.amazon.com/saml";
 
 impl Federation {
     /// The issuer as IAM names it in condition keys (no scheme).
@@ -42,8 +57,22 @@ impl Federation {
     }
 
     /// The trust policy a role people may request must have: tokens from
-    /// Latch's issuer, for Latch's audience, minted for this very role.
+    /// Latch's issuer, for Latch's audience, minted for this very role; or
+    /// with SAML, assertions from Latch's SAML provider for AWS (Latch puts
+    /// only the granted role in an assertion's `Role` attribute).
     pub fn role_trust(&self, role_name: &str) -> Value {
+        if self.saml.is_some() {
+            return json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "LatchFederation",
+                    "Effect": "Allow",
+                    "Principal": {"Federated": self.provider_arn},
+                    "Action": "sts:AssumeRoleWithSAML",
+                    "Condition": {"StringEquals": {"SAML:aud": SAML_AUDIENCE}}
+                }]
+            });
+        }
         let hp = self.host_path();
         json!({
             "Version": "2012-10-17",
@@ -79,7 +108,15 @@ impl InstallPlan {
     /// The plan with Latch's issuer registered as the account's OIDC provider.
     pub fn with_federation(mut self, partition: &str, issuer: &str) -> Self {
         let host_path = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
-        self.federation = Some(Federation { issuer: issuer.to_owned(), provider_arn: format!("arn:{partition}:iam::{}:oidc-provider/{host_path}", self.account_id) });
+        self.federation = Some(Federation { issuer: issuer.to_owned(), provider_arn: format!("arn:{partition}:iam::{}:oidc-provider/{host_path}", self.account_id), saml: None });
+        self
+    }
+
+    /// The plan with Latch registered as the account's IAM SAML provider
+    /// `name`, from Latch's `metadata` for IdP `entity_id`.
+    pub fn with_saml(mut self, partition: &str, entity_id: &str, name: &str, metadata: &str) -> Self {
+        let provider_arn = format!("arn:{partition}:iam::{}:saml-provider/{name}", self.account_id);
+        self.federation = Some(Federation { issuer: entity_id.to_owned(), provider_arn, saml: Some(SamlProvider { name: name.to_owned(), metadata: metadata.to_owned() }) });
         self
     }
 }
@@ -125,13 +162,13 @@ fn cli(plan: &InstallPlan) -> String {
     let perms = serde_json::to_string(&plan.permissions).unwrap_or_default();
     let mut out = cli_role(plan, &trust, &perms);
     if let Some(f) = &plan.federation {
+        let provider = match &f.saml {
+            Some(saml) => format!("aws iam create-saml-provider --name {} --saml-metadata-document {}", shell_quote(&saml.name), shell_quote(&saml.metadata)),
+            None => format!("aws iam create-open-id-connect-provider --url {} --client-id-list {AUDIENCE}", shell_quote(&f.issuer)),
+        };
         out.push_str(&format!(
-            "# Latch is the identity provider for the roles people request here:
-             aws iam create-open-id-connect-provider --url {} --client-id-list {AUDIENCE}
-             # Each role people may request trusts it like this (ROLE is the role's name):
-             #   {}
-",
-            shell_quote(&f.issuer),
+            "# Latch is the identity provider for the roles people request here:\n{provider}\n\
+             # Each role people may request trusts it like this (ROLE is the role's name):\n#   {}\n",
             serde_json::to_string(&f.role_trust("ROLE")).unwrap_or_default()
         ));
     }
@@ -166,10 +203,16 @@ fn terraform(plan: &InstallPlan) -> String {
         trust = heredoc(&plan.trust),
         perms = heredoc(&plan.permissions),
         federation = plan.federation.as_ref().map(|f| format!(
-            "\n# Latch is the identity provider for the roles people request here.\n\
-             resource \"aws_iam_openid_connect_provider\" \"latch\" {{\n  url            = {}\n  client_id_list = [\"{AUDIENCE}\"]\n}}\n\
+            "\n# Latch is the identity provider for the roles people request here.\n{}\
              # Each role people may request trusts it like this (ROLE is the role's name):\n{}\n",
-            serde_json::to_string(&f.issuer).unwrap_or_default(),
+            match &f.saml {
+                Some(saml) => format!(
+                    "resource \"aws_iam_saml_provider\" \"latch\" {{\n  name                   = {}\n  saml_metadata_document = <<-LATCH\n{}\n  LATCH\n}}\n",
+                    serde_json::to_string(&saml.name).unwrap_or_default(),
+                    saml.metadata.replace("${", "$${").replace("%{", "%%{")
+                ),
+                None => format!("resource \"aws_iam_openid_connect_provider\" \"latch\" {{\n  url            = {}\n  client_id_list = [\"{AUDIENCE}\"]\n}}\n", serde_json::to_string(&f.issuer).unwrap_or_default()),
+            },
             heredoc(&f.role_trust("ROLE")).lines().map(|l| format!("#   {l}")).collect::<Vec<_>>().join("\n")
         )).unwrap_or_default(),
     )
@@ -194,7 +237,11 @@ fn cloudformation(plan: &InstallPlan) -> String {
     });
     let mut template = template;
     if let (Some(f), Some(resources)) = (&plan.federation, template.get_mut("Resources").and_then(Value::as_object_mut)) {
-        resources.insert("LatchIdentityProvider".into(), json!({"Type": "AWS::IAM::OIDCProvider", "Properties": {"Url": f.issuer, "ClientIdList": [AUDIENCE]}}));
+        let provider = match &f.saml {
+            Some(saml) => json!({"Type": "AWS::IAM::SAMLProvider", "Properties": {"Name": saml.name, "SamlMetadataDocument": saml.metadata}}),
+            None => json!({"Type": "AWS::IAM::OIDCProvider", "Properties": {"Url": f.issuer, "ClientIdList": [AUDIENCE]}}),
+        };
+        resources.insert("LatchIdentityProvider".into(), provider);
     }
     let mut text = serde_json::to_string_pretty(&template).unwrap_or_default();
     text.push('\n');
@@ -209,8 +256,28 @@ mod tests {
 
     fn plan() -> InstallPlan {
         let ctx = RoleContext { partition: "aws", account_id: "111111111111", role_name: "LatchIntegration", member_role_name: "OrganizationAccountAccessRole" };
-        let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+        let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc };
         InstallPlan::new(&c, &ctx, "arn:aws:iam::999999999999:role/latch", "ext-0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn a_saml_federation_registers_latchs_metadata_and_trusts_its_assertions() {
+        let metadata = "<?xml version=\"1.0\"?>\n<md:EntityDescriptor entityID=\"https://latch.example.com/saml/acme\"></md:EntityDescriptor>";
+        let p = plan().with_saml("aws", "https://latch.example.com/saml/acme", "Latch", metadata);
+        let f = p.federation.clone().unwrap();
+        assert_eq!(f.provider_arn, "arn:aws:iam::111111111111:saml-provider/Latch");
+        let trust = f.role_trust("Deploy");
+        assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRoleWithSAML");
+        assert_eq!(trust["Statement"][0]["Principal"]["Federated"], f.provider_arn.as_str());
+        assert_eq!(trust["Statement"][0]["Condition"]["StringEquals"]["SAML:aud"], SAML_AUDIENCE);
+        let diags = latch_iam::validate_file(&trust.to_string(), latch_iam::PolicyType::Trust);
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let cf: Value = serde_json::from_str(&render(&p, Format::CloudFormation)).unwrap();
+        assert_eq!(cf["Resources"]["LatchIdentityProvider"], json!({"Type": "AWS::IAM::SAMLProvider", "Properties": {"Name": "Latch", "SamlMetadataDocument": metadata}}));
+        let cli = render(&p, Format::Cli);
+        assert!(cli.contains(&format!("aws iam create-saml-provider --name 'Latch' --saml-metadata-document '{metadata}'")), "{cli}");
+        let tf = render(&p, Format::Terraform);
+        assert!(tf.contains("resource \"aws_iam_saml_provider\" \"latch\"") && tf.contains(metadata), "{tf}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::catalog::{permissions, Components, Permission, Scope};
 use crate::error::{classify, AwsError, Failure};
 use crate::factory::{Clients, ClientFactory, RoleHop};
+use crate::install::Federation;
 use crate::trust::{admits, decode_document};
 
 /// A name no real user, role, group or policy has.
@@ -48,9 +49,10 @@ pub fn integration_hop(factory: &ClientFactory, account_id: &str, role_name: &st
 
 /// Verifies one account's integration role.
 ///
-/// In federated mode, `issuer` is Latch's OpenID Connect issuer for the
-/// org, which the account must have registered as an IAM OIDC provider.
-pub async fn verify(factory: &ClientFactory, components: &Components, account_id: &str, role_name: &str, external_id: &str, issuer: Option<&str>) -> Result<VerifyReport, AwsError> {
+/// In federated mode, `federation` is what the account must have registered:
+/// Latch's OpenID Connect issuer as an IAM OIDC provider, or Latch's SAML
+/// metadata as an IAM SAML provider.
+pub async fn verify(factory: &ClientFactory, components: &Components, account_id: &str, role_name: &str, external_id: &str, federation: Option<&Federation>) -> Result<VerifyReport, AwsError> {
     let mut report = VerifyReport::default();
     factory.forget().await;
     let hop = integration_hop(factory, account_id, role_name, external_id);
@@ -120,10 +122,14 @@ pub async fn verify(factory: &ClientFactory, components: &Components, account_id
             }
         }
     }
-    if let Some(issuer) = issuer.filter(|_| !missing.contains("iam:GetOpenIDConnectProvider")) {
-        if let Some(problem) = federation_problem(&clients, issuer).await? {
-            report.problems.push(problem);
-        }
+    if let Some(f) = federation {
+        let problem = match &f.saml {
+            Some(_) if missing.contains("iam:GetSAMLProvider") => None,
+            Some(_) => saml_problem(&clients, f).await?,
+            None if missing.contains("iam:GetOpenIDConnectProvider") => None,
+            None => federation_problem(&clients, &f.issuer).await?,
+        };
+        report.problems.extend(problem);
     }
     if ctx.needs_instance && ctx.instance.is_none() && !missing.contains("sso:ListInstances") {
         report.problems.push(format!("no IAM Identity Center instance in region `{}`\nhelp: enable Identity Center, or install with another --mode", factory.settings().region));
@@ -131,6 +137,35 @@ pub async fn verify(factory: &ClientFactory, components: &Components, account_id
     report.missing = missing.into_iter().collect();
     report.unverified = unverified.into_iter().collect();
     Ok(report)
+}
+
+/// Whether the account registered Latch's SAML metadata (its entity ID and
+/// its signing certificate) as the IAM SAML provider Latch names in assertions.
+async fn saml_problem(c: &Clients, f: &Federation) -> Result<Option<String>, AwsError> {
+    let arn = &f.provider_arn;
+    match c.iam.get_saml_provider().saml_provider_arn(arn).send().await {
+        Ok(out) => {
+            let registered = out.saml_metadata_document().unwrap_or_default();
+            let ours = f.saml.as_ref().map(|s| s.metadata.as_str()).unwrap_or_default();
+            let same = registered.contains(&format!("entityID=\"{}\"", f.issuer)) && certificate(registered) == certificate(ours);
+            Ok((!same).then(|| format!("the SAML provider `{arn}` holds other metadata than Latch's (entity ID `{}`)\nhelp: update it with the metadata printed by `latch admin aws install`", f.issuer)))
+        }
+        Err(e) => match classify("iam:GetSAMLProvider", e) {
+            (Failure::Missing, _) => Ok(Some(format!(
+                "Latch's SAML provider `{arn}` is not registered in AWS account `{}`\nhelp: run the commands printed by `latch admin aws install --mode federated --federation saml`",
+                c.account_id
+            ))),
+            (Failure::Transient, err) => Err(err),
+            (_, err) => Ok(Some(err.to_string())),
+        },
+    }
+}
+
+/// The signing certificate in a metadata document.
+fn certificate(metadata: &str) -> Option<&str> {
+    let start = metadata.find("X509Certificate>")? + "X509Certificate>".len();
+    let len = metadata.get(start..)?.find('<')?;
+    metadata.get(start..start + len).map(str::trim)
 }
 
 /// Whether the account registered Latch's issuer as an IAM OIDC provider
@@ -269,6 +304,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
         "iam:ListGroupsForUser" => seen(a, iam.list_groups_for_user().user_name(PROBE).send().await),
         "iam:DeleteUser" => seen(a, iam.delete_user().user_name(PROBE).send().await),
         "iam:GetOpenIDConnectProvider" => seen(a, iam.get_open_id_connect_provider().open_id_connect_provider_arn(format!("arn:{}:iam::{}:oidc-provider/{PROBE}.invalid", c.partition, ctx.account_id)).send().await),
+        "iam:GetSAMLProvider" => seen(a, iam.get_saml_provider().saml_provider_arn(format!("arn:{}:iam::{}:saml-provider/{PROBE}", c.partition, ctx.account_id)).send().await),
         "iam:GetRolePolicy" => seen(a, iam.get_role_policy().role_name(PROBE).policy_name(PROBE).send().await),
         "iam:PutRolePolicy" => seen(a, iam.put_role_policy().role_name(PROBE).policy_name(PROBE).policy_document(doc).send().await),
         "iam:DeleteRolePolicy" => seen(a, iam.delete_role_policy().role_name(PROBE).policy_name(PROBE).send().await),
@@ -361,7 +397,6 @@ fn tag(key: &str, value: &str) -> Result<aws_sdk_iam::types::Tag, AwsError> {
 
 #[cfg(test)]
 mod tests {
-    use latch_core::integration::AwsMode;
 
     use crate::catalog::{permissions, Components};
 
@@ -370,8 +405,8 @@ mod tests {
     #[test]
     fn every_catalog_action_is_known_to_the_prober() {
         let source = include_str!("verify.rs");
-        for mode in AwsMode::ALL {
-            for p in permissions(&Components { mode, inventory: true, organizations: true }) {
+        for (mode, federation) in crate::catalog::every_mode() {
+            for p in permissions(&Components { mode, inventory: true, organizations: true, federation }) {
                 if !matches!(p.scope, crate::catalog::Scope::Any) {
                     continue;
                 }

@@ -482,6 +482,10 @@ pub enum AwsAdminCommand {
         /// `https://{identity store id}.awsapps.com/start`.
         #[arg(long)]
         sso_start_url: Option<String>,
+        /// Federated mode: how AWS trusts Latch, `oidc` (web identity
+        /// tokens, the default) or `saml` (SAML assertions).
+        #[arg(long)]
+        federation: Option<String>,
         /// What to print: cli, terraform or cloudformation.
         #[arg(long, default_value = "cli")]
         print: String,

@@ -19,6 +19,33 @@ pub enum AwsMode {
     Federated,
 }
 
+/// How a federated account trusts Latch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum FederationProtocol {
+    /// An IAM OIDC provider for Latch's issuer; `sts:AssumeRoleWithWebIdentity`.
+    #[default]
+    Oidc,
+    /// An IAM SAML provider from Latch's metadata; `sts:AssumeRoleWithSAML`.
+    Saml,
+}
+
+impl FederationProtocol {
+    /// The stored and typed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FederationProtocol::Oidc => "oidc",
+            FederationProtocol::Saml => "saml",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(s: &str) -> Option<FederationProtocol> {
+        [FederationProtocol::Oidc, FederationProtocol::Saml].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 impl AwsMode {
     /// Every mode.
     pub const ALL: [AwsMode; 3] = [AwsMode::IamUsers, AwsMode::IdentityCenter, AwsMode::Federated];
@@ -125,6 +152,10 @@ pub struct AwsIntegration {
     /// default (`https://{identity store id}.awsapps.com/start`).
     #[serde(default)]
     pub sso_start_url: Option<String>,
+    /// Federated mode: how people's identity reaches AWS — Latch's OpenID
+    /// Connect tokens or its SAML assertions.
+    #[serde(default)]
+    pub federation: FederationProtocol,
     /// Pending or installed.
     pub status: IntegrationStatus,
     /// What the last verify found missing (IAM action names).

@@ -1,7 +1,7 @@
 //! Connected AWS accounts.
 
 use async_trait::async_trait;
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode, FederationProtocol, IntegrationStatus, UserLookup};
 use latch_core::store::{IntegrationStore, StoreError, StoreResult};
 use latch_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -10,7 +10,7 @@ use sqlx::Row;
 use crate::connect::SqlStore;
 use crate::error::MapErr;
 
-const COLS: &str = "org_id, account_id, alias, mode, user_lookup, inventory, organizations, role_name, external_id, status, missing, verified_at, created_at, sso_start_url";
+const COLS: &str = "org_id, account_id, alias, mode, user_lookup, inventory, organizations, role_name, external_id, status, missing, verified_at, created_at, sso_start_url, federation";
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Internal(format!("unreadable {what} in aws_integrations").into())
@@ -21,6 +21,7 @@ fn integration(row: &AnyRow) -> StoreResult<AwsIntegration> {
     let lookup: String = row.try_get("user_lookup").db()?;
     let status: String = row.try_get("status").db()?;
     let missing: String = row.try_get("missing").db()?;
+    let federation: String = row.try_get("federation").db()?;
     Ok(AwsIntegration {
         org_id: row.try_get("org_id").db()?,
         account_id: row.try_get("account_id").db()?,
@@ -36,6 +37,7 @@ fn integration(row: &AnyRow) -> StoreResult<AwsIntegration> {
         verified_at: row.try_get::<Option<i64>, _>("verified_at").db()?.map(Timestamp),
         created_at: Timestamp(row.try_get("created_at").db()?),
         sso_start_url: row.try_get("sso_start_url").db()?,
+        federation: FederationProtocol::parse(&federation).ok_or_else(|| corrupt("federation"))?,
     })
 }
 
@@ -45,17 +47,18 @@ impl IntegrationStore for SqlStore {
         // INVARIANT: the ExternalId is issued once per org x account; a
         // re-install keeps it, or the customer's trust policy would break.
         sqlx::query(&format!(
-            "INSERT INTO aws_integrations ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            "INSERT INTO aws_integrations ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (org_id, account_id) DO UPDATE SET
                alias = excluded.alias, user_lookup = excluded.user_lookup,
                status = CASE WHEN aws_integrations.mode = excluded.mode
                               AND aws_integrations.inventory = excluded.inventory
                               AND aws_integrations.organizations = excluded.organizations
                               AND aws_integrations.role_name = excluded.role_name
+                              AND aws_integrations.federation = excluded.federation
                          THEN aws_integrations.status ELSE 'pending' END,
                mode = excluded.mode, inventory = excluded.inventory,
                organizations = excluded.organizations, role_name = excluded.role_name,
-               sso_start_url = excluded.sso_start_url"
+               sso_start_url = excluded.sso_start_url, federation = excluded.federation"
         ))
         .bind(&i.org_id)
         .bind(&i.account_id)
@@ -71,6 +74,7 @@ impl IntegrationStore for SqlStore {
         .bind(i.verified_at.map(|t| t.millis()))
         .bind(i.created_at.millis())
         .bind(&i.sso_start_url)
+        .bind(i.federation.as_str())
         .execute(&self.write)
         .await
         .db()?;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, name: "signing_keys", sql: include_str!("../migrations/0010_signing_keys.sql") },
     Migration { version: 11, name: "sso_start_url", sql: include_str!("../migrations/0011_sso_start_url.sql") },
     Migration { version: 12, name: "replicas", sql: include_str!("../migrations/0012_replicas.sql") },
+    Migration { version: 13, name: "federation_protocol", sql: include_str!("../migrations/0013_federation_protocol.sql") },
 ];
 
 /// Why migrating failed.

@@ -36,7 +36,7 @@ async fn every_kind_is_granted_and_revoked_idempotently_and_bounded_in_time() {
     iam.create_group().group_name("oncall").send().await.unwrap();
     let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
     iam.create_policy().policy_name("ReadReports").policy_document(doc.to_string()).send().await.unwrap();
-    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc };
     let ctx = RoleContext { partition: "aws", account_id: &w.customer_account, role_name: "LatchIntegration", member_role_name: "OrganizationAccountAccessRole" };
     let plan = InstallPlan::new(&c, &ctx, &w.latch_arn, EXTERNAL_ID);
     iam.create_role().role_name("LatchIntegration").assume_role_policy_document(plan.trust.to_string()).send().await.unwrap();
@@ -56,6 +56,7 @@ async fn every_kind_is_granted_and_revoked_idempotently_and_bounded_in_time() {
         role_name: "LatchIntegration".into(),
         external_id: EXTERNAL_ID.into(),
         sso_start_url: None,
+        federation: latch_core::integration::FederationProtocol::Oidc,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,

@@ -45,7 +45,7 @@ struct Estate {
 }
 
 fn components() -> Components {
-    Components { mode: AwsMode::IdentityCenter, organizations: true, inventory: false }
+    Components { mode: AwsMode::IdentityCenter, organizations: true, inventory: false, federation: latch_core::integration::FederationProtocol::Oidc }
 }
 
 async fn estate() -> Estate {
@@ -99,6 +99,7 @@ fn management(org_id: &str) -> AwsIntegration {
         role_name: ROLE.to_owned(),
         external_id: EXTERNAL_ID.to_owned(),
         sso_start_url: None,
+        federation: latch_core::integration::FederationProtocol::Oidc,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,

@@ -33,7 +33,7 @@ fn plan(w: &AwsWorld, c: &Components, external_id: &str) -> InstallPlan {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_printed_role_verifies_and_missing_permissions_are_named() {
     let w = AwsWorld::build().await.unwrap();
-    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc };
     let p = plan(&w, &c, EXTERNAL_ID);
     install(&w, &c, &p.trust, &p.permissions).await;
     w.enforce().unwrap();
@@ -68,7 +68,7 @@ async fn the_printed_role_verifies_and_missing_permissions_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trust_policy_without_the_external_id_fails_verify() {
     let w = AwsWorld::build().await.unwrap();
-    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false };
+    let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc };
     let p = plan(&w, &c, EXTERNAL_ID);
     let mut trust = p.trust.clone();
     trust["Statement"][0].as_object_mut().unwrap().remove("Condition");

@@ -25,7 +25,7 @@ const LEAVER: &str = "leaver";
 const TAG_KEY: &str = "email";
 
 fn components() -> Components {
-    Components { mode: AwsMode::IamUsers, inventory: false, organizations: false }
+    Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc }
 }
 
 fn plan(w: &AwsWorld) -> InstallPlan {

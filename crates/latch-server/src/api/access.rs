@@ -9,7 +9,7 @@ use latch_core::access::lifecycle::State as RequestState;
 use latch_core::access::policy::{Approval, Policy};
 use latch_core::access::request::RequestFilter;
 use latch_core::access::target::{Kind, Target};
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus};
+use latch_core::integration::{AwsIntegration, AwsMode, FederationProtocol, IntegrationStatus};
 use latch_core::model::Scope;
 use latch_core::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,10 @@ pub struct AwsAccount {
     /// device flow at.
     #[serde(skip_serializing_if = "Option::is_none")]
     sso_start_url: Option<String>,
+    /// Federated accounts: `oidc` (`sts:AssumeRoleWithWebIdentity` with a
+    /// Latch token) or `saml` (`sts:AssumeRoleWithSAML` with a Latch assertion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    federation: Option<FederationProtocol>,
     /// The region of Identity Center and STS.
     region: String,
 }
@@ -89,7 +93,8 @@ pub async fn accounts(State(state): State<AppState>, caller: Caller) -> ApiResul
     let mut out = Vec::new();
     for i in installed(&state, &caller.org_id).await? {
         let sso_start_url = start_url(&state, &i).await?;
-        out.push(AwsAccount { command: command(i.mode), account_id: i.account_id, alias: i.alias, mode: i.mode, sso_start_url, region: region.clone() });
+        let federation = (i.mode == AwsMode::Federated).then_some(i.federation);
+        out.push(AwsAccount { command: command(i.mode), account_id: i.account_id, alias: i.alias, mode: i.mode, sso_start_url, federation, region: region.clone() });
     }
     Ok(axum::Json(out))
 }

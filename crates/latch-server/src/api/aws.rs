@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use latch_aws::catalog::{Components, RoleContext};
 use latch_aws::install::{render, Format, InstallPlan};
 use latch_core::audit::NewAuditEvent;
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode, FederationProtocol, IntegrationStatus, UserLookup};
 use latch_core::inventory::{Change, Item, SyncRun};
 use latch_core::model::Scope;
 use latch_core::token::random_secret;
@@ -43,6 +43,10 @@ pub struct InstallAws {
     /// `https://{identity store id}.awsapps.com/start`.
     #[serde(default)]
     sso_start_url: Option<String>,
+    /// Federated mode: `oidc` (the default: Latch's web identity tokens) or
+    /// `saml` (Latch's SAML assertions).
+    #[serde(default)]
+    federation: Option<String>,
 }
 
 /// What to run in the account.
@@ -85,16 +89,34 @@ pub struct Verified {
 }
 
 fn components(i: &AwsIntegration) -> Components {
-    Components { mode: i.mode, inventory: i.inventory, organizations: i.organizations }
+    Components { mode: i.mode, inventory: i.inventory, organizations: i.organizations, federation: i.federation }
 }
 
-async fn documents(state: &AppState, org_slug: &str, i: &AwsIntegration) -> ApiResult<(String, InstallDocuments, Option<serde_json::Value>)> {
+/// What a federated account must register for Latch: its OIDC issuer, or
+/// its SAML metadata.
+async fn federation(state: &AppState, org: (&str, &str), i: &AwsIntegration, plan: InstallPlan) -> ApiResult<InstallPlan> {
+    if i.mode != AwsMode::Federated {
+        return Ok(plan);
+    }
+    let partition = state.aws.partition();
+    Ok(match i.federation {
+        FederationProtocol::Oidc => plan.with_federation(partition, &crate::federation::issuer(state, org.1)),
+        FederationProtocol::Saml => {
+            let metadata = crate::federation::saml_metadata(state, org.0, org.1).await?;
+            plan.with_saml(partition, &crate::federation::saml_entity_id(state, org.1), &state.aws.settings().saml_provider_name, &metadata)
+        }
+    })
+}
+
+async fn plan(state: &AppState, org: (&str, &str), i: &AwsIntegration) -> ApiResult<(String, InstallPlan)> {
     let principal = state.aws.principal_arn().await?;
     let ctx = RoleContext { partition: state.aws.partition(), account_id: &i.account_id, role_name: &i.role_name, member_role_name: &state.aws.settings().member_role_name };
-    let mut plan = InstallPlan::new(&components(i), &ctx, &principal, &i.external_id);
-    if i.mode == AwsMode::Federated {
-        plan = plan.with_federation(state.aws.partition(), &crate::federation::issuer(state, org_slug));
-    }
+    let plan = InstallPlan::new(&components(i), &ctx, &principal, &i.external_id);
+    Ok((principal, federation(state, org, i, plan).await?))
+}
+
+async fn documents(state: &AppState, org: (&str, &str), i: &AwsIntegration) -> ApiResult<(String, InstallDocuments, Option<serde_json::Value>)> {
+    let (principal, plan) = plan(state, org, i).await?;
     let docs = InstallDocuments { cli: render(&plan, Format::Cli), terraform: render(&plan, Format::Terraform), cloudformation: render(&plan, Format::CloudFormation) };
     let template = plan.federation.as_ref().map(|f| f.role_trust("ROLE"));
     Ok((principal, docs, template))
@@ -146,6 +168,13 @@ pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): 
             return Err(ApiError::InvalidRequest(format!("`{u}` is not an AWS access portal URL\nhelp: it looks like `https://d-1234567890.awsapps.com/start`")));
         }
     }
+    let federation = match (body.federation.as_deref(), mode) {
+        (None, _) => FederationProtocol::Oidc,
+        (Some(f), AwsMode::Federated) => {
+            FederationProtocol::parse(f).ok_or_else(|| ApiError::InvalidRequest(format!("`{f}` is not a federation protocol\nhelp: use `oidc` or `saml`")))?
+        }
+        (Some(_), _) => return Err(ApiError::InvalidRequest("`federation` applies to `--mode federated` only".to_owned())),
+    };
     let now = state.now();
     let wanted = AwsIntegration {
         org_id: caller.org_id.clone(),
@@ -159,6 +188,7 @@ pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): 
         // Kept by the store if the account was installed before.
         external_id: format!("latch-{}", random_secret()),
         sso_start_url: body.sso_start_url,
+        federation,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,
@@ -172,10 +202,10 @@ pub async fn install(State(state): State<AppState>, caller: Caller, Json(body): 
         .audit(
             &caller.org_id,
             NewAuditEvent::new(&caller.user_id, "aws.account.installed", &stored.account_id)
-                .with(json!({"mode": stored.mode, "inventory": stored.inventory, "organizations": stored.organizations, "alias": stored.alias})),
+                .with(json!({"mode": stored.mode, "inventory": stored.inventory, "organizations": stored.organizations, "alias": stored.alias, "federation": stored.federation})),
         )
         .await?;
-    let (principal_arn, documents, role_trust_template) = documents(&state, &caller.0.org_slug, &stored).await?;
+    let (principal_arn, documents, role_trust_template) = documents(&state, (&caller.org_id, &caller.0.org_slug), &stored).await?;
     Ok(axum::Json(Installed { integration: stored, principal_arn, documents, role_trust_template }))
 }
 
@@ -221,8 +251,10 @@ async fn find(state: &AppState, org_id: &str, account: &str) -> ApiResult<AwsInt
 pub async fn verify(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<axum::Json<Verified>> {
     caller.require(Scope::Admin)?;
     let i = find(&state, &caller.org_id, &account).await?;
-    let issuer = (i.mode == AwsMode::Federated).then(|| crate::federation::issuer(&state, &caller.0.org_slug));
-    let report = latch_aws::verify::verify(&state.aws, &components(&i), &i.account_id, &i.role_name, &i.external_id, issuer.as_deref()).await?;
+    let ctx = RoleContext { partition: state.aws.partition(), account_id: &i.account_id, role_name: &i.role_name, member_role_name: &state.aws.settings().member_role_name };
+    // Verify needs no principal: the plan is only read for its federation.
+    let plan = federation(&state, (&caller.org_id, &caller.0.org_slug), &i, InstallPlan::new(&components(&i), &ctx, "", &i.external_id)).await?;
+    let report = latch_aws::verify::verify(&state.aws, &components(&i), &i.account_id, &i.role_name, &i.external_id, plan.federation.as_ref()).await?;
     let status = if report.passed() { IntegrationStatus::Installed } else { IntegrationStatus::Pending };
     let mut missing = report.missing.clone();
     if !report.assumed {

@@ -50,26 +50,49 @@ async fn federated_roles_take_latch_saml_assertions_only_during_a_grant() {
     admin.call(Method::PUT, "/v1/policy", Some(json!({"source": POLICY}))).await;
     let alice = app.add_user(&admin, "alice@acme.io", "member").await;
     let account = latch_testkit::aws::HOST_ACCOUNT;
-    let (status, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "federated"}))).await;
+    let (status, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "federated", "federation": "saml"}))).await;
     assert_eq!(status, StatusCode::OK, "{installed}");
+    assert_eq!(installed["integration"]["federation"], "saml");
     let admin_iam = aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
     apply_with(&admin_iam, &installed).await;
-    admin_iam.create_open_id_connect_provider().url(format!("{}/oidc/acme", app.url)).client_id_list("sts.amazonaws.com").send().await.unwrap();
 
-    // The account registers Latch's SAML metadata, served publicly.
+    // The documents make an IAM SAML provider from Latch's metadata, which
+    // Latch also serves publicly.
     let resp = reqwest::get(format!("{}/saml/acme/metadata", app.url)).await.unwrap();
     assert_eq!(resp.headers()["content-type"], "application/samlmetadata+xml");
     let metadata = resp.text().await.unwrap();
     assert!(metadata.contains(&format!("entityID=\"{}/saml/acme\"", app.url)), "{metadata}");
-    let provider = admin_iam.create_saml_provider().name("Latch").saml_metadata_document(&metadata).send().await.unwrap().saml_provider_arn.unwrap();
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithSAML",
-        "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}]});
-    let operate = admin_iam.create_role().role_name("Operate").assume_role_policy_document(trust.to_string()).send().await.unwrap().role.unwrap();
+    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
+    let provider_doc = &template["Resources"]["LatchIdentityProvider"];
+    assert_eq!(provider_doc["Type"], "AWS::IAM::SAMLProvider");
+    assert_eq!(provider_doc["Properties"]["SamlMetadataDocument"], metadata.as_str());
+    assert!(installed["documents"]["cli"].as_str().unwrap().contains("aws iam create-saml-provider --name 'Latch'"));
+    assert!(installed["documents"]["terraform"].as_str().unwrap().contains("resource \"aws_iam_saml_provider\" \"latch\""));
+    // Before the provider exists, verify says so.
+    w.enforce().unwrap();
+    let (_, early) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
+    assert_eq!(early["integration"]["status"], "pending", "{early}");
+    assert!(early["problems"].to_string().contains("is not registered"), "{early}");
+    w.relax().unwrap();
+    let provider = admin_iam
+        .create_saml_provider()
+        .name(provider_doc["Properties"]["Name"].as_str().unwrap())
+        .saml_metadata_document(&metadata)
+        .send()
+        .await
+        .unwrap()
+        .saml_provider_arn
+        .unwrap();
+    let trust = installed["role_trust_template"].to_string();
+    assert!(trust.contains("sts:AssumeRoleWithSAML") && trust.contains(&provider), "{trust}");
+    let operate = admin_iam.create_role().role_name("Operate").assume_role_policy_document(trust).send().await.unwrap().role.unwrap();
     let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]});
     admin_iam.put_role_policy().role_name("Operate").policy_name("operate").policy_document(allow.to_string()).send().await.unwrap();
     w.enforce().unwrap();
     let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{account}/verify"), None).await;
     assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+    let (_, accounts) = alice.call(Method::GET, "/v1/aws/accounts", None).await;
+    assert_eq!(accounts[0]["federation"], "saml", "{accounts}");
 
     let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Operate", "accounts": [account]}))).await;
     let id = r["id"].as_str().unwrap().to_owned();

@@ -20,6 +20,7 @@ fn account(org: &str, id: &str, external_id: &str) -> AwsIntegration {
         role_name: "LatchIntegration".into(),
         external_id: external_id.into(),
         sso_start_url: None,
+        federation: latch_core::integration::FederationProtocol::Oidc,
         status: IntegrationStatus::Pending,
         missing: vec![],
         verified_at: None,
@@ -54,6 +55,11 @@ async fn aws_integrations_keep_their_external_id_and_org(s: SqlStore) {
     let changed = s.put_aws_integration(&again).await.unwrap();
     assert_eq!(changed.status, IntegrationStatus::Pending);
     assert!(changed.inventory);
+    // So does changing how a federated account trusts Latch; it is kept.
+    s.set_aws_status(&a.id, "111111111111", IntegrationStatus::Installed, &[], T0).await.unwrap();
+    again.federation = latch_core::integration::FederationProtocol::Saml;
+    let saml = s.put_aws_integration(&again).await.unwrap();
+    assert_eq!((saml.federation, saml.status), (latch_core::integration::FederationProtocol::Saml, IntegrationStatus::Pending));
 
     s.set_aws_status(&a.id, "111111111111", IntegrationStatus::Pending, &["iam:ListUsers".into(), "tag:GetResources".into()], T0).await.unwrap();
     let listed = s.list_aws_integrations(&a.id).await.unwrap();

@@ -14,14 +14,14 @@ use crate::client::Api;
 /// Runs one aws verb.
 pub async fn run(global: &GlobalArgs, cmd: AwsAdminCommand) -> anyhow::Result<()> {
     match cmd {
-        AwsAdminCommand::Install { account, alias, mode, user_lookup, inventory, organizations, sso_start_url, print } => {
+        AwsAdminCommand::Install { account, alias, mode, user_lookup, inventory, organizations, sso_start_url, federation, print } => {
             if !matches!(print.as_str(), "cli" | "terraform" | "cloudformation") {
                 bail!("`{print}` is not a format\nhelp: use --print cli, terraform or cloudformation");
             }
             let api = Api::connect(global).await?;
             let body = json!({
                 "account_id": account, "alias": alias, "mode": mode, "user_lookup": user_lookup,
-                "inventory": inventory, "organizations": organizations, "sso_start_url": sso_start_url,
+                "inventory": inventory, "organizations": organizations, "sso_start_url": sso_start_url, "federation": federation,
             });
             let out: Value = api.post("/v1/integrations/aws", &body).await?;
             let doc = out.pointer(&format!("/documents/{print}")).and_then(Value::as_str).unwrap_or_default();

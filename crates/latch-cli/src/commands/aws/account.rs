@@ -20,6 +20,9 @@ pub struct Account {
     /// Identity Center's access portal URL.
     #[serde(default)]
     pub sso_start_url: Option<String>,
+    /// Federated accounts: `oidc` or `saml`.
+    #[serde(default)]
+    pub federation: Option<String>,
     /// Region of STS and Identity Center.
     pub region: String,
 }
@@ -80,7 +83,7 @@ mod tests {
     use super::*;
 
     fn account(id: &str, alias: Option<&str>, command: &str) -> Account {
-        Account { account_id: id.into(), alias: alias.map(Into::into), mode: "federated".into(), command: command.into(), sso_start_url: None, region: "us-east-1".into() }
+        Account { account_id: id.into(), alias: alias.map(Into::into), mode: "federated".into(), command: command.into(), sso_start_url: None, federation: None, region: "us-east-1".into() }
     }
 
     #[test]

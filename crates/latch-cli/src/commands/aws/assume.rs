@@ -166,7 +166,10 @@ pub async fn obtain(global: &GlobalArgs, opts: &Options, spec: &Spec, limit: Dur
         "federated" => {
             let me: Value = api.get("/v1/me").await?;
             let who = me.get("email").and_then(Value::as_str).unwrap_or("latch").to_owned();
-            sts::web_identity(&api, &conf, &account, &g.request_id, &who, secs, &mut retry).await?
+            match account.federation.as_deref() {
+                Some("saml") => sts::saml(&api, &conf, &account, &g.request_id, &mut retry).await?,
+                _ => sts::web_identity(&api, &conf, &account, &g.request_id, &who, secs, &mut retry).await?,
+            }
         }
         "iam-users" => sts::assume_role(&conf, &account, &spec.name, secs, &mut retry).await?,
         "identity-center" => sso::credentials(&conf, &account, &spec.name, &mut retry).await?,

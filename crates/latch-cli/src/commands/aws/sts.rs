@@ -93,6 +93,32 @@ pub async fn web_identity(api: &Api, conf: &aws_config::SdkConfig, account: &Acc
     }
 }
 
+#[derive(Deserialize)]
+struct Signed {
+    saml_response: String,
+    role_arn: String,
+    principal_arn: String,
+}
+
+/// Federated with SAML: a signed assertion from Latch for the grant,
+/// exchanged at STS (its session length is the assertion's
+/// `SessionDuration`, which Latch caps at the grant's end). Each attempt
+/// takes a fresh assertion: one is for one use.
+pub async fn saml(api: &Api, conf: &aws_config::SdkConfig, account: &Account, request_id: &str, retry: &mut Retry) -> anyhow::Result<Credentials> {
+    let sts = aws_sdk_sts::Client::new(conf);
+    loop {
+        let signed: Signed = api.post(&format!("/v1/requests/{}/saml-response", seg(request_id)), &json!({"account": account.account_id})).await?;
+        let out = sts.assume_role_with_saml().role_arn(&signed.role_arn).principal_arn(&signed.principal_arn).saml_assertion(&signed.saml_response).send().await;
+        match out {
+            Ok(o) => return from_sts(o.credentials()),
+            Err(e) => {
+                let v = verdict(&e);
+                retry.after(v, describe(e)).await?;
+            }
+        }
+    }
+}
+
 /// IAM users: `AssumeRole` with the person's own keys (the default AWS
 /// credential chain), as a session named after their IAM user — the grant's
 /// policy allows exactly that session name.
