@@ -117,9 +117,14 @@ impl Estate {
         serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
     }
 
-    /// Installs `account` as the admin and verifies it (enforcement on).
+    /// Installs `account` as the admin and applies the printed integration role.
     async fn install(&self, account: &str, mode: &str, alias: Option<&str>, iam: &aws_sdk_iam::Client) -> Value {
-        let (status, installed) = self.admin_web.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": mode, "alias": alias}))).await;
+        self.install_with(json!({"account_id": account, "mode": mode, "alias": alias}), iam).await
+    }
+
+    /// [`Estate::install`] with the whole request body.
+    async fn install_with(&self, body: Value, iam: &aws_sdk_iam::Client) -> Value {
+        let (status, installed) = self.admin_web.call(Method::POST, "/v1/integrations/aws", Some(body)).await;
         assert_eq!(status, 200, "{installed}");
         apply_integration(iam, &installed).await.unwrap();
         installed
@@ -315,6 +320,46 @@ async fn federated_role_assume_end_to_end() {
     std::fs::write(e.alice.config_dir().join("credentials.json"), saved).unwrap();
     let out = e.alice(&["aws", "role", "assume", "Deploy"], &[]).await;
     insta::assert_snapshot!("role_session_expired", shown(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_role_assume_with_saml() {
+    let e = estate().await;
+    // Installed with SAML: the account makes its IAM SAML provider from the
+    // metadata in the printed template, and the role trusts it.
+    let admin_iam = aws_sdk_iam::Client::new(&e.w.config(&e.w.admin.id, &e.w.admin.secret, None));
+    let installed = e.install_with(json!({"account_id": HOST_ACCOUNT, "mode": "federated", "federation": "saml"}), &admin_iam).await;
+    let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
+    let provider = &template["Resources"]["LatchIdentityProvider"]["Properties"];
+    admin_iam.create_saml_provider().name(provider["Name"].as_str().unwrap()).saml_metadata_document(provider["SamlMetadataDocument"].as_str().unwrap()).send().await.unwrap();
+    federated_role(&admin_iam, &installed, "Reader").await;
+    e.verify(HOST_ACCOUNT).await;
+
+    let out = e.alice(&["aws", "role", "assume", "Reader", "--reason", "look"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let vars = exports(&text(&out.stdout));
+    let iam = session(&e.w, &vars);
+    e.w.enforce().unwrap();
+    assert!(iam.list_roles().send().await.is_ok(), "the credentials from AssumeRoleWithSAML work during the grant");
+    e.w.relax().unwrap();
+    let id = e.alice_requests().await.into_iter().find(|r| r["state"] == "active").unwrap()["id"].as_str().unwrap().to_owned();
+    // It went through Latch's SAML assertion, not a web identity token.
+    let (_, audit) = e.admin_web.call(Method::GET, "/v1/audit", None).await;
+    let actions: Vec<&str> = audit["records"].as_array().unwrap().iter().filter(|r| r["target"] == id.as_str()).filter_map(|r| r["action"].as_str()).collect();
+    assert!(actions.contains(&"federation.saml_issued") && !actions.contains(&"federation.token_issued"), "{actions:?}");
+    assert!(e.alice.run(&["relinquish", &id], &[]).await.status.success());
+    let mut ended = false;
+    for _ in 0..100 {
+        if e.alice_requests().await.iter().any(|r| r["id"] == id.as_str() && r["state"] == "relinquished") {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ended);
+    e.w.enforce().unwrap();
+    assert!(iam.list_roles().send().await.is_err(), "relinquished: the session no longer works");
+    e.w.relax().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -397,7 +397,6 @@ fn tag(key: &str, value: &str) -> Result<aws_sdk_iam::types::Tag, AwsError> {
 
 #[cfg(test)]
 mod tests {
-
     use crate::catalog::{permissions, Components};
 
     /// Every action of the catalog has a probe (or a stated reason to skip):
