@@ -332,8 +332,24 @@ async fn federated_role_assume_with_saml() {
     let template: Value = serde_json::from_str(installed["documents"]["cloudformation"].as_str().unwrap()).unwrap();
     let provider = &template["Resources"]["LatchIdentityProvider"]["Properties"];
     admin_iam.create_saml_provider().name(provider["Name"].as_str().unwrap()).saml_metadata_document(provider["SamlMetadataDocument"].as_str().unwrap()).send().await.unwrap();
-    federated_role(&admin_iam, &installed, "Reader").await;
+    // A role with a path: its ARN is `…:role/team/Reader`, which Latch learns
+    // from the inventory sync that verify starts.
+    let trust = installed["role_trust_template"].to_string();
+    admin_iam.create_role().role_name("Reader").path("/team/").assume_role_policy_document(trust).send().await.unwrap();
+    let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]});
+    admin_iam.put_role_policy().role_name("Reader").policy_name("work").policy_document(allow.to_string()).send().await.unwrap();
     e.verify(HOST_ACCOUNT).await;
+    let want = format!("arn:aws:iam::{HOST_ACCOUNT}:role/team/Reader");
+    let mut synced = false;
+    for _ in 0..200 {
+        let out = e.alice(&["ls", "aws", "role", "--json"], &[]).await;
+        if serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|ls| ls.to_string().contains(&want)) {
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(synced, "the sync never listed {want}");
 
     let out = e.alice(&["aws", "role", "assume", "Reader", "--reason", "look"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -347,6 +363,8 @@ async fn federated_role_assume_with_saml() {
     let (_, audit) = e.admin_web.call(Method::GET, "/v1/audit", None).await;
     let actions: Vec<&str> = audit["records"].as_array().unwrap().iter().filter(|r| r["target"] == id.as_str()).filter_map(|r| r["action"].as_str()).collect();
     assert!(actions.contains(&"federation.saml_issued") && !actions.contains(&"federation.token_issued"), "{actions:?}");
+    let issued = audit["records"].as_array().unwrap().iter().find(|r| r["action"] == "federation.saml_issued").unwrap();
+    assert!(issued["detail"].to_string().contains(&want), "the assertion named the role's real ARN: {issued}");
     assert!(e.alice.run(&["relinquish", &id], &[]).await.status.success());
     let mut ended = false;
     for _ in 0..100 {

@@ -134,8 +134,21 @@ pub struct Entitlement {
     /// `auto` (granted at once), `approval` (someone must approve) or `none`
     /// (no rule lets the caller ask).
     approval: &'static str,
+    /// A role's ARN as the synced inventory knows it (roles may have a
+    /// path: `arn:aws:iam::…:role/team/Name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<String>,
     /// The caller's active grants of it.
     active: Vec<Held>,
+}
+
+/// Role `name`'s ARN in `account`: from the synced inventory (which knows
+/// its path), else `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+pub(crate) async fn role_arn(state: &AppState, org_id: &str, account: &str, name: &str) -> ApiResult<String> {
+    let synced = state.store.items(org_id, account, Some("iam-role")).await?;
+    // An IAM role item's id is its ARN.
+    let found = synced.iter().find(|i| i.data.get("name").and_then(Value::as_str) == Some(name)).map(|i| i.id.clone());
+    Ok(found.unwrap_or_else(|| format!("arn:{}:iam::{account}:role/{name}", state.aws.partition())))
 }
 
 /// Inventory kinds whose items are requestable, per entitlement kind and mode.
@@ -200,6 +213,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
         for &kind in &kinds {
             let mut names = BTreeSet::new();
             let mut tags_of = BTreeMap::new();
+            let mut arn_of = BTreeMap::new();
             for inv in inventory_kinds(kind, i.mode) {
                 for item in state.store.items(&caller.org_id, &i.account_id, Some(inv)).await? {
                     if reserved(&item, &integration_role) {
@@ -208,6 +222,10 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
                     if let Some(n) = item.data.get("name").and_then(Value::as_str) {
                         names.insert(n.to_owned());
                         tags_of.insert(n.to_owned(), crate::resource_tags::of(&item));
+                        if kind == Kind::Role {
+                            // An IAM role item's id is its ARN.
+                            arn_of.insert(n.to_owned(), item.id.clone());
+                        }
                     }
                 }
             }
@@ -238,7 +256,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
                     Some(_) => "approval",
                     None => "none",
                 };
-                out.push(Entitlement { account_id: i.account_id.clone(), alias: i.alias.clone(), kind, name: target.name, rule: rule.map(|r| r.name.clone()), approval, active });
+                let arn = arn_of.get(&target.name).cloned();
+                out.push(Entitlement { account_id: i.account_id.clone(), alias: i.alias.clone(), kind, name: target.name, rule: rule.map(|r| r.name.clone()), approval, arn, active });
             }
         }
     }

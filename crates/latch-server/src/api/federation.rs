@@ -107,7 +107,7 @@ pub struct WebIdentityToken {
 pub async fn token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<TokenFor>) -> ApiResult<axum::Json<WebIdentityToken>> {
     let (r, target, end) = federated_grant(&state, &caller, &id, body.account.as_deref()).await?;
     let (token, expires_at) = federation::mint(&state, &caller.0.org_id, &caller.0.org_slug, &caller.0.email, &target.name, &r.id, end).await?;
-    let role_arn = format!("arn:{}:iam::{}:role/{}", state.aws.partition(), target.account, target.name);
+    let role_arn = crate::api::access::role_arn(&state, &caller.0.org_id, &target.account, &target.name).await?;
     // The token itself is never logged or audited.
     state
         .audit(&caller.0.org_id, NewAuditEvent::new(&caller.0.user_id, "federation.token_issued", &r.id).with(json!({"role_arn": role_arn, "expires_at": expires_at})))
@@ -182,16 +182,15 @@ pub struct SamlResponse {
 }
 
 /// The role and SAML provider ARNs of a federated grant.
-fn saml_arns(state: &AppState, target: &Target) -> (String, String) {
-    let p = state.aws.partition();
-    let role = format!("arn:{p}:iam::{}:role/{}", target.account, target.name);
-    let provider = format!("arn:{p}:iam::{}:saml-provider/{}", target.account, state.aws.settings().saml_provider_name);
-    (role, provider)
+async fn saml_arns(state: &AppState, org_id: &str, target: &Target) -> ApiResult<(String, String)> {
+    let role = crate::api::access::role_arn(state, org_id, &target.account, &target.name).await?;
+    let provider = format!("arn:{}:iam::{}:saml-provider/{}", state.aws.partition(), target.account, state.aws.settings().saml_provider_name);
+    Ok((role, provider))
 }
 
 async fn signed_saml(state: &AppState, caller: &Caller, id: &str, account: Option<&str>) -> ApiResult<SamlResponse> {
     let (r, target, end) = federated_grant(state, caller, id, account).await?;
-    let (role_arn, principal_arn) = saml_arns(state, &target);
+    let (role_arn, principal_arn) = saml_arns(state, &caller.0.org_id, &target).await?;
     let (saml_response, expires_at) = federation::saml_response(state, (&caller.0.org_id, &caller.0.org_slug), &caller.0.email, &role_arn, &principal_arn, end).await?;
     // The assertion itself is never logged or audited.
     state

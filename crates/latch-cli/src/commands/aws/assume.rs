@@ -171,7 +171,10 @@ pub async fn obtain(global: &GlobalArgs, opts: &Options, spec: &Spec, limit: Dur
                 _ => sts::web_identity(&api, &conf, &account, &g.request_id, &who, secs, &mut retry).await?,
             }
         }
-        "iam-users" => sts::assume_role(&conf, &account, &spec.name, secs, &mut retry).await?,
+        "iam-users" => {
+            let arn = grant::role_arn(&api, &account.account_id, &spec.name).await?;
+            sts::assume_role(&conf, &account, &spec.name, arn.as_deref(), secs, &mut retry).await?
+        }
         "identity-center" => sso::credentials(&conf, &account, &spec.name, &mut retry).await?,
         other => anyhow::bail!("account {} uses mode `{other}`, which this latch does not know\nhelp: upgrade latch", account.label()),
     };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::client::Api;
+use crate::client::{seg, Api};
 use crate::commands::admin::field;
 use crate::commands::requests::{follow, Waited};
 use crate::{Exit, ExitStatus};
@@ -46,6 +46,13 @@ pub async fn find(api: &Api, account_id: &str, kind: &str, name: &str) -> anyhow
         .filter(|r| covers(r, account_id, kind, name))
         .map(|r| Grant { request_id: field(r, "id"), ends_at: ends_at(r) })
         .max_by_key(|g| g.ends_at))
+}
+
+/// Role `name`'s ARN in the account as Latch's synced inventory knows it
+/// (with its path), if it does.
+pub async fn role_arn(api: &Api, account_id: &str, name: &str) -> anyhow::Result<Option<String>> {
+    let entries: Vec<Value> = api.get(&format!("/v1/access?account={}&kind=role", seg(account_id))).await?;
+    Ok(entries.iter().find(|e| field(e, "name") == name).and_then(|e| e.get("arn")).and_then(Value::as_str).map(str::to_owned))
 }
 
 /// The names of `kind` the caller holds in the account now.

@@ -122,7 +122,7 @@ pub async fn saml(api: &Api, conf: &aws_config::SdkConfig, account: &Account, re
 /// IAM users: `AssumeRole` with the person's own keys (the default AWS
 /// credential chain), as a session named after their IAM user — the grant's
 /// policy allows exactly that session name.
-pub async fn assume_role(conf: &aws_config::SdkConfig, account: &Account, role: &str, secs: i32, retry: &mut Retry) -> anyhow::Result<Credentials> {
+pub async fn assume_role(conf: &aws_config::SdkConfig, account: &Account, role: &str, synced_arn: Option<&str>, secs: i32, retry: &mut Retry) -> anyhow::Result<Credentials> {
     let sts = aws_sdk_sts::Client::new(conf);
     let me = loop {
         match sts.get_caller_identity().send().await {
@@ -138,7 +138,8 @@ pub async fn assume_role(conf: &aws_config::SdkConfig, account: &Account, role: 
         format!("your AWS credentials belong to `{arn}`, not to an IAM user\nhelp: iam-users accounts need your IAM user's own keys, not a role session (unset AWS_SESSION_TOKEN)")
     })?;
     let partition = arn.split(':').nth(1).unwrap_or("aws");
-    let role_arn = format!("arn:{partition}:iam::{}:role/{role}", account.account_id);
+    // The synced inventory's ARN knows the role's path; else the plain form.
+    let role_arn = synced_arn.map_or_else(|| format!("arn:{partition}:iam::{}:role/{role}", account.account_id), str::to_owned);
     loop {
         match sts.assume_role().role_arn(&role_arn).role_session_name(session_name(user)).duration_seconds(secs).send().await {
             Ok(o) => return from_sts(o.credentials()),
