@@ -203,6 +203,11 @@ async fn federated_role_assume_end_to_end() {
     federated_role(&admin_iam, &installed, "Reader").await;
     e.verify(HOST_ACCOUNT).await;
 
+    // Help shows the command this account uses, and the account.
+    let help = text(&e.alice(&["aws", "--help"], &[]).await.stdout);
+    assert!(help.contains("  role ") && !help.contains("  permission-set "), "{help}");
+    assert!(help.contains(&format!("host ({HOST_ACCOUNT}): latch aws --account host role assume NAME")), "{help}");
+
     // The seeds' error rows this account can show.
     let out = e.alice(&["aws", "role", "assume", "Deploy", "--no-request"], &[]).await;
     insta::assert_snapshot!("role_not_available", shown(&out));
@@ -476,6 +481,8 @@ async fn permission_set_assume_through_identity_center() {
     let standin = SsoStandin::start(&e.w.endpoint, admin.clone()).await.unwrap();
     let portal = [("AWS_ENDPOINT_URL_SSO_OIDC", standin.url.as_str()), ("AWS_ENDPOINT_URL_SSO", standin.url.as_str())];
 
+    let help = text(&e.alice(&["aws", "--help"], &[]).await.stdout);
+    assert!(help.contains("  permission-set ") && !help.contains("  role "), "{help}");
     let out = e.alice(&["aws", "role", "assume", "ReadOnly"], &portal).await;
     insta::assert_snapshot!("role_on_a_permission_set_account", shown(&out));
 

@@ -56,6 +56,10 @@ impl std::error::Error for Exit {}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // `latch aws --help` shows the commands your accounts use.
+    if commands::aws::help::print_if_asked(&std::env::args_os().collect::<Vec<_>>()) {
+        return ExitStatus::Success.into();
+    }
     let cli = Cli::parse();
     // Cached AWS credentials are printed before any runtime starts.
     if commands::aws::cached(&cli) {

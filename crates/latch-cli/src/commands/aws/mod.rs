@@ -7,6 +7,7 @@ pub mod cache;
 mod configure;
 mod exec;
 mod grant;
+pub mod help;
 mod output;
 mod retry;
 pub mod sso;
