@@ -512,11 +512,14 @@ pub trait InventoryStore: Send + Sync {
 /// Each org's signing key for the tokens Latch issues (AWS federation).
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
-    /// The org's key: (key id, private key PEM).
+    /// The org's key: (key id, the private key PEM as stored: sealed by the server).
     async fn signing_key(&self, org_id: &str) -> StoreResult<Option<(String, String)>>;
     /// Stores a key unless the org has one (two replicas racing keep the
     /// first); returns the org's key.
     async fn put_signing_key(&self, org_id: &str, kid: &str, private_pem: &str, now: Timestamp) -> StoreResult<(String, String)>;
+    /// Replaces the stored form of a key (`from` → `to`, e.g. sealing one
+    /// stored in the clear); false if it changed meanwhile.
+    async fn reseal_signing_key(&self, org_id: &str, kid: &str, from: &str, to: &str) -> StoreResult<bool>;
 }
 
 /// The audit chain.

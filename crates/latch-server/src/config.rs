@@ -37,6 +37,11 @@ pub struct Config {
     /// How Latch reaches AWS (its own credentials come from the usual AWS
     /// chain: `AWS_ACCESS_KEY_ID`…, a profile, or the instance's role).
     pub aws: latch_aws::AwsSettings,
+    /// The key that seals the secrets Latch keeps in its database (each
+    /// org's federation signing key): 32 bytes, base64. Default: generated
+    /// once into `DATA_DIR/key-encryption.key` (0600). Replicas on several
+    /// machines must all be given the same one.
+    pub key_encryption_key: Option<Secret>,
 }
 
 /// Access request settings.
@@ -113,6 +118,7 @@ impl Default for Config {
             max_db_connections: 16,
             access: AccessConfig::default(),
             aws: latch_aws::AwsSettings::default(),
+            key_encryption_key: None,
         }
     }
 }
@@ -141,7 +147,7 @@ pub struct FlagOverrides {
 }
 
 /// The top-level settings, as `LATCH_*` names them (lowercased).
-const SETTINGS: &[&str] = &["listen", "data_dir", "database_url", "public_url", "init_org", "init_admin", "auth", "max_db_connections", "access", "aws"];
+const SETTINGS: &[&str] = &["listen", "data_dir", "database_url", "public_url", "init_org", "init_admin", "auth", "max_db_connections", "access", "aws", "key_encryption_key"];
 
 impl Config {
     /// Loads the layers in order; a missing `--config` file is an error, an

@@ -44,15 +44,30 @@ fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
 const SAML_LIFE: Duration = Duration::from_secs(300);
 
 /// The org's signing key, made on first use.
+// INVARIANT: the private key is stored sealed under the server's
+// key-encryption key (`sealing`), never in the clear.
 async fn key(state: &AppState, org_id: &str) -> ApiResult<(String, RsaPrivateKey)> {
-    let (kid, pem) = match state.store.signing_key(org_id).await? {
+    let (kid, stored) = match state.store.signing_key(org_id).await? {
         Some(k) => k,
         None => {
             let generated = tokio::task::spawn_blocking(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048)).await.map_err(internal)?.map_err(internal)?;
             let pem = generated.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(internal)?;
             let kid = hex::encode(Sha256::digest(generated.n().to_bytes_be())).chars().take(16).collect::<String>();
-            state.store.put_signing_key(org_id, &kid, pem.as_str(), state.now()).await?
+            let sealed = state.sealer.seal(pem.as_bytes(), &format!("{org_id}/{kid}")).map_err(|e| ApiError::Internal(e.into()))?;
+            // Another replica may have stored its key first: that one wins.
+            state.store.put_signing_key(org_id, &kid, &sealed, state.now()).await?
         }
+    };
+    let pem = if crate::sealing::Sealer::is_sealed(&stored) {
+        let plain = state.sealer.open(&stored, &format!("{org_id}/{kid}")).map_err(|e| ApiError::Internal(e.into()))?;
+        String::from_utf8(plain).map_err(internal)?
+    } else {
+        // Stored before keys were sealed: sealed now.
+        let sealed = state.sealer.seal(stored.as_bytes(), &format!("{org_id}/{kid}")).map_err(|e| ApiError::Internal(e.into()))?;
+        if state.store.reseal_signing_key(org_id, &kid, &stored, &sealed).await? {
+            tracing::info!(org = org_id, "sealed an org's signing key stored in the clear");
+        }
+        stored
     };
     let key = RsaPrivateKey::from_pkcs1_pem(&pem).map_err(internal)?;
     Ok((kid, key))

@@ -16,6 +16,7 @@ mod notify;
 mod request_id;
 mod resource_tags;
 pub mod saml;
+pub mod sealing;
 pub mod state;
 mod sso;
 mod ui;
@@ -117,7 +118,8 @@ pub async fn start_with(config: Config, clock: Arc<dyn Clock>, parts: Parts) -> 
         let p = latch_aws::provision::AwsProvisioner::new(aws.clone(), store.clone(), clock.clone());
         provisioners.0.insert("aws".into(), Arc::new(p));
     }
-    let state = AppState::new(store.clone(), clock, config, provisioners, aws);
+    let sealer = sealing::Sealer::load(&config).context("while loading the key-encryption key")?;
+    let state = AppState::new(store.clone(), clock, config, provisioners, aws, sealer);
     let workers = workers::spawn(state.clone());
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

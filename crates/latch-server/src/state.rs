@@ -39,6 +39,8 @@ pub struct Inner {
     /// on at once (changes made by other replicas are seen at their next
     /// look).
     pub request_changes: tokio::sync::broadcast::Sender<Arc<str>>,
+    /// Seals the secrets kept in the database.
+    pub sealer: crate::sealing::Sealer,
 }
 
 /// The provisioners the server knows, by integration name.
@@ -61,9 +63,9 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>, sealer: crate::sealing::Sealer) -> Self {
         let (request_changes, _) = tokio::sync::broadcast::channel(1024);
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes }))
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes, sealer }))
     }
 
     /// Request `id` was created or changed with `jobs` jobs queued

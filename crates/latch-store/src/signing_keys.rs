@@ -26,4 +26,17 @@ impl SigningKeyStore for SqlStore {
             .db()?;
         self.signing_key(org_id).await?.ok_or(StoreError::NotFound)
     }
+
+    async fn reseal_signing_key(&self, org_id: &str, kid: &str, from: &str, to: &str) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE signing_keys SET private_pem = $4 WHERE org_id = $1 AND kid = $2 AND private_pem = $3")
+            .bind(org_id)
+            .bind(kid)
+            .bind(from)
+            .bind(to)
+            .execute(&self.write)
+            .await
+            .db()?
+            .rows_affected();
+        Ok(n == 1)
+    }
 }

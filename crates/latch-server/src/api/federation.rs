@@ -243,7 +243,7 @@ const SUBMIT: &str = "document.forms[0].submit();";
     path = "/saml/{org}/sso",
     operation_id = "saml_console_sign_in",
     tag = "federation",
-    security(("cookie" = [])),
+    security(("bearer" = []), ("cookie" = [])),
     params(("org" = String, Path, description = "The org's slug."), SsoQuery),
     responses(
         (status = 200, description = "An HTML page that posts a signed SAML response for the grant's role to the AWS console sign-in (IdP-initiated).", content_type = "text/html", body = String),

@@ -12,6 +12,7 @@ mod isolation;
 mod openapi;
 mod requests;
 mod saml;
+mod signing_keys;
 mod sso;
 mod support;
 mod tokens;
