@@ -160,6 +160,8 @@ const IDENTITY_CENTER_GRANT: &[Permission] = &[
     p("sso:DeleteAccountAssignment", Scope::Any, Part::IdentityCenterGrant),
     p("sso:DescribeAccountAssignmentCreationStatus", Scope::Any, Part::IdentityCenterGrant),
     p("sso:DescribeAccountAssignmentDeletionStatus", Scope::Any, Part::IdentityCenterGrant),
+    p("identitystore:GetUserId", Scope::Any, Part::IdentityCenterGrant),
+    p("identitystore:GetGroupId", Scope::Any, Part::IdentityCenterGrant),
     p("identitystore:GetGroupMembershipId", Scope::Any, Part::IdentityCenterGrant),
     p("identitystore:CreateGroupMembership", Scope::Any, Part::IdentityCenterGrant),
     p("identitystore:DeleteGroupMembership", Scope::Any, Part::IdentityCenterGrant),

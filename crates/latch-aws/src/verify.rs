@@ -190,6 +190,16 @@ async fn federation_problem(c: &Clients, issuer: &str) -> Result<Option<String>,
     }
 }
 
+/// A lookup by a unique attribute no user or group has.
+fn probe_attribute(action: &str, path: &str) -> Result<aws_sdk_identitystore::types::AlternateIdentifier, AwsError> {
+    let unique = aws_sdk_identitystore::types::UniqueAttribute::builder()
+        .attribute_path(path)
+        .attribute_value(aws_smithy_types::Document::String(format!("{PROBE}.invalid")))
+        .build()
+        .map_err(|e| AwsError::Refused { action: action.to_owned(), code: "InvalidAttribute".into(), message: e.to_string() })?;
+    Ok(aws_sdk_identitystore::types::AlternateIdentifier::UniqueAttribute(unique))
+}
+
 /// One probe's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Probe {
@@ -357,6 +367,8 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
         "identitystore:ListUsers" => seen(a, c.identity_store.list_users().identity_store_id(store).max_results(1).send().await),
         "identitystore:ListGroups" => seen(a, c.identity_store.list_groups().identity_store_id(store).max_results(1).send().await),
         "identitystore:ListGroupMemberships" => seen(a, c.identity_store.list_group_memberships().identity_store_id(store).group_id(BOGUS_UUID).send().await),
+        "identitystore:GetUserId" => seen(a, c.identity_store.get_user_id().identity_store_id(store).alternate_identifier(probe_attribute(a, "UserName")?).send().await),
+        "identitystore:GetGroupId" => seen(a, c.identity_store.get_group_id().identity_store_id(store).alternate_identifier(probe_attribute(a, "DisplayName")?).send().await),
         "identitystore:GetGroupMembershipId" => seen(
             a,
             c.identity_store

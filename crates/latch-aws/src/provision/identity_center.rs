@@ -24,7 +24,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_identitystore::types::{Filter, MemberId};
+use aws_sdk_identitystore::types::{AlternateIdentifier, MemberId, UniqueAttribute};
 use aws_sdk_ssoadmin::types::{PrincipalType, StatusValues, TargetType};
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, RevokeOutcome};
 use latch_core::access::target::Kind;
@@ -249,32 +249,33 @@ struct IcUser {
     name: String,
 }
 
-fn filter(action: &str, path: &str, value: &str) -> Result<Filter, AwsError> {
-    Filter::builder()
+/// The id Identity Center gives for a unique attribute (`GetUserId` by
+/// `UserName`, `GetGroupId` by `DisplayName`); `None` when nothing has it
+/// exactly, or when the role may not ask (older installs): the caller then
+/// reads the list.
+async fn id_by(c: &Clients, store: &str, action: &str, path: &str, value: &str) -> Result<Option<String>, AwsError> {
+    let unique = UniqueAttribute::builder()
         .attribute_path(path)
-        .attribute_value(value)
+        .attribute_value(aws_smithy_types::Document::String(value.to_owned()))
         .build()
-        .map_err(|e| AwsError::Refused { action: action.to_owned(), code: "InvalidFilter".into(), message: e.to_string() })
-}
-
-/// Whether a filtered list was refused for its (deprecated) filter.
-fn filter_refused(e: &AwsError) -> bool {
-    e.code() == Some("ValidationException")
-}
-
-/// Users whose user name is `email` (ignoring case, as Identity Center
-/// does), read with or without the server-side filter.
-async fn users_named(c: &Clients, store: &str, email: &str, filtered: bool) -> Result<Option<IcUser>, AwsError> {
-    let mut call = c.identity_store.list_users().identity_store_id(store);
-    if filtered {
-        // `GetUserId` is the suggested replacement, but `ListUsers` is what
-        // the catalog grants for sync; AWS still honours the filter, and
-        // the names are compared here too in case it is ever ignored.
-        #[expect(deprecated, reason = "ListUsers filters still work; GetUserId is not in the permission catalog")]
-        let with = call.filters(filter("identitystore:ListUsers", "UserName", email)?);
-        call = with;
+        .map_err(|e| AwsError::Refused { action: action.to_owned(), code: "InvalidAttribute".into(), message: e.to_string() })?;
+    let id = AlternateIdentifier::UniqueAttribute(unique);
+    let out = if action == "identitystore:GetUserId" {
+        c.identity_store.get_user_id().identity_store_id(store).alternate_identifier(id).send().await.map(|o| o.user_id).map_err(|e| classify(action, e))
+    } else {
+        c.identity_store.get_group_id().identity_store_id(store).alternate_identifier(id).send().await.map(|o| o.group_id).map_err(|e| classify(action, e))
+    };
+    match out {
+        Ok(id) => Ok(Some(id)),
+        Err((Failure::Missing | Failure::Denied, _)) => Ok(None),
+        Err((_, err)) => Err(err),
     }
-    let mut pages = call.into_paginator().items().send();
+}
+
+/// Users whose user name is `email`, ignoring case as Identity Center does
+/// (the whole list read: the exact-match lookup found none).
+async fn users_named(c: &Clients, store: &str, email: &str) -> Result<Option<IcUser>, AwsError> {
+    let mut pages = c.identity_store.list_users().identity_store_id(store).into_paginator().items().send();
     while let Some(u) = pages.next().await {
         let u = u.map_err(|e| classify("identitystore:ListUsers", e).1)?;
         if u.user_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(email)) {
@@ -285,12 +286,11 @@ async fn users_named(c: &Clients, store: &str, email: &str, filtered: bool) -> R
 }
 
 async fn find_user(c: &Clients, ins: &Instance, email: &str) -> Result<IcUser, ProvisionError> {
-    let found = match users_named(c, &ins.identity_store_id, email, true).await {
-        // An identity store that refuses the (deprecated) filter is read whole.
-        Err(e) if filter_refused(&e) => users_named(c, &ins.identity_store_id, email, false).await,
-        other => other,
-    }
-    .map_err(to_provision)?;
+    let store = &ins.identity_store_id;
+    let found = match id_by(c, store, "identitystore:GetUserId", "UserName", email).await.map_err(to_provision)? {
+        Some(id) => Some(IcUser { id, name: email.to_owned() }),
+        None => users_named(c, store, email).await.map_err(to_provision)?,
+    };
     found.ok_or_else(|| {
         permanent(format!(
             "no Identity Center user named `{email}` in the identity store `{}` of AWS account `{}` (users are found by user name = email)\nhelp: create the user in Identity Center with user name `{email}`, or sync it from your identity provider",
@@ -349,14 +349,8 @@ struct IcGroup {
     name: String,
 }
 
-async fn groups_named(c: &Clients, store: &str, name: &str, filtered: bool) -> Result<Option<IcGroup>, AwsError> {
-    let mut call = c.identity_store.list_groups().identity_store_id(store);
-    if filtered {
-        #[expect(deprecated, reason = "ListGroups filters still work; GetGroupId is not in the permission catalog")]
-        let with = call.filters(filter("identitystore:ListGroups", "DisplayName", name)?);
-        call = with;
-    }
-    let mut pages = call.into_paginator().items().send();
+async fn groups_named(c: &Clients, store: &str, name: &str) -> Result<Option<IcGroup>, AwsError> {
+    let mut pages = c.identity_store.list_groups().identity_store_id(store).into_paginator().items().send();
     while let Some(g) = pages.next().await {
         let g = g.map_err(|e| classify("identitystore:ListGroups", e).1)?;
         if g.display_name.as_deref() == Some(name) {
@@ -367,11 +361,11 @@ async fn groups_named(c: &Clients, store: &str, name: &str, filtered: bool) -> R
 }
 
 async fn find_group(c: &Clients, ins: &Instance, name: &str) -> Result<IcGroup, ProvisionError> {
-    let found = match groups_named(c, &ins.identity_store_id, name, true).await {
-        Err(e) if filter_refused(&e) => groups_named(c, &ins.identity_store_id, name, false).await,
-        other => other,
-    }
-    .map_err(to_provision)?;
+    let store = &ins.identity_store_id;
+    let found = match id_by(c, store, "identitystore:GetGroupId", "DisplayName", name).await.map_err(to_provision)? {
+        Some(id) => Some(IcGroup { id, name: name.to_owned() }),
+        None => groups_named(c, store, name).await.map_err(to_provision)?,
+    };
     found.ok_or_else(|| {
         permanent(format!(
             "no Identity Center group named `{name}` in the identity store `{}` of AWS account `{}`\nhelp: check the group's display name in IAM Identity Center > Groups",
