@@ -16,6 +16,7 @@ pub mod process;
 pub mod provisioner;
 pub mod server;
 pub mod sso_standin;
+pub mod xmlsec;
 
 pub use moto::Moto;
 pub use oidc::OidcProvider;

@@ -29,17 +29,8 @@ fn metadata_cert(metadata: &str) -> String {
     metadata[start..end].to_owned()
 }
 
-/// xmlsec1's verdict on `xml` with the certificate `cert_b64`.
 fn xmlsec_verifies(xml: &str, cert_b64: &str) -> bool {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cert.pem"), format!("-----BEGIN CERTIFICATE-----\n{cert_b64}\n-----END CERTIFICATE-----\n")).unwrap();
-    std::fs::write(dir.path().join("response.xml"), xml).unwrap();
-    let out = std::process::Command::new("xmlsec1")
-        .args(["--verify", "--pubkey-cert-pem", "cert.pem", "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion", "response.xml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("xmlsec1 is installed by scripts/install-test-deps");
-    out.status.success()
+    latch_testkit::xmlsec::verifies(xml, cert_b64).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
