@@ -194,7 +194,7 @@ async fn a_role_is_granted_in_aws_and_taken_back_with_its_sessions() {
 
     let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);
-    app.wait_for_state(&alice, &id, "relinquished").await;
+    app.wait_for_state_as_time_passes(&alice, &id, "relinquished").await;
     assert!(can_assume(&cust).await.is_none(), "the grant is gone");
     assert!(!session_works(&session).await, "the session issued during the grant ended too");
 
@@ -320,7 +320,7 @@ async fn federated_roles_take_latch_tokens_only_during_a_grant() {
 
     let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);
-    app.wait_for_state(&alice, &id, "relinquished").await;
+    app.wait_for_state_as_time_passes(&alice, &id, "relinquished").await;
     let got = alice.call(Method::POST, &token_path, Some(json!({}))).await;
     assert_error(&got, StatusCode::CONFLICT, "invalid_state");
     assert!(!session_works(&session).await, "the session issued during the grant ended with it");
@@ -356,7 +356,7 @@ async fn member_accounts_are_reached_through_the_management_account() {
 
     w.relax().unwrap();
     alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
-    app.wait_for_state(&alice, &id, "relinquished").await;
+    app.wait_for_state_as_time_passes(&alice, &id, "relinquished").await;
     w.enforce().unwrap();
     assert!(can_assume(&cust).await.is_none(), "the grant in the member account is gone");
     assert!(!session_works(&session).await, "and so is the session issued during it");

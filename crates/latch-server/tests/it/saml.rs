@@ -122,7 +122,7 @@ async fn federated_roles_take_latch_saml_assertions_only_during_a_grant() {
 
     let (status, _) = alice.call(Method::POST, &format!("/v1/requests/{id}/relinquish"), Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);
-    app.wait_for_state(&alice, &id, "relinquished").await;
+    app.wait_for_state_as_time_passes(&alice, &id, "relinquished").await;
     assert_error(&alice.call(Method::POST, &path, Some(json!({}))).await, StatusCode::CONFLICT, "invalid_state");
     assert!(!session_works(&session).await, "the session issued during the grant ended with it");
     let audited: Value = admin.call(Method::GET, "/v1/audit", None).await.1;

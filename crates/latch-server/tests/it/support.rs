@@ -97,6 +97,24 @@ impl TestApp {
         panic!("request {id} never became {state}: {last}")
     }
 
+    /// [`TestApp::wait_for_state`], moving the clock on by 250 ms a look: for
+    /// work that may be postponed behind a background job (the AWS
+    /// reconciliation holds an entitlement briefly, and a change waiting on
+    /// it is retried 200 ms later by the app's clock).
+    pub async fn wait_for_state_as_time_passes(&self, who: &Client, id: &str, state: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..400 {
+            self.advance(Duration::from_millis(250));
+            let (_, r) = who.call(Method::GET, &format!("/v1/requests/{id}"), None).await;
+            if r["state"] == state {
+                return r;
+            }
+            last = r;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("request {id} never became {state}: {last}")
+    }
+
     /// A client without credentials.
     pub fn anon(&self) -> Client {
         Client::new(&self.url)
