@@ -84,17 +84,7 @@ impl TestApp {
 
     /// Waits (kicking the workers) until request `id` is in `state`.
     pub async fn wait_for_state(&self, who: &Client, id: &str, state: &str) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..600 {
-            self.kick();
-            let (_, r) = who.call(Method::GET, &format!("/v1/requests/{id}"), None).await;
-            if r["state"] == state {
-                return r;
-            }
-            last = r;
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("request {id} never became {state}: {last}")
+        self.wait_until(who, id, state, None).await
     }
 
     /// [`TestApp::wait_for_state`], moving the clock on by 250 ms a look: for
@@ -102,9 +92,16 @@ impl TestApp {
     /// reconciliation holds an entitlement briefly, and a change waiting on
     /// it is retried 200 ms later by the app's clock).
     pub async fn wait_for_state_as_time_passes(&self, who: &Client, id: &str, state: &str) -> Value {
+        self.wait_until(who, id, state, Some(Duration::from_millis(250))).await
+    }
+
+    async fn wait_until(&self, who: &Client, id: &str, state: &str, step: Option<Duration>) -> Value {
         let mut last = Value::Null;
-        for _ in 0..400 {
-            self.advance(Duration::from_millis(250));
+        for _ in 0..600 {
+            match step {
+                Some(d) => self.advance(d),
+                None => self.kick(),
+            }
             let (_, r) = who.call(Method::GET, &format!("/v1/requests/{id}"), None).await;
             if r["state"] == state {
                 return r;
