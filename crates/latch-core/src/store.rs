@@ -443,6 +443,8 @@ pub trait GrantStore: Send + Sync {
     async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
     /// Records that a request's target holds its entitlement (idempotent).
     async fn hold_grant(&self, org_id: &str, request_id: &str, idx: i64, user_id: &str, key: &str, now: Timestamp) -> StoreResult<()>;
+    /// The entitlement key a request's target was held under, if it ever was.
+    async fn grant_key(&self, org_id: &str, request_id: &str, idx: i64) -> StoreResult<Option<String>>;
     /// Records that it no longer does (idempotent).
     async fn release_grant(&self, org_id: &str, request_id: &str, idx: i64, now: Timestamp) -> StoreResult<()>;
     /// How many grants hold the entitlement.

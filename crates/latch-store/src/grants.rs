@@ -74,6 +74,17 @@ impl GrantStore for SqlStore {
         Ok(())
     }
 
+    async fn grant_key(&self, org_id: &str, request_id: &str, idx: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT ent_key FROM grants WHERE org_id = $1 AND request_id = $2 AND idx = $3")
+            .bind(org_id)
+            .bind(request_id)
+            .bind(idx)
+            .fetch_optional(&self.write)
+            .await
+            .db()?;
+        row.map(|r| r.try_get::<String, _>("ent_key").db()).transpose()
+    }
+
     async fn release_grant(&self, org_id: &str, request_id: &str, idx: i64, now: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE grants SET state = 'released', released_at = $4 WHERE org_id = $1 AND request_id = $2 AND idx = $3 AND state = 'held'")
             .bind(org_id)

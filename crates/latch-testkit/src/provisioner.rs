@@ -20,6 +20,19 @@ struct Inner {
     fail_grants: Vec<ProvisionError>,
     fail_revokes: Vec<ProvisionError>,
     fail_accounts: BTreeMap<String, ProvisionError>,
+    /// Accounts through which the same access is reached (the first names it).
+    shared: Vec<String>,
+}
+
+impl Inner {
+    /// The entitlement `spec` asks for, as this integration identifies it.
+    fn key(&self, spec: &GrantSpec) -> String {
+        let mut target = spec.target.clone();
+        if let Some(first) = self.shared.first().filter(|_| self.shared.contains(&target.account)) {
+            target.account.clone_from(first);
+        }
+        target.entitlement_key()
+    }
 }
 
 /// The recording provisioner.
@@ -58,6 +71,12 @@ impl RecordingProvisioner {
         self.with(|i| i.fail_accounts.insert(account.to_owned(), error));
     }
 
+    /// From now on, access in any of `accounts` is one piece of access (as
+    /// an Identity Center group is, whatever account a request names).
+    pub fn share_accounts(&self, accounts: &[&str]) {
+        self.with(|i| i.shared = accounts.iter().map(|a| (*a).to_owned()).collect());
+    }
+
     /// The next revoke calls fail with these errors, in order.
     pub fn fail_revokes(&self, errors: Vec<ProvisionError>) {
         self.with(|i| i.fail_revokes = errors);
@@ -66,6 +85,10 @@ impl RecordingProvisioner {
 
 #[async_trait]
 impl Provisioner for RecordingProvisioner {
+    async fn entitlement_key(&self, spec: &GrantSpec) -> Result<String, ProvisionError> {
+        Ok(self.with(|i| i.key(spec)))
+    }
+
     async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
         self.with(|i| {
             if !i.fail_grants.is_empty() {
@@ -74,7 +97,7 @@ impl Provisioner for RecordingProvisioner {
             if let Some(e) = i.fail_accounts.get(&spec.target.account) {
                 return Err(e.clone());
             }
-            let key = (spec.email.clone(), spec.target.entitlement_key());
+            let key = (spec.email.clone(), i.key(spec));
             // Like AWS policy conditions: the bound only ever moves later.
             let bound = i.bounds.entry(key.clone()).or_insert(spec.expires_at);
             *bound = (*bound).max(spec.expires_at);
@@ -93,7 +116,11 @@ impl Provisioner for RecordingProvisioner {
             if !i.fail_revokes.is_empty() {
                 return Err(i.fail_revokes.remove(0));
             }
-            let key = (spec.email.clone(), spec.target.entitlement_key());
+            // Like a real integration: what to undo comes from the record.
+            let Some(recorded) = applied.0.get("recorded").and_then(|k| k.as_str()) else {
+                return Err(ProvisionError::Permanent(format!("unreadable grant record: {}", applied.0)));
+            };
+            let key = (spec.email.clone(), recorded.to_owned());
             match i.live.get(&key) {
                 Some(a) if *a == applied.0 => {
                     i.live.remove(&key);

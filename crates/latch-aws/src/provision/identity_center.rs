@@ -342,6 +342,12 @@ fn not_found_permission_set(c: &Clients, name: &str) -> ProvisionError {
     ))
 }
 
+/// The entitlement key of membership of Identity Center group `name` in the
+/// identity store reached through the integration of AWS account `route`.
+pub(crate) fn group_key(route: &str, name: &str) -> String {
+    format!("aws/identity-center@{route}/group/{name}/")
+}
+
 /// An Identity Center group.
 #[derive(Debug, Clone)]
 struct IcGroup {

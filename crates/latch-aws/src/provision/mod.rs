@@ -190,6 +190,33 @@ pub(crate) fn to_provision(e: AwsError) -> ProvisionError {
 
 #[async_trait]
 impl Provisioner for AwsProvisioner {
+    /// An Identity Center group is one membership in one identity store,
+    /// whatever account a request names: two requests for group `oncall`
+    /// through two member accounts hold the same access, removed with the
+    /// last of them. Its key names the integration whose Identity Center
+    /// holds the group (the route a grant takes first) instead of the account.
+    async fn entitlement_key(&self, spec: &GrantSpec) -> Result<String, ProvisionError> {
+        if spec.target.kind != Kind::Group {
+            return Ok(spec.target.entitlement_key());
+        }
+        let own = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(database)?;
+        let via_identity_center = match &own {
+            Some(i) => i.mode == AwsMode::IdentityCenter,
+            None => self.member_route(&spec.org_id).await?.is_none(),
+        };
+        if !via_identity_center {
+            return Ok(spec.target.entitlement_key());
+        }
+        // Unreachable accounts keep the target's key; the grant fails with the reason.
+        Ok(match self.identity_center_routes(&spec.org_id, &spec.target.account).await {
+            Ok(routes) => match routes.first() {
+                Some(route) => identity_center::group_key(&route.account_id, &spec.target.name),
+                None => spec.target.entitlement_key(),
+            },
+            Err(_) => spec.target.entitlement_key(),
+        })
+    }
+
     async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
         let own = self.store.aws_integration(&spec.org_id, &spec.target.account).await.map_err(database)?;
         let i = match own {

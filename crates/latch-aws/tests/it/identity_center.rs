@@ -252,6 +252,26 @@ async fn group_membership_is_granted_and_revoked_idempotently() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_one_entitlement_whatever_account_names_it() {
+    let e = estate().await;
+    let member = e.w.customer_account.clone();
+    let p = &e.provisioner;
+    let key = |account: &str, kind: Kind, name: &str| {
+        let spec = e.spec(account, kind, name, ALICE);
+        async move { p.entitlement_key(&spec).await.unwrap() }
+    };
+    // One membership in the management account's identity store, whether a
+    // request names the member account or the management account.
+    let through_member = key(&member, Kind::Group, "Oncall").await;
+    assert_eq!(through_member, format!("aws/identity-center@{HOST_ACCOUNT}/group/Oncall/"));
+    assert_eq!(key(HOST_ACCOUNT, Kind::Group, "Oncall").await, through_member);
+    assert_ne!(key(&member, Kind::Group, "Auditors").await, through_member);
+    // An account assignment is per account.
+    assert_ne!(key(&member, Kind::PermissionSet, "ReadOnly").await, key(HOST_ACCOUNT, Kind::PermissionSet, "ReadOnly").await);
+    assert_eq!(key(&member, Kind::PermissionSet, "ReadOnly").await, e.spec(&member, Kind::PermissionSet, "ReadOnly", ALICE).target.entitlement_key());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_cannot_be_granted_fails_permanently_and_says_what() {
     let e = estate().await;
     // A second member account, closed: Organizations keeps it as SUSPENDED.

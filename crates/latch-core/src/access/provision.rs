@@ -69,6 +69,16 @@ pub enum ProvisionError {
 /// Grants and revokes access in an integration.
 #[async_trait]
 pub trait Provisioner: Send + Sync {
+    /// The identity of the access `spec` asks for, for reference counting:
+    /// two grants with the same key share one piece of access, granted once
+    /// and removed with the last holder. By default the target's own key;
+    /// an integration overrides it where the same access is reached through
+    /// several targets (an Identity Center group is one membership whatever
+    /// account a request names). Read once, when the grant is first held,
+    /// and kept with it: releasing never recomputes it.
+    async fn entitlement_key(&self, spec: &GrantSpec) -> Result<String, ProvisionError> {
+        Ok(spec.target.entitlement_key())
+    }
     /// Gives `spec`'s access.
     async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError>;
     /// Takes away what `applied` records for `spec`.

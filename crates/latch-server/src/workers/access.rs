@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use latch_core::access::lifecycle::{self, EndReason, Event, State};
-use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, RevokeOutcome};
+use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
 use latch_core::access::request::{Changes, Effects, Request};
 use latch_core::audit::NewAuditEvent;
 use latch_core::jobs::{Job, NewJob};
@@ -117,6 +117,23 @@ fn spec(r: &Request, idx: usize) -> Option<GrantSpec> {
     Some(GrantSpec { org_id: r.org_id.clone(), user_id: r.requester_id.clone(), email: r.requester_email.clone(), target, expires_at })
 }
 
+/// The provisioner for `spec`'s integration; `missing` says how its absence fails.
+fn provisioner<'a>(state: &'a AppState, spec: &GrantSpec, missing: fn(String) -> Failure) -> Result<&'a std::sync::Arc<dyn Provisioner>, Failure> {
+    state.provisioners.get(&spec.target.integration).ok_or_else(|| missing(format!("integration `{}` is not installed", spec.target.integration)))
+}
+
+/// The entitlement key of a request's target: the one it was held under, or,
+/// before it is first held, the one its integration gives.
+async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec) -> Result<String, Failure> {
+    if let Some(key) = state.store.grant_key(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0)).await? {
+        return Ok(key);
+    }
+    provisioner(state, spec, Failure::Permanent)?.entitlement_key(spec).await.map_err(|e| match e {
+        ProvisionError::Retryable(m) => Failure::Retry(m),
+        ProvisionError::Permanent(m) => Failure::Permanent(m),
+    })
+}
+
 async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
     let r = match r.state {
         State::Approved => match step(state, &r, Event::StartProvisioning, &Changes::default()).await? {
@@ -153,7 +170,7 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
 }
 
 async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str) -> Result<(), Failure> {
-    let key = spec.target.entitlement_key();
+    let key = entitlement_key(state, r, idx, spec).await?;
     let now = state.now();
     let Some(applied) = state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? else {
         return Err(Failure::Busy);
@@ -164,10 +181,7 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
         // grant is asserted again so that the integration's own time bound
         // (a policy condition in AWS) reaches the later of the two ends; an
         // integration never shortens a bound it already set.
-        let p = state
-            .provisioners
-            .get(&spec.target.integration)
-            .ok_or_else(|| Failure::Permanent(format!("integration `{}` is not installed", spec.target.integration)))?;
+        let p = provisioner(state, spec, Failure::Permanent)?;
         let outcome = bounded(state, p.grant(spec)).await?.map_err(|e| match e {
             ProvisionError::Retryable(m) => Failure::Retry(m),
             ProvisionError::Permanent(m) => Failure::Permanent(m),
@@ -265,7 +279,10 @@ async fn deprovision(state: &AppState, r: Request, worker: &str) -> Result<(), F
 }
 
 async fn release_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str) -> Result<(), Failure> {
-    let key = spec.target.entitlement_key();
+    // A target never held was never granted: nothing to take back.
+    let Some(key) = state.store.grant_key(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0)).await? else {
+        return Ok(());
+    };
     let now = state.now();
     let Some(applied) = state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? else {
         return Err(Failure::Busy);
@@ -279,10 +296,7 @@ async fn release_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec
         }
         let Some(applied) = applied else { return Ok(true) };
         let applied: Applied = Applied(serde_json::from_str(&applied).unwrap_or_default());
-        let p = state
-            .provisioners
-            .get(&spec.target.integration)
-            .ok_or_else(|| Failure::Retry(format!("integration `{}` is not installed; cannot revoke", spec.target.integration)))?;
+        let p = provisioner(state, spec, |m| Failure::Retry(format!("{m}; cannot revoke")))?;
         let outcome = bounded(state, p.revoke(spec, &applied)).await?.map_err(|e| match e {
             ProvisionError::Retryable(m) | ProvisionError::Permanent(m) => Failure::Retry(m),
         })?;
@@ -310,7 +324,8 @@ pub(crate) async fn repair(state: &AppState, r: &Request, account: &str, worker:
             continue;
         }
         let Some(spec) = spec(r, idx) else { continue };
-        let key = spec.target.entitlement_key();
+        // Not held yet: provisioning will grant it.
+        let Some(key) = state.store.grant_key(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0)).await? else { continue };
         let now = state.now();
         // A change in flight owns the entitlement: the next pass looks again.
         match state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? {
@@ -323,7 +338,7 @@ pub(crate) async fn repair(state: &AppState, r: &Request, account: &str, worker:
             Some(Some(_)) => {}
         }
         let result = async {
-            let p = state.provisioners.get(&target.integration).ok_or_else(|| Failure::Retry(format!("integration `{}` is not installed", target.integration)))?;
+            let p = provisioner(state, &spec, Failure::Retry)?;
             match bounded(state, p.grant(&spec)).await? {
                 Ok(GrantOutcome::Granted(applied)) => {
                     state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;

@@ -93,6 +93,27 @@ async fn overlapping_grants_are_reference_counted(app: TestApp) {
     assert_eq!(app.provisioner.counts(), (1, 1));
 }
 
+async fn access_reached_through_several_targets_is_counted_once(app: TestApp) {
+    let (_, alice) = setup(&app).await;
+    app.provisioner.share_accounts(&["111111111111", "222222222222"]);
+    let first = ask(&alice, "ReadOnly", &["111111111111"], json!({"duration_secs": 1800})).await;
+    app.wait_for_state(&alice, &id(&first), "active").await;
+    let second = ask(&alice, "ReadOnly", &["222222222222"], json!({"duration_secs": 3600})).await;
+    app.wait_for_state(&alice, &id(&second), "active").await;
+    assert_eq!(app.provisioner.counts(), (1, 0), "one piece of access, granted once");
+    // The integration's routing changes while both hold it: each grant is
+    // released under the key it was held with, not one computed anew.
+    app.provisioner.share_accounts(&[]);
+    app.advance(Duration::from_secs(1810));
+    app.wait_for_state(&alice, &id(&first), "expired").await;
+    assert_eq!(app.provisioner.live().len(), 1, "removed while the other request held it");
+    let (s, _) = alice.call(Method::POST, &format!("/v1/requests/{}/relinquish", id(&second)), None).await;
+    assert_eq!(s, StatusCode::OK);
+    app.wait_for_state(&alice, &id(&second), "relinquished").await;
+    assert!(app.provisioner.live().is_empty());
+    assert_eq!(app.provisioner.counts(), (1, 1));
+}
+
 async fn extensions_move_the_end_within_the_rule(app: TestApp) {
     let (_, alice) = setup(&app).await;
     let r = ask(&alice, "ReadOnly", &["111111111111"], json!({})).await;
@@ -210,6 +231,7 @@ async fn undecided_requests_expire(app: TestApp) {
 crate::both_engines!(
     access_is_granted_then_taken_back_on_time,
     overlapping_grants_are_reference_counted,
+    access_reached_through_several_targets_is_counted_once,
     extensions_move_the_end_within_the_rule,
     approvers_revoke_early,
     failures_leave_nothing_half_granted,

@@ -114,6 +114,12 @@ async fn grants_count_holders_idempotently(s: SqlStore) {
     s.hold_grant(&org.id, &r1.id, 0, "u1", "k", T0).await.unwrap();
     s.hold_grant(&org.id, &r2.id, 0, "u1", "k", T0).await.unwrap();
     assert_eq!(s.holders(&org.id, "u1", "k").await.unwrap(), 2);
+    // The key a grant was first held under is kept: holding it again under
+    // another key changes nothing.
+    s.hold_grant(&org.id, &r1.id, 0, "u1", "other", T0).await.unwrap();
+    assert_eq!(s.grant_key(&org.id, &r1.id, 0).await.unwrap().as_deref(), Some("k"));
+    assert_eq!(s.grant_key(&org.id, &r1.id, 1).await.unwrap(), None);
+    assert_eq!(s.grant_key("another-org", &r1.id, 0).await.unwrap(), None);
     s.release_grant(&org.id, &r1.id, 0, T0).await.unwrap();
     s.release_grant(&org.id, &r1.id, 0, T0).await.unwrap();
     assert_eq!(s.holders(&org.id, "u1", "k").await.unwrap(), 1);
