@@ -148,20 +148,25 @@ pub async fn management_of(store: &dyn Store, org_id: &str, account: &str) -> Re
     Ok(members(&items, &mgmt.account_id).into_iter().find(|m| m.id == account).map(|m| (mgmt.clone(), m)))
 }
 
+/// The active member accounts the org's management account reaches and
+/// that have no integration of their own, each as [`as_member`] treats it.
+pub async fn reachable(store: &dyn Store, org_id: &str) -> Result<Vec<AwsIntegration>, StoreError> {
+    let all = store.list_aws_integrations(org_id).await?;
+    let Some(mgmt) = route(&all) else { return Ok(Vec::new()) };
+    let items = store.items(org_id, &mgmt.account_id, Some(ACCOUNT_KIND)).await?;
+    Ok(members(&items, &mgmt.account_id)
+        .into_iter()
+        // A connected account is reached through its own integration.
+        .filter(|m| m.is_active() && !all.iter().any(|i| i.account_id == m.id))
+        .map(|m| as_member(mgmt, &m.id))
+        .collect())
+}
+
 /// Every account whose inventory Latch keeps: the connected ones, then the
 /// active members reached through the management account.
 pub async fn inventoried_accounts(store: &dyn Store, org_id: &str) -> Result<Vec<String>, StoreError> {
-    let all = store.list_aws_integrations(org_id).await?;
-    let mut out: Vec<String> = all.iter().map(|i| i.account_id.clone()).collect();
-    if let Some(mgmt) = route(&all) {
-        let items = store.items(org_id, &mgmt.account_id, Some(ACCOUNT_KIND)).await?;
-        for m in members(&items, &mgmt.account_id) {
-            // A connected account keeps its own integration's inventory.
-            if m.is_active() && !out.contains(&m.id) {
-                out.push(m.id);
-            }
-        }
-    }
+    let mut out: Vec<String> = store.list_aws_integrations(org_id).await?.into_iter().map(|i| i.account_id).collect();
+    out.extend(reachable(store, org_id).await?.into_iter().map(|i| i.account_id));
     Ok(out)
 }
 

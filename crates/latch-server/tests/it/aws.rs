@@ -500,6 +500,8 @@ async fn member_accounts_are_synced_and_reconciled(engine: &str) {
     // A member whose role cannot be assumed (AWS answers a missing role
     // with AccessDenied, as it does here), and a closed one.
     let unreachable = w.create_member("unreachable").await.unwrap();
+    // A member whose role may do nothing: reached, but its sync is refused.
+    let bare = w.create_member("bare").await.unwrap();
     let closed = w.create_member("closed").await.unwrap();
     w.close_member(&closed).await.unwrap();
 
@@ -535,6 +537,11 @@ async fn member_accounts_are_synced_and_reconciled(engine: &str) {
     assert!(error.contains(&format!("cannot reach member account `{unreachable}`")) && error.contains(&member_role(&unreachable)), "{failed}");
     assert!(error.contains(&format!("AWS account `{management}`")) && error.contains("\nhelp: "), "{failed}");
 
+    let failed = synced(&app, &admin, &bare, 1).await;
+    let error = failed["error"].as_str().unwrap_or_default();
+    let context = format!("member account `{bare}` (reached from AWS account `{management}` through `{}`)", member_role(&bare));
+    assert!(failed["status"] == "failed" && error.contains(&context) && error.contains("access denied"), "{failed}");
+
     let (status, none) = admin.call(Method::GET, &format!("/v1/integrations/aws/{closed}/sync"), None).await;
     assert_eq!((status, &none), (StatusCode::OK, &Value::Null), "a closed member is not synced");
     let (status, refused) = admin.call(Method::POST, &format!("/v1/integrations/aws/{closed}/sync"), None).await;
@@ -546,6 +553,14 @@ async fn member_accounts_are_synced_and_reconciled(engine: &str) {
     // Who-can reads the member's inventory too.
     let (_, found) = admin.call(Method::GET, "/v1/iam/who-can?action=iam:ListRoles&resource=*", None).await;
     assert!(found.as_array().unwrap().iter().any(|f| f["principal"] == cust.admin_role.as_str()), "{found}");
+
+    // People see the member among their accounts, with what they may ask for there.
+    let (_, accounts) = alice.call(Method::GET, "/v1/aws/accounts", None).await;
+    let listed: Vec<&str> = accounts.as_array().unwrap().iter().filter_map(|a| a["account_id"].as_str()).collect();
+    // (Every active member is listed: one whose role is missing is found out when used.)
+    assert!(listed.contains(&member.as_str()) && listed.contains(&unreachable.as_str()) && !listed.contains(&closed.as_str()), "{accounts}");
+    let (_, access) = alice.call(Method::GET, &format!("/v1/access?account={member}&kind=role"), None).await;
+    assert!(access.as_array().unwrap().iter().any(|e| e["name"] == "Admin" && e["arn"] == cust.admin_role.as_str()), "{access}");
 
     // A grant in the member goes through the management account.
     let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [member]}))).await;
