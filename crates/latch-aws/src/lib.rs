@@ -9,6 +9,7 @@ pub mod error;
 pub mod factory;
 pub mod install;
 pub mod lifecycle;
+pub mod member;
 pub mod provision;
 pub mod reconcile;
 pub mod resource_access;

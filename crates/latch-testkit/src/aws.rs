@@ -91,18 +91,7 @@ impl AwsWorld {
         let admin_conf = sdk_config(&endpoint, &admin.id, &admin.secret, None);
         let orgs = aws_sdk_organizations::Client::new(&admin_conf);
         orgs.create_organization().feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All).send().await.context("while creating the organization")?;
-        let created = orgs.create_account().account_name("customer").email("aws-customer@example.com").send().await?;
-        let request = created.create_account_status().and_then(|s| s.id()).context("no create-account request")?.to_owned();
-        let mut customer_account = None;
-        for _ in 0..50 {
-            let st = orgs.describe_create_account_status().create_account_request_id(&request).send().await?;
-            if let Some(id) = st.create_account_status().and_then(|s| s.account_id()) {
-                customer_account = Some(id.to_owned());
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let Some(customer_account) = customer_account else { bail!("moto never created the member account") };
+        let customer_account = create_account(&orgs, "customer").await?;
         let customer_admin = assume(&admin_conf, &endpoint, &format!("arn:aws:iam::{customer_account}:role/OrganizationAccountAccessRole"), None).await?;
         Ok(Self { endpoint, admin, latch, latch_arn: format!("arn:aws:iam::{HOST_ACCOUNT}:user/latch"), customer_account, customer_admin, _lock: lock })
     }
@@ -118,6 +107,23 @@ impl AwsWorld {
         shared_moto()?.enforce_iam(false)
     }
 
+    /// Creates another member account named `name` (moto gives it an
+    /// `OrganizationAccountAccessRole` with no policy); returns its id.
+    pub async fn create_member(&self, name: &str) -> anyhow::Result<String> {
+        create_account(&self.organizations(), name).await
+    }
+
+    /// Closes member account `account`: Organizations keeps it as `SUSPENDED`.
+    pub async fn close_member(&self, account: &str) -> anyhow::Result<()> {
+        self.organizations().close_account().account_id(account).send().await.context("while closing a member account")?;
+        Ok(())
+    }
+
+    /// Organizations in the management account, as its administrator.
+    fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(&self.config(&self.admin.id, &self.admin.secret, None))
+    }
+
     /// IAM in the member account, as its administrator.
     pub fn customer_iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.customer_admin)
@@ -127,6 +133,20 @@ impl AwsWorld {
     pub fn config(&self, id: &str, secret: &str, token: Option<String>) -> SdkConfig {
         sdk_config(&self.endpoint, id, secret, token)
     }
+}
+
+/// Creates member account `name` and waits until Organizations says its id.
+async fn create_account(orgs: &aws_sdk_organizations::Client, name: &str) -> anyhow::Result<String> {
+    let created = orgs.create_account().account_name(name).email(format!("aws-{name}@example.com")).send().await.context("while creating a member account")?;
+    let request = created.create_account_status().and_then(|s| s.id()).context("no create-account request")?.to_owned();
+    for _ in 0..50 {
+        let st = orgs.describe_create_account_status().create_account_request_id(&request).send().await?;
+        if let Some(id) = st.create_account_status().and_then(|s| s.account_id()) {
+            return Ok(id.to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("moto never created member account `{name}`")
 }
 
 /// Assumes a role and returns configuration acting as the session.

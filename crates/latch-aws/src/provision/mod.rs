@@ -11,7 +11,8 @@
 //! identity-center mode the request's account is usually a member account
 //! with no integration of its own: it is reached through the integration on
 //! the Organizations management account, where the Identity Center instance
-//! resides.
+//! resides. In iam-users and federated mode, such a member account is
+//! reached through the management account's role hop ([`crate::member`]).
 
 mod federated;
 mod iam_users;
@@ -30,6 +31,7 @@ use latch_core::Clock;
 
 use crate::error::AwsError;
 use crate::factory::{ClientFactory, Clients};
+use crate::member::{self, MemberError};
 
 pub use identity_center::IdentityCenterTiming;
 pub use iam_users::grant_policy_name;
@@ -78,35 +80,21 @@ impl AwsProvisioner {
     /// federated, with Organizations on) that reaches member accounts.
     async fn member_route(&self, org_id: &str) -> Result<Option<AwsIntegration>, ProvisionError> {
         let all = self.store.list_aws_integrations(org_id).await.map_err(database)?;
-        Ok(all.into_iter().find(|i| i.organizations && i.status == IntegrationStatus::Installed && matches!(i.mode, AwsMode::IamUsers | AwsMode::Federated)))
+        Ok(member::route(&all).cloned())
     }
 
-    /// Clients in member account `account`: the management account's
-    /// integration role, then the member role (with the ExternalId: a
-    /// custom member role may require it; AWS ignores it where not).
+    /// Clients in member account `account` through the management account.
     async fn member_clients(&self, mgmt: &AwsIntegration, account: &str) -> Result<Clients, ProvisionError> {
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ProvisionError::Permanent(format!("`{account}` is not an AWS account id")));
-        }
-        let first = self.factory.hop_into(mgmt);
-        let member = crate::factory::RoleHop {
-            role_arn: format!("arn:{}:iam::{account}:role/{}", self.factory.partition(), self.factory.settings().member_role_name),
-            external_id: Some(mgmt.external_id.clone()),
-        };
-        self.factory.assume(&[first, member]).await.map_err(|e| match e {
-            AwsError::CannotAssume { role_arn, reason } => ProvisionError::Permanent(format!(
-                "cannot reach member account `{account}` through `{role_arn}`: {reason}\nhelp: check that the account is an active member of the organization run by AWS account `{}`",
-                mgmt.account_id
-            )),
-            other => to_provision(other),
+        member::clients(&self.factory, mgmt, account).await.map_err(|e| match e {
+            MemberError::Aws(e) => to_provision(e),
+            e @ (MemberError::NotAnAccount(_) | MemberError::Unreachable { .. }) => ProvisionError::Permanent(e.to_string()),
         })
     }
 
     /// Grants in a member account reached through the management account.
     async fn grant_in_member(&self, spec: &GrantSpec, mgmt: &AwsIntegration) -> Result<GrantOutcome, ProvisionError> {
         let clients = self.member_clients(mgmt, &spec.target.account).await?;
-        // The member is treated as its management account says.
-        let as_member = AwsIntegration { account_id: spec.target.account.clone(), ..mgmt.clone() };
+        let as_member = member::as_member(mgmt, &spec.target.account);
         let outcome = match mgmt.mode {
             AwsMode::Federated => federated::grant(&clients, spec).await?,
             _ => iam_users::grant(&clients, &as_member, spec, self.user_hint(&as_member, spec).await.as_deref()).await?,

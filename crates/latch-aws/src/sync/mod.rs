@@ -6,6 +6,10 @@
 //! Stages run concurrently; each pages through its API, retries throttling
 //! with backoff, and records its page marker after every page so a sync
 //! that crashed resumes where it stopped (pages are written idempotently).
+//!
+//! A member account of an organization is synced through its management
+//! account ([`sync_member`]): its IAM inventory is its own snapshot, as if
+//! it were connected.
 
 mod iam;
 mod identity_center;
@@ -25,7 +29,8 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 
 use crate::error::AwsError;
-use crate::factory::Clients;
+use crate::factory::{ClientFactory, Clients};
+use crate::member::{self, MemberError};
 
 /// Why a sync stopped.
 #[derive(Debug, Error)]
@@ -41,6 +46,21 @@ pub enum SyncError {
     /// The database failed.
     #[error("the database: {0}")]
     Store(#[from] StoreError),
+    /// A member account could not be reached from its management account.
+    #[error(transparent)]
+    Unreachable(MemberError),
+    /// A member account's sync failed once reached.
+    #[error("member account `{account}` (reached from AWS account `{management}` through `{role_arn}`): {source}")]
+    InMember {
+        /// The member account.
+        account: String,
+        /// Its management account.
+        management: String,
+        /// The member role Latch acted as.
+        role_arn: String,
+        /// What failed.
+        source: Box<SyncError>,
+    },
 }
 
 impl SyncError {
@@ -49,6 +69,8 @@ impl SyncError {
         match self {
             SyncError::Aws { source, .. } => source.is_retryable(),
             SyncError::Store(_) => true,
+            SyncError::Unreachable(e) => e.is_retryable(),
+            SyncError::InMember { source, .. } => source.is_retryable(),
         }
     }
 }
@@ -132,6 +154,33 @@ impl Sink {
 
 /// Syncs `i`'s account through `clients`; resumes a sync a crash left running.
 pub async fn sync_account(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, clock: &dyn Clock) -> Result<SyncRun, SyncError> {
+    sync_in(clients, i, store, clock, |e| e).await
+}
+
+/// Syncs member account `account` of the organization `mgmt` runs, through
+/// the role hop ([`member::clients`]), into the member's own versioned
+/// snapshot. A member that cannot be reached gets a failed sync saying
+/// which role could not be assumed from which management account.
+pub async fn sync_member(factory: &ClientFactory, mgmt: &AwsIntegration, account: &str, store: Arc<dyn Store>, clock: &dyn Clock) -> Result<SyncRun, SyncError> {
+    let clients = match member::clients(factory, mgmt, account).await {
+        Ok(c) => c,
+        Err(e) => {
+            let err = SyncError::Unreachable(e);
+            if !err.is_retryable() {
+                let run = store.begin_sync(&mgmt.org_id, account, clock.now()).await?;
+                store.fail_sync(&mgmt.org_id, account, run.version, &err.to_string(), clock.now()).await?;
+            }
+            return Err(err);
+        }
+    };
+    let [_, member_hop] = member::hops(factory, mgmt, account);
+    let context = |source| SyncError::InMember { account: account.to_owned(), management: mgmt.account_id.clone(), role_arn: member_hop.role_arn.clone(), source: Box::new(source) };
+    sync_in(&clients, &member::as_member(mgmt, account), store, clock, context).await
+}
+
+/// The sync of `i`'s account; a failure is reported (and recorded) as
+/// `context` makes it.
+async fn sync_in(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, clock: &dyn Clock, context: impl Fn(SyncError) -> SyncError) -> Result<SyncRun, SyncError> {
     let run = store.begin_sync(&i.org_id, &i.account_id, clock.now()).await?;
     let cursor = if run.cursor.is_object() { run.cursor.clone() } else { json!({}) };
     let sink = Sink {
@@ -173,7 +222,7 @@ pub async fn sync_account(clients: &Clients, i: &AwsIntegration, store: Arc<dyn 
         }
     }))
     .await;
-    if let Some(err) = results.into_iter().find_map(Result::err) {
+    if let Some(err) = results.into_iter().find_map(Result::err).map(context) {
         // A retryable failure leaves the sync running, to be resumed.
         if !err.is_retryable() {
             store.fail_sync(&i.org_id, &i.account_id, run.version, &err.to_string(), clock.now()).await?;

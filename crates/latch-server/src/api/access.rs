@@ -68,9 +68,12 @@ async fn start_url(state: &AppState, i: &AwsIntegration) -> ApiResult<Option<Str
         .map(|store| format!("https://{store}.awsapps.com/start")))
 }
 
+/// The org's installed accounts, then the member accounts reached through
+/// its management account (treated as that account says).
 async fn installed(state: &AppState, org_id: &str) -> ApiResult<Vec<AwsIntegration>> {
     let mut all = state.store.list_aws_integrations(org_id).await?;
     all.retain(|i| i.status == IntegrationStatus::Installed);
+    all.extend(latch_aws::member::reachable(state.store.as_ref(), org_id).await?);
     Ok(all)
 }
 
@@ -82,7 +85,7 @@ async fn installed(state: &AppState, org_id: &str) -> ApiResult<Vec<AwsIntegrati
     tag = "access",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The org's installed AWS accounts and how access is assumed in each.", body = Vec<AwsAccount>),
+        (status = 200, description = "The org's installed AWS accounts, with the member accounts an installed management account reaches, and how access is assumed in each.", body = Vec<AwsAccount>),
         (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
         AuthErrors,
     ),

@@ -231,6 +231,16 @@ async fn find(state: &AppState, org_id: &str, account: &str) -> ApiResult<AwsInt
     state.store.aws_integration(org_id, account).await?.ok_or(ApiError::NotFound("aws account"))
 }
 
+/// The account whose inventory `account` names: a connected account (id or
+/// alias), or a member account the org's management account reaches.
+async fn inventoried(state: &AppState, org_id: &str, account: &str) -> ApiResult<String> {
+    if let Some(i) = state.store.aws_integration(org_id, account).await? {
+        return Ok(i.account_id);
+    }
+    let found = latch_aws::member::management_of(state.store.as_ref(), org_id, account).await?;
+    found.map(|(_, m)| m.id).ok_or(ApiError::NotFound("aws account"))
+}
+
 /// `POST /v1/integrations/aws/{account}/verify`.
 #[utoipa::path(
     post,
@@ -306,24 +316,37 @@ pub async fn remove(State(state): State<AppState>, caller: Caller, Path(account)
     operation_id = "sync_aws_account",
     tag = "aws",
     security(("bearer" = []), ("cookie" = [])),
-    params(("account" = String, Path, description = "Account id or alias."), CsrfHeader),
+    params(("account" = String, Path, description = "Account id or alias; or the id of a member account reached through the organization's management account."), CsrfHeader),
     responses(
         (status = 202, description = "A sync is queued; follow it with `GET …/sync`. Returns the latest sync so far, if any.", body = Option<SyncRun>),
         (status = 403, description = "`forbidden`: admins only; or `csrf_failed`.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such account in the caller's org.", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: the account is not verified yet.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the account is not verified yet, or is a member account that is not active.", body = ErrorBody),
         AuthErrors,
     ),
 )]
 pub async fn sync(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<(StatusCode, axum::Json<Option<SyncRun>>)> {
     caller.require(Scope::Admin)?;
-    let i = find(&state, &caller.org_id, &account).await?;
-    if i.status != IntegrationStatus::Installed {
-        return Err(ApiError::InvalidState(format!("AWS account `{}` is not verified\nhelp: `latch admin aws verify --account {}`", i.account_id, i.account_id)));
-    }
-    state.enqueue(crate::workers::sync_now_job(&caller.org_id, &i.account_id, state.now())).await?;
-    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.sync.requested", &i.account_id)).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(state.store.last_sync(&caller.org_id, &i.account_id).await?)))
+    let account = match state.store.aws_integration(&caller.org_id, &account).await? {
+        Some(i) if i.status != IntegrationStatus::Installed => {
+            return Err(ApiError::InvalidState(format!("AWS account `{}` is not verified\nhelp: `latch admin aws verify --account {}`", i.account_id, i.account_id)));
+        }
+        Some(i) => i.account_id,
+        // A member account is synced through its management account.
+        None => match latch_aws::member::management_of(state.store.as_ref(), &caller.org_id, &account).await? {
+            Some((_, m)) if m.is_active() => m.id,
+            Some((mgmt, m)) => {
+                return Err(ApiError::InvalidState(format!(
+                    "AWS account `{}` is `{}` in the organization run by AWS account `{}`: only active member accounts are synced\nhelp: reactivate the account in AWS Organizations, then sync AWS account `{}`",
+                    m.id, m.status, mgmt.account_id, mgmt.account_id
+                )));
+            }
+            None => return Err(ApiError::NotFound("aws account")),
+        },
+    };
+    state.enqueue(crate::workers::sync_now_job(&caller.org_id, &account, state.now())).await?;
+    state.audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "aws.sync.requested", &account)).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(state.store.last_sync(&caller.org_id, &account).await?)))
 }
 
 /// `GET /v1/integrations/aws/{account}/sync`.
@@ -333,7 +356,7 @@ pub async fn sync(State(state): State<AppState>, caller: Caller, Path(account): 
     operation_id = "aws_sync_status",
     tag = "aws",
     security(("bearer" = []), ("cookie" = [])),
-    params(("account" = String, Path, description = "Account id or alias.")),
+    params(("account" = String, Path, description = "Account id or alias; or the id of a member account reached through the organization's management account.")),
     responses(
         (status = 200, description = "The latest sync (running, done or failed), or null before the first.", body = Option<SyncRun>),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
@@ -343,8 +366,8 @@ pub async fn sync(State(state): State<AppState>, caller: Caller, Path(account): 
 )]
 pub async fn sync_status(State(state): State<AppState>, caller: Caller, Path(account): Path<String>) -> ApiResult<axum::Json<Option<SyncRun>>> {
     caller.require(Scope::Admin)?;
-    let i = find(&state, &caller.org_id, &account).await?;
-    Ok(axum::Json(state.store.last_sync(&caller.org_id, &i.account_id).await?))
+    let account = inventoried(&state, &caller.org_id, &account).await?;
+    Ok(axum::Json(state.store.last_sync(&caller.org_id, &account).await?))
 }
 
 /// Query of `GET …/inventory`.
@@ -362,7 +385,7 @@ pub struct InventoryQuery {
     operation_id = "aws_inventory",
     tag = "aws",
     security(("bearer" = []), ("cookie" = [])),
-    params(("account" = String, Path, description = "Account id or alias."), InventoryQuery),
+    params(("account" = String, Path, description = "Account id or alias; or the id of a member account reached through the organization's management account."), InventoryQuery),
     responses(
         (status = 200, description = "The account's items as the last sync saw them.", body = Vec<Item>),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
@@ -372,8 +395,8 @@ pub struct InventoryQuery {
 )]
 pub async fn inventory(State(state): State<AppState>, caller: Caller, Path(account): Path<String>, Query(q): Query<InventoryQuery>) -> ApiResult<axum::Json<Vec<Item>>> {
     caller.require(Scope::Admin)?;
-    let i = find(&state, &caller.org_id, &account).await?;
-    Ok(axum::Json(state.store.items(&caller.org_id, &i.account_id, q.kind.as_deref()).await?))
+    let account = inventoried(&state, &caller.org_id, &account).await?;
+    Ok(axum::Json(state.store.items(&caller.org_id, &account, q.kind.as_deref()).await?))
 }
 
 /// Query of `GET …/changes`.
@@ -391,7 +414,7 @@ pub struct ChangesQuery {
     operation_id = "aws_inventory_changes",
     tag = "aws",
     security(("bearer" = []), ("cookie" = [])),
-    params(("account" = String, Path, description = "Account id or alias."), ChangesQuery),
+    params(("account" = String, Path, description = "Account id or alias; or the id of a member account reached through the organization's management account."), ChangesQuery),
     responses(
         (status = 200, description = "What appeared, changed and vanished in that sync.", body = Vec<Change>),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
@@ -401,12 +424,12 @@ pub struct ChangesQuery {
 )]
 pub async fn changes(State(state): State<AppState>, caller: Caller, Path(account): Path<String>, Query(q): Query<ChangesQuery>) -> ApiResult<axum::Json<Vec<Change>>> {
     caller.require(Scope::Admin)?;
-    let i = find(&state, &caller.org_id, &account).await?;
+    let account = inventoried(&state, &caller.org_id, &account).await?;
     let version = match q.version {
         Some(v) => v,
-        None => state.store.last_sync(&caller.org_id, &i.account_id).await?.map_or(0, |r| if r.status == "done" { r.version } else { r.version - 1 }),
+        None => state.store.last_sync(&caller.org_id, &account).await?.map_or(0, |r| if r.status == "done" { r.version } else { r.version - 1 }),
     };
-    Ok(axum::Json(state.store.changes(&caller.org_id, &i.account_id, version).await?))
+    Ok(axum::Json(state.store.changes(&caller.org_id, &account, version).await?))
 }
 
 /// Body of `POST /v1/integrations/aws/{account}/iam-users`.

@@ -15,11 +15,13 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Query;
 use crate::state::AppState;
 
-/// Builds the engine's inventory from every connected account's latest items.
+/// Builds the engine's inventory from the latest items of every account
+/// Latch keeps one of: the connected ones and the members reached through
+/// the management account.
 async fn inventory(state: &AppState, org_id: &str) -> ApiResult<Inventory> {
     let mut items = Vec::new();
-    for i in state.store.list_aws_integrations(org_id).await? {
-        items.extend(state.store.items(org_id, &i.account_id, None).await?);
+    for account in latch_aws::member::inventoried_accounts(state.store.as_ref(), org_id).await? {
+        items.extend(state.store.items(org_id, &account, None).await?);
     }
     tokio::task::spawn_blocking(move || latch_aws::effective::inventory_from_items(&items))
         .await

@@ -475,3 +475,138 @@ async fn who_can_and_what_can_read_the_synced_inventory() {
     let got = alice.call(Method::GET, "/v1/iam/who-can?action=iam:ListRoles&resource=*", None).await;
     assert_eq!(got.0, StatusCode::FORBIDDEN);
 }
+
+/// The grant policies on alice's IAM user in the member account, read as its administrator.
+async fn alice_policies(w: &AwsWorld) -> Vec<String> {
+    w.relax().unwrap();
+    let names = w.customer_iam().list_user_policies().user_name(ALICE).send().await.unwrap().policy_names;
+    w.enforce().unwrap();
+    names
+}
+
+/// The management account is installed with Organizations on: its sync
+/// syncs each active member account through the role hop into the member's
+/// own snapshot (one member that cannot be reached fails alone, a closed one
+/// is left out), and reconciliation in a member repairs drift and removes
+/// leftovers through the same hop.
+async fn member_accounts_are_synced_and_reconciled(engine: &str) {
+    let w = AwsWorld::build().await.unwrap();
+    let cust = customer(&w).await;
+    let management = latch_testkit::aws::HOST_ACCOUNT;
+    let member = w.customer_account.clone();
+    // moto creates the member role with no policy; its administrator's.
+    let admin_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    w.customer_iam().put_role_policy().role_name("OrganizationAccountAccessRole").policy_name("admin").policy_document(admin_policy.to_string()).send().await.unwrap();
+    // A member whose role cannot be assumed (AWS answers a missing role
+    // with AccessDenied, as it does here), and a closed one.
+    let unreachable = w.create_member("unreachable").await.unwrap();
+    // A member whose role may do nothing: reached, but its sync is refused.
+    let bare = w.create_member("bare").await.unwrap();
+    let closed = w.create_member("closed").await.unwrap();
+    w.close_member(&closed).await.unwrap();
+
+    let Some(app) = TestApp::spawn_with(engine, Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    admin.call(Method::PUT, "/v1/policy", Some(json!({"source": POLICY}))).await;
+    let alice = app.add_user(&admin, ALICE, "member").await;
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": management, "mode": "iam-users", "organizations": true}))).await;
+    let host_iam = aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
+    apply_with(&host_iam, &installed).await;
+    let member_role = |account: &str| format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": member_role(&unreachable)}]});
+    host_iam.put_role_policy().role_name("LatchIntegration").policy_name("no-hop").policy_document(deny.to_string()).send().await.unwrap();
+    w.enforce().unwrap();
+    let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{management}/verify"), None).await;
+    assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+
+    // The management account's first sync lists the members and syncs each.
+    assert_eq!(synced(&app, &admin, management, 1).await["status"], "done");
+    let run = synced(&app, &admin, &member, 1).await;
+    assert_eq!(run["status"], "done", "{run}");
+    let (status, users) = admin.call(Method::GET, &format!("/v1/integrations/aws/{member}/inventory?kind=iam-user"), None).await;
+    assert_eq!(status, StatusCode::OK, "{users}");
+    assert!(users.as_array().unwrap().iter().any(|u| u["data"]["name"] == ALICE), "the member's IAM users are its own snapshot: {users}");
+    let (_, roles) = admin.call(Method::GET, &format!("/v1/integrations/aws/{member}/inventory?kind=iam-role"), None).await;
+    assert!(roles.as_array().unwrap().iter().any(|r| r["id"] == cust.admin_role.as_str()), "{roles}");
+    let (_, host_users) = admin.call(Method::GET, &format!("/v1/integrations/aws/{management}/inventory?kind=iam-user"), None).await;
+    assert!(host_users.as_array().unwrap().iter().all(|u| u["data"]["name"] != ALICE), "members' items stay out of the management account's: {host_users}");
+
+    let failed = synced(&app, &admin, &unreachable, 1).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("cannot reach member account `{unreachable}`")) && error.contains(&member_role(&unreachable)), "{failed}");
+    assert!(error.contains(&format!("AWS account `{management}`")) && error.contains("\nhelp: "), "{failed}");
+
+    let failed = synced(&app, &admin, &bare, 1).await;
+    let error = failed["error"].as_str().unwrap_or_default();
+    let context = format!("member account `{bare}` (reached from AWS account `{management}` through `{}`)", member_role(&bare));
+    assert!(failed["status"] == "failed" && error.contains(&context) && error.contains("access denied"), "{failed}");
+
+    let (status, none) = admin.call(Method::GET, &format!("/v1/integrations/aws/{closed}/sync"), None).await;
+    assert_eq!((status, &none), (StatusCode::OK, &Value::Null), "a closed member is not synced");
+    let (status, refused) = admin.call(Method::POST, &format!("/v1/integrations/aws/{closed}/sync"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("`SUSPENDED`"), "{refused}");
+    let (status, _) = admin.call(Method::GET, "/v1/integrations/aws/999999999999/inventory", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Who-can reads the member's inventory too.
+    let (_, found) = admin.call(Method::GET, "/v1/iam/who-can?action=iam:ListRoles&resource=*", None).await;
+    assert!(found.as_array().unwrap().iter().any(|f| f["principal"] == cust.admin_role.as_str()), "{found}");
+
+    // People see the member among their accounts, with what they may ask for there.
+    let (_, accounts) = alice.call(Method::GET, "/v1/aws/accounts", None).await;
+    let listed: Vec<&str> = accounts.as_array().unwrap().iter().filter_map(|a| a["account_id"].as_str()).collect();
+    // (Every active member is listed: one whose role is missing is found out when used.)
+    assert!(listed.contains(&member.as_str()) && listed.contains(&unreachable.as_str()) && !listed.contains(&closed.as_str()), "{accounts}");
+    let (_, access) = alice.call(Method::GET, &format!("/v1/access?account={member}&kind=role"), None).await;
+    assert!(access.as_array().unwrap().iter().any(|e| e["name"] == "Admin" && e["arn"] == cust.admin_role.as_str()), "{access}");
+
+    // A grant in the member goes through the management account.
+    let (_, r) = alice.call(Method::POST, "/v1/requests", Some(json!({"kind": "role", "name": "Admin", "accounts": [member]}))).await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    app.wait_for_state(&alice, &id, "active").await;
+    let grant_policy = alice_policies(&w).await;
+    assert_eq!(grant_policy.len(), 1, "{grant_policy:?}");
+
+    // Drift in the member: the grant removed by hand, a Latch-named policy
+    // no grant holds planted. A sync of the member (as `latch admin sync
+    // --account MEMBER` asks) is followed by its reconciliation, which
+    // grants again and removes the leftover, both through the hop.
+    w.relax().unwrap();
+    let iam = w.customer_iam();
+    iam.delete_user_policy().user_name(ALICE).policy_name(&grant_policy[0]).send().await.unwrap();
+    let stray = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]});
+    iam.put_user_policy().user_name(ALICE).policy_name("LatchGrant-0123456789abcdef").policy_document(stray.to_string()).send().await.unwrap();
+    w.enforce().unwrap();
+    let (status, body) = admin.call(Method::POST, &format!("/v1/integrations/aws/{member}/sync"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(synced(&app, &admin, &member, 2).await["status"], "done");
+    let mut repaired = false;
+    for _ in 0..400 {
+        app.kick();
+        if alice_policies(&w).await == grant_policy {
+            repaired = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(repaired, "reconciliation in the member did not restore the grant and remove the stray policy: {:?}", alice_policies(&w).await);
+    let (_, audit) = admin.call(Method::GET, "/v1/audit?limit=5000", None).await;
+    let records = audit["records"].as_array().unwrap();
+    let on_member = |action: &str| records.iter().any(|r| r["action"] == action && r["target"] == member.as_str());
+    assert!(on_member("aws.leftover.removed"), "{audit}");
+    let via = format!("\"via_management_account\":\"{management}\"");
+    assert!(records.iter().any(|r| r["action"] == "grant.repaired" && r.to_string().replace("\\\"", "\"").contains(&via)), "{audit}");
+    assert!(can_assume(&cust).await.is_some(), "the repaired grant works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_accounts_are_synced_and_reconciled_on_sqlite() {
+    member_accounts_are_synced_and_reconciled("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_accounts_are_synced_and_reconciled_on_postgres() {
+    member_accounts_are_synced_and_reconciled("postgres").await;
+}
