@@ -1,7 +1,11 @@
-//! A faulty proxy in front of the AWS API: it answers a share of requests
-//! with AWS's throttling error (in the protocol the request used) instead
-//! of forwarding them, so tests can prove that Latch retries, finishes, and
-//! leaves nothing half-done in a throttling storm.
+//! A faulty proxy in front of the AWS API. It answers some requests with an
+//! error (in the protocol the request used) instead of forwarding them:
+//! - a share of them with AWS's throttling error, so tests can prove that
+//!   Latch retries, finishes, and leaves nothing half-done in a throttling
+//!   storm ([`FaultyProxy::start`]);
+//! - every one after the first `n`, so tests can stop Latch's work after
+//!   any AWS call, as a crash would, and prove that doing it again converges
+//!   ([`FaultyProxy::cut_after`]).
 //!
 //! One request per connection: the proxy forwards the request bytes
 //! unchanged (the SigV4 signature covers them, `Host` included), asks the
@@ -32,27 +36,39 @@ impl FaultyProxy {
     /// Proxies to `upstream` (`http://127.0.0.1:PORT`), throttling
     /// `percent`% of requests (a fixed pseudo-random sequence from `seed`).
     pub async fn start(upstream: &str, percent: u64, seed: u64) -> anyhow::Result<Self> {
+        Self::run(upstream, move |n| (splitmix(seed.wrapping_add(n)) % 100 < percent).then_some(Refusal::Throttle)).await
+    }
+
+    /// Proxies the first `n` requests to `upstream` and refuses every later
+    /// one with an error no retry gets past: the AWS side of a process that
+    /// stopped after its `n`-th call.
+    pub async fn cut_after(upstream: &str, n: u64) -> anyhow::Result<Self> {
+        Self::run(upstream, move |i| (i >= n).then_some(Refusal::Cut)).await
+    }
+
+    async fn run(upstream: &str, refuse: impl Fn(u64) -> Option<Refusal> + Send + Sync + 'static) -> anyhow::Result<Self> {
+        let refuse = Arc::new(refuse);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let (throttled, forwarded) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let counter = Arc::new(AtomicU64::new(seed));
+        let counter = Arc::new(AtomicU64::new(0));
         let (t, f) = (throttled.clone(), forwarded.clone());
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                let (upstream, counter, t, f) = (upstream.clone(), counter.clone(), t.clone(), f.clone());
+                let (upstream, counter, t, f, refuse) = (upstream.clone(), counter.clone(), t.clone(), f.clone(), refuse.clone());
                 tokio::spawn(async move {
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    let throttle = splitmix(n) % 100 < percent;
-                    let _ = serve(conn, &upstream, throttle).await;
-                    if throttle { t.fetch_add(1, Ordering::SeqCst) } else { f.fetch_add(1, Ordering::SeqCst) };
+                    // Numbered in the order connections arrive (one request each).
+                    let refusal = refuse(counter.fetch_add(1, Ordering::SeqCst));
+                    let _ = serve(conn, &upstream, refusal).await;
+                    if refusal.is_some() { t.fetch_add(1, Ordering::SeqCst) } else { f.fetch_add(1, Ordering::SeqCst) };
                 });
             }
         });
         Ok(Self { endpoint, throttled, forwarded, task })
     }
 
-    /// (throttled, forwarded) so far.
+    /// (refused, forwarded) so far.
     pub fn counts(&self) -> (u64, u64) {
         (self.throttled.load(Ordering::SeqCst), self.forwarded.load(Ordering::SeqCst))
     }
@@ -90,16 +106,29 @@ async fn read_request(conn: &mut TcpStream) -> anyhow::Result<(String, Vec<u8>)>
     Ok((head, buf))
 }
 
-async fn serve(mut conn: TcpStream, upstream: &str, throttle: bool) -> anyhow::Result<()> {
+/// How a request is refused.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// AWS's throttling error: retried by the SDK and by Latch.
+    Throttle,
+    /// A client error of no known kind: nothing retries it.
+    Cut,
+}
+
+async fn serve(mut conn: TcpStream, upstream: &str, refusal: Option<Refusal>) -> anyhow::Result<()> {
     let (head, raw) = read_request(&mut conn).await?;
-    if throttle {
+    if let Some(refusal) = refusal {
+        let (code, json_code, message) = match refusal {
+            Refusal::Throttle => ("Throttling", "ThrottlingException", "Rate exceeded"),
+            Refusal::Cut => ("LatchTestCut", "LatchTestCut", "the test stopped the work here"),
+        };
         // The JSON protocols (Identity Center, Organizations, tagging) name
         // the error in a header; the query protocols (IAM, STS) in XML.
         let json = head.lines().any(|l| l.to_ascii_lowercase().starts_with("x-amz-target:"));
         let (ctype, extra, body) = if json {
-            ("application/x-amz-json-1.1", "x-amzn-ErrorType: ThrottlingException\r\n", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned())
+            ("application/x-amz-json-1.1", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"__type":"{json_code}","message":"{message}"}}"#))
         } else {
-            ("text/xml", "", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>faulty</RequestId></ErrorResponse>".to_owned())
+            ("text/xml", String::new(), format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>faulty</RequestId></ErrorResponse>"))
         };
         let resp = format!("HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         conn.write_all(resp.as_bytes()).await?;

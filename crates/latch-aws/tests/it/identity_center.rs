@@ -41,6 +41,7 @@ struct Estate {
     org_id: String,
     plan: InstallPlan,
     provisioner: AwsProvisioner,
+    store: SqlStore,
     dir: tempfile::TempDir,
 }
 
@@ -83,8 +84,8 @@ async fn estate() -> Estate {
     store.put_aws_integration(&management(&org.id)).await.unwrap();
     store.set_aws_status(&org.id, HOST_ACCOUNT, IntegrationStatus::Installed, &[], T0).await.unwrap();
 
-    let provisioner = provisioner(&w, store);
-    Estate { w, admin, instance_arn, identity_store_id, alice_id, read_only_arn, oncall_id, org_id: org.id, plan, provisioner, dir }
+    let provisioner = provisioner(&w.endpoint, &w, store.clone());
+    Estate { w, admin, instance_arn, identity_store_id, alice_id, read_only_arn, oncall_id, org_id: org.id, plan, provisioner, store, dir }
 }
 
 fn management(org_id: &str) -> AwsIntegration {
@@ -107,8 +108,8 @@ fn management(org_id: &str) -> AwsIntegration {
     }
 }
 
-fn provisioner(w: &AwsWorld, store: SqlStore) -> AwsProvisioner {
-    let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };
+fn provisioner(endpoint: &str, w: &AwsWorld, store: SqlStore) -> AwsProvisioner {
+    let settings = AwsSettings { endpoint_url: Some(endpoint.to_owned()), ..AwsSettings::default() };
     let factory = ClientFactory::with_credentials(settings, &w.latch.id, &w.latch.secret);
     let timing = IdentityCenterTiming { poll_interval: Duration::from_millis(20), poll_timeout: Duration::from_secs(2), conflict_backoff: Duration::from_millis(20), conflict_retries: 3 };
     AwsProvisioner::new(Arc::new(factory), Arc::new(store), Arc::new(ManualClock::new(T0))).with_identity_center_timing(timing)
@@ -142,6 +143,61 @@ impl Estate {
     async fn alice_in_oncall(&self) -> bool {
         let out = aws_sdk_identitystore::Client::new(&self.admin).list_group_memberships().identity_store_id(&self.identity_store_id).group_id(&self.oncall_id).send().await.unwrap();
         out.group_memberships().iter().any(|m| matches!(m.member_id(), Some(aws_sdk_identitystore::types::MemberId::UserId(u)) if *u == self.alice_id))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::crash::Estate for Estate {
+    fn endpoint(&self) -> &str {
+        &self.w.endpoint
+    }
+
+    fn provisioner(&self, endpoint: &str) -> AwsProvisioner {
+        provisioner(endpoint, &self.w, self.store.clone())
+    }
+
+    /// Every account assignment of every permission set on both accounts,
+    /// and every group's members.
+    async fn snapshot(&self) -> serde_json::Value {
+        let sso = aws_sdk_ssoadmin::Client::new(&self.admin);
+        let ids = aws_sdk_identitystore::Client::new(&self.admin);
+        let mut out = serde_json::Map::new();
+        for ps in sso.list_permission_sets().instance_arn(&self.instance_arn).send().await.unwrap().permission_sets() {
+            for account in [HOST_ACCOUNT, self.w.customer_account.as_str()] {
+                let found = sso.list_account_assignments().instance_arn(&self.instance_arn).account_id(account).permission_set_arn(ps).send().await.unwrap();
+                let mut held: Vec<String> = found.account_assignments().iter().map(|a| format!("{}:{}", a.principal_type().unwrap().as_str(), a.principal_id().unwrap())).collect();
+                held.sort();
+                out.insert(format!("{ps}@{account}"), serde_json::json!(held));
+            }
+        }
+        for g in ids.list_groups().identity_store_id(&self.identity_store_id).send().await.unwrap().groups() {
+            let found = ids.list_group_memberships().identity_store_id(&self.identity_store_id).group_id(&g.group_id).send().await.unwrap();
+            let mut members: Vec<String> = found.group_memberships().iter().filter_map(|m| match m.member_id() {
+                Some(aws_sdk_identitystore::types::MemberId::UserId(u)) => Some(u.clone()),
+                _ => None,
+            }).collect();
+            members.sort();
+            out.insert(format!("group/{}", g.group_id), serde_json::json!(members));
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_converge_after_a_crash_at_any_call() {
+    let e = estate().await;
+    let member = e.w.customer_account.clone();
+    for spec in [e.spec(&member, Kind::PermissionSet, "ReadOnly", ALICE), e.spec(&member, Kind::Group, "Oncall", ALICE)] {
+        crate::crash::converges_after_every_cut(&e, &spec).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_get_through_a_throttling_storm() {
+    let e = estate().await;
+    let member = e.w.customer_account.clone();
+    for (seed, spec) in [e.spec(&member, Kind::PermissionSet, "ReadOnly", ALICE), e.spec(&member, Kind::Group, "Oncall", ALICE)].iter().enumerate() {
+        crate::crash::weathers_a_throttling_storm(&e, spec, seed as u64).await;
     }
 }
 

@@ -5,5 +5,6 @@
 mod identity_center;
 mod iam_users;
 mod install;
+mod crash;
 mod lifecycle;
 mod sync;
