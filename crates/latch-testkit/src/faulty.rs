@@ -94,14 +94,20 @@ async fn serve(mut conn: TcpStream, upstream: &str, throttle: bool) -> anyhow::R
     let (head, raw) = read_request(&mut conn).await?;
     if throttle {
         // The JSON protocols (Identity Center, Organizations, tagging) name
-        // the error in a header; the query protocols (IAM, STS) in XML.
-        let json = head.lines().any(|l| l.to_ascii_lowercase().starts_with("x-amz-target:"));
-        let (ctype, extra, body) = if json {
-            ("application/x-amz-json-1.1", "x-amzn-ErrorType: ThrottlingException\r\n", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned())
+        // the error in a header; the query protocols (IAM, STS) in XML;
+        // restJson1 (Resource Explorer) has no target header, a JSON body,
+        // and answers throttling with 429.
+        let lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
+        let json = lines.iter().any(|l| l.starts_with("x-amz-target:"));
+        let rest_json = !json && lines.iter().any(|l| l.starts_with("content-type:") && l.contains("application/json"));
+        let (status, ctype, extra, body) = if json {
+            ("400 Bad Request", "application/x-amz-json-1.1", "x-amzn-ErrorType: ThrottlingException\r\n", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned())
+        } else if rest_json {
+            ("429 Too Many Requests", "application/json", "x-amzn-ErrorType: ThrottlingException\r\n", r#"{"Message":"Rate exceeded"}"#.to_owned())
         } else {
-            ("text/xml", "", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>faulty</RequestId></ErrorResponse>".to_owned())
+            ("400 Bad Request", "text/xml", "", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>faulty</RequestId></ErrorResponse>".to_owned())
         };
-        let resp = format!("HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let resp = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         conn.write_all(resp.as_bytes()).await?;
         return Ok(());
     }
