@@ -6,4 +6,5 @@ mod identity_center;
 mod iam_users;
 mod install;
 mod lifecycle;
+mod resource_explorer;
 mod sync;
