@@ -35,10 +35,16 @@ pub struct Clients {
     pub identity_store: aws_sdk_identitystore::Client,
     /// The Resource Groups Tagging API.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// Resource Explorer 2, at its own endpoint when one is configured.
+    pub resource_explorer: aws_sdk_resourceexplorer2::Client,
 }
 
 impl Clients {
-    fn new(conf: &SdkConfig, account_id: String, partition: &'static str) -> Self {
+    fn new(conf: &SdkConfig, account_id: String, partition: &'static str, settings: &AwsSettings) -> Self {
+        let mut explorer = aws_sdk_resourceexplorer2::config::Builder::from(conf);
+        if let Some(url) = &settings.resource_explorer_endpoint_url {
+            explorer = explorer.endpoint_url(url);
+        }
         Self {
             account_id,
             partition,
@@ -48,6 +54,7 @@ impl Clients {
             sso_admin: aws_sdk_ssoadmin::Client::new(conf),
             identity_store: aws_sdk_identitystore::Client::new(conf),
             tagging: aws_sdk_resourcegroupstagging::Client::new(conf),
+            resource_explorer: aws_sdk_resourceexplorer2::Client::from_conf(explorer.build()),
         }
     }
 
@@ -107,7 +114,7 @@ impl ClientFactory {
 
     /// Clients acting as Latch itself.
     pub fn own(&self) -> Clients {
-        Clients::new(&self.base, String::new(), self.partition())
+        Clients::new(&self.base, String::new(), self.partition(), &self.settings)
     }
 
     /// Latch's principal as a trust policy names it: the configured one, or
@@ -140,7 +147,7 @@ impl ClientFactory {
             account = account_of(&hop.role_arn).to_owned();
             conf = base_config(&self.settings, SharedCredentialsProvider::new(creds));
         }
-        let clients = Clients::new(&conf, account, self.partition());
+        let clients = Clients::new(&conf, account, self.partition(), &self.settings);
         cache.insert(hops.to_vec(), (clients.clone(), expires));
         Ok(clients)
     }

@@ -11,6 +11,10 @@ pub struct AwsSettings {
     /// An endpoint for every AWS service, instead of AWS's own (a local AWS
     /// API in tests, a VPC endpoint proxy in production).
     pub endpoint_url: Option<String>,
+    /// An endpoint for Resource Explorer 2 alone, instead of `endpoint_url`
+    /// (tests point it at `latch_testkit::resource_explorer_standin`, as
+    /// moto lacks the service).
+    pub resource_explorer_endpoint_url: Option<String>,
     /// Latch's own AWS principal, named in the integration role's trust
     /// policy. Found with `sts:GetCallerIdentity` when not set.
     pub principal_arn: Option<String>,
@@ -30,6 +34,7 @@ impl Default for AwsSettings {
         Self {
             region: "us-east-1".into(),
             endpoint_url: None,
+            resource_explorer_endpoint_url: None,
             principal_arn: None,
             integration_role_name: "LatchIntegration".into(),
             member_role_name: "OrganizationAccountAccessRole".into(),

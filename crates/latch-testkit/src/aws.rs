@@ -181,3 +181,21 @@ pub async fn apply_integration(iam: &aws_sdk_iam::Client, installed: &serde_json
         .await?;
     Ok(())
 }
+
+/// Calls a query-protocol API of moto that Latch has no SDK client for (SNS,
+/// SQS) with `params`, in `region` as the account of `key_id`, and returns the
+/// XML answer. Unsigned: moto does not check signatures while IAM
+/// enforcement is off.
+pub fn unsigned_query(endpoint: &str, key_id: &str, service: &str, region: &str, params: &[(&str, &str)]) -> anyhow::Result<String> {
+    let auth = format!("Authorization: AWS4-HMAC-SHA256 Credential={key_id}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0");
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-sS", "-f", "-X", "POST", "-H", &auth]);
+    for (k, v) in params {
+        cmd.arg("--data-urlencode").arg(format!("{k}={v}"));
+    }
+    let out = cmd.arg(format!("{endpoint}/")).output().context("while calling moto with curl")?;
+    if !out.status.success() {
+        bail!("moto {service} call failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -123,14 +123,24 @@ async fn serve(mut conn: TcpStream, upstream: &str, refusal: Option<Refusal>) ->
             Refusal::Cut => ("LatchTestCut", "LatchTestCut", "the test stopped the work here"),
         };
         // The JSON protocols (Identity Center, Organizations, tagging) name
-        // the error in a header; the query protocols (IAM, STS) in XML.
-        let json = head.lines().any(|l| l.to_ascii_lowercase().starts_with("x-amz-target:"));
-        let (ctype, extra, body) = if json {
-            ("application/x-amz-json-1.1", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"__type":"{json_code}","message":"{message}"}}"#))
+        // the error in a header; the query protocols (IAM, STS) in XML;
+        // restJson1 (Resource Explorer) has no target header, a JSON body,
+        // and answers throttling with 429.
+        let lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
+        let json = lines.iter().any(|l| l.starts_with("x-amz-target:"));
+        let rest_json = !json && lines.iter().any(|l| l.starts_with("content-type:") && l.contains("application/json"));
+        let (status, ctype, extra, body) = if json {
+            ("400 Bad Request", "application/x-amz-json-1.1", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"__type":"{json_code}","message":"{message}"}}"#))
+        } else if rest_json {
+            let status = match refusal {
+                Refusal::Throttle => "429 Too Many Requests",
+                Refusal::Cut => "400 Bad Request",
+            };
+            (status, "application/json", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"Message":"{message}"}}"#))
         } else {
-            ("text/xml", String::new(), format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>faulty</RequestId></ErrorResponse>"))
+            ("400 Bad Request", "text/xml", String::new(), format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>faulty</RequestId></ErrorResponse>"))
         };
-        let resp = format!("HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let resp = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         conn.write_all(resp.as_bytes()).await?;
         return Ok(());
     }

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod pg;
 pub mod process;
 pub mod provisioner;
+pub mod resource_explorer_standin;
 pub mod server;
 pub mod sso_standin;
 pub mod xmlsec;

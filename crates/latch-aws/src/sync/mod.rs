@@ -1,7 +1,8 @@
 //! Inventory sync of one account: what exists (IAM users, groups, roles,
 //! policies, credentials; Identity Center users, groups, permission sets
-//! and assignments; Organizations accounts; tagged resources), written as
-//! a versioned snapshot with a diff against the previous one.
+//! and assignments; Organizations accounts; resources, from the tagging API
+//! and Resource Explorer), written as a versioned snapshot with a diff
+//! against the previous one.
 //!
 //! Stages run concurrently; each pages through its API, retries throttling
 //! with backoff, and records its page marker after every page so a sync
@@ -203,7 +204,7 @@ async fn sync_in(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, c
                 "aliases" => iam::aliases(clients, sink).await,
                 "organizations" => organizations::accounts(clients, sink).await,
                 "identity-center" => identity_center::sync(clients, sink).await,
-                _ => resources::tagged(clients, sink).await,
+                _ => resources::sync(clients, sink).await,
             };
             match result {
                 Ok(()) => sink.finish_stage(stage).await.map_err(SyncError::from),

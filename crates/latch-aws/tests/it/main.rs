@@ -7,4 +7,5 @@ mod iam_users;
 mod install;
 mod crash;
 mod lifecycle;
+mod resource_explorer;
 mod sync;

@@ -94,8 +94,11 @@ async fn a_sync_killed_mid_way_resumes_and_counts_each_item_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_through_a_throttling_storm_finishes_with_the_same_inventory() {
     let w = AwsWorld::build().await.unwrap();
+    // Resource Explorer (the stand-in, with an index) is throttled too.
+    let explorer = latch_testkit::resource_explorer_standin::ResourceExplorerStandin::start(&w.endpoint).await.unwrap();
+    super::resource_explorer::turn_on(&super::resource_explorer::explorer(&w, &explorer, "us-east-1")).await;
     let direct = {
-        let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };
+        let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), resource_explorer_endpoint_url: Some(explorer.url.clone()), ..AwsSettings::default() };
         let mut c = ClientFactory::with_credentials(settings, &w.admin.id, &w.admin.secret).own();
         c.account_id = HOST_ACCOUNT.to_owned();
         c
@@ -106,8 +109,9 @@ async fn a_sync_through_a_throttling_storm_finishes_with_the_same_inventory() {
     }
     // Four requests in ten are refused with AWS's throttling error.
     let proxy = latch_testkit::faulty::FaultyProxy::start(&w.endpoint, 40, 7).await.unwrap();
+    let explorer_proxy = latch_testkit::faulty::FaultyProxy::start(&explorer.url, 40, 7).await.unwrap();
     let stormy = {
-        let settings = AwsSettings { endpoint_url: Some(proxy.endpoint.clone()), ..AwsSettings::default() };
+        let settings = AwsSettings { endpoint_url: Some(proxy.endpoint.clone()), resource_explorer_endpoint_url: Some(explorer_proxy.endpoint.clone()), ..AwsSettings::default() };
         let mut c = ClientFactory::with_credentials(settings, &w.admin.id, &w.admin.secret).own();
         c.account_id = HOST_ACCOUNT.to_owned();
         c
@@ -137,6 +141,7 @@ async fn a_sync_through_a_throttling_storm_finishes_with_the_same_inventory() {
     let through = latch_aws::sync::sync_account(&stormy, &integration(&storm.id), store.clone(), &SystemClock).await.unwrap();
     let (throttled, _) = proxy.counts();
     assert!(throttled > 0, "the storm never happened");
+    assert!(explorer_proxy.counts().0 > 0, "Resource Explorer was never throttled");
     assert_eq!(through.status, "done");
     let ids = |org: String| {
         let store = store.clone();
