@@ -35,10 +35,12 @@ pub struct Clients {
     pub identity_store: aws_sdk_identitystore::Client,
     /// The Resource Groups Tagging API.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// S3 (path-style addressing behind an endpoint override).
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Clients {
-    fn new(conf: &SdkConfig, account_id: String, partition: &'static str) -> Self {
+    fn new(conf: &SdkConfig, account_id: String, partition: &'static str, path_style: bool) -> Self {
         Self {
             account_id,
             partition,
@@ -48,6 +50,19 @@ impl Clients {
             sso_admin: aws_sdk_ssoadmin::Client::new(conf),
             identity_store: aws_sdk_identitystore::Client::new(conf),
             tagging: aws_sdk_resourcegroupstagging::Client::new(conf),
+            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(conf).force_path_style(path_style).build()),
+        }
+    }
+
+    /// The S3 client for a bucket in `region` (a bucket is read in its own
+    /// region); this one when the region is unknown or the same.
+    pub fn s3_in(&self, region: Option<&str>) -> aws_sdk_s3::Client {
+        let conf = self.s3.config();
+        match region {
+            Some(r) if conf.region().is_none_or(|own| own.as_ref() != r) => {
+                aws_sdk_s3::Client::from_conf(conf.to_builder().region(Region::new(r.to_owned())).build())
+            }
+            _ => self.s3.clone(),
         }
     }
 
@@ -107,7 +122,7 @@ impl ClientFactory {
 
     /// Clients acting as Latch itself.
     pub fn own(&self) -> Clients {
-        Clients::new(&self.base, String::new(), self.partition())
+        Clients::new(&self.base, String::new(), self.partition(), self.settings.endpoint_url.is_some())
     }
 
     /// Latch's principal as a trust policy names it: the configured one, or
@@ -140,7 +155,7 @@ impl ClientFactory {
             account = account_of(&hop.role_arn).to_owned();
             conf = base_config(&self.settings, SharedCredentialsProvider::new(creds));
         }
-        let clients = Clients::new(&conf, account, self.partition());
+        let clients = Clients::new(&conf, account, self.partition(), self.settings.endpoint_url.is_some());
         cache.insert(hops.to_vec(), (clients.clone(), expires));
         Ok(clients)
     }
