@@ -95,8 +95,8 @@ async fn scps_and_bucket_policies_shape_who_can() {
 
     let kinds = |items: &[Item], kind: &str| items.iter().filter(|i| i.kind == kind).map(|i| i.id.clone()).collect::<Vec<_>>();
     let host_items = store.items(&org.id, HOST_ACCOUNT, None).await.unwrap();
-    assert_eq!(kinds(&host_items, "org-root"), [root.clone()]);
-    assert_eq!(kinds(&host_items, "org-unit"), [ou.clone()]);
+    assert_eq!(kinds(&host_items, "org-root"), std::slice::from_ref(&root));
+    assert_eq!(kinds(&host_items, "org-unit"), std::slice::from_ref(&ou));
     assert!(kinds(&host_items, "org-account").contains(&member));
     // moto takes RCPs: its RCPFullAWSAccess and ours.
     assert_eq!(kinds(&host_items, "org-policy").len(), 6, "{:?}", kinds(&host_items, "org-policy"));

@@ -381,7 +381,10 @@ impl Builder {
 
     /// Compiles the organizations' SCPs and RCPs and lays out, for each
     /// member account, the levels above it as the engine takes them.
-    fn organizations(&mut self, orgs: &[Organization]) -> Result<HashMap<String, Chain>, BuildError> {
+    fn organizations(
+        &mut self,
+        orgs: &[Organization],
+    ) -> Result<HashMap<String, Chain>, BuildError> {
         let mut chains = HashMap::new();
         for org in orgs {
             let mut by_arn: HashMap<&str, (usize, OrgPolicyKind)> = HashMap::new();

@@ -246,8 +246,15 @@ impl Inventory {
 
     /// Problems of the SCPs and RCPs that bear on `req` for `p`.
     pub(super) fn org_caveats(&self, p: &Principal, req: &Request) -> Vec<usize> {
-        let mut out: Vec<usize> = self.scp_chain(p).map(|c| c.caveats.clone()).unwrap_or_default();
-        out.extend(self.rcp_chain(p, req).map(|c| c.caveats.as_slice()).unwrap_or(&[]));
+        let mut out: Vec<usize> = self
+            .scp_chain(p)
+            .map(|c| c.caveats.clone())
+            .unwrap_or_default();
+        out.extend(
+            self.rcp_chain(p, req)
+                .map(|c| c.caveats.as_slice())
+                .unwrap_or(&[]),
+        );
         out
     }
 

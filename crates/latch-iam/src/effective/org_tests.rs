@@ -95,8 +95,10 @@ fn sources(scps_enabled: bool) -> Sources {
                 org_policy(
                     scp("NoData"),
                     OrgPolicyKind::Scp,
-                    doc(json!([{"Sid": "NoData", "Effect": "Deny", "Action": "s3:GetObject",
-                        "Resource": "arn:aws:s3:::data/*"}])),
+                    doc(
+                        json!([{"Sid": "NoData", "Effect": "Deny", "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::data/*"}]),
+                    ),
                 ),
                 org_policy(
                     scp("Ec2Only"),
@@ -113,9 +115,11 @@ fn sources(scps_enabled: bool) -> Sources {
                 org_policy(
                     rcp("Perimeter"),
                     OrgPolicyKind::Rcp,
-                    doc(json!([{"Sid": "OrgOnly", "Effect": "Deny", "Principal": "*",
+                    doc(
+                        json!([{"Sid": "OrgOnly", "Effect": "Deny", "Principal": "*",
                         "Action": "s3:*", "Resource": "arn:aws:s3:::walled/*",
-                        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": [A, C, M]}}}])),
+                        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": [A, C, M]}}}]),
+                    ),
                 ),
             ],
             accounts: vec![
@@ -132,7 +136,7 @@ fn sources(scps_enabled: bool) -> Sources {
                     levels: vec![
                         level("r-1", &[full.clone(), rfull.clone()]),
                         level("ou-ec2", &[scp("Ec2Only"), scp("Missing")]),
-                        level(C, &[full.clone()]),
+                        level(C, std::slice::from_ref(&full)),
                     ],
                 },
                 OrgAccount {
@@ -155,7 +159,13 @@ fn who(inv: &Inventory, action: &str, resource: &str) -> Vec<String> {
         .who_can(action, resource, &Context::default())
         .unwrap()
         .into_iter()
-        .map(|f| f.principal.rsplit('/').next().unwrap_or_default().to_owned())
+        .map(|f| {
+            f.principal
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     got.sort_unstable();
     got

@@ -99,7 +99,11 @@ impl Inventory {
         out.extend(self.grants(p, &pick).into_iter().map(Capability::Allow));
         out.extend(paths.into_iter().map(Capability::AssumeRole));
         let mut caveats = p.caveats.clone();
-        caveats.extend(self.scp_chain(p).map(|c| c.caveats.as_slice()).unwrap_or(&[]));
+        caveats.extend(
+            self.scp_chain(p)
+                .map(|c| c.caveats.as_slice())
+                .unwrap_or(&[]),
+        );
         out.extend(
             self.problem_list(&caveats)
                 .into_iter()
