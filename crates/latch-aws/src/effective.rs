@@ -465,6 +465,55 @@ mod tests {
         );
     }
 
+    /// Organizations items as `sync::org_policies` writes them: root → `ou-a`
+    /// → `ou-b` → account A, an SCP denying S3 reads on `ou-b`, and A's
+    /// bucket policy from `sync::resource_policies`.
+    #[test]
+    fn org_items_put_scps_on_each_level_and_bucket_policies_on_buckets() {
+        const M: &str = "999999999999";
+        let scp = |id: &str| format!("arn:aws:organizations::{M}:policy/o-1/service_control_policy/{id}");
+        let statement = |effect: &str, action: &str| json!({"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": "*"}]});
+        let mut all = items();
+        all.extend([
+            item("org-root", "r-1".into(), json!({"arn": format!("arn:aws:organizations::{M}:root/o-1/r-1"), "name": "Root", "policy_types": ["SERVICE_CONTROL_POLICY"]})),
+            item("org-unit", "ou-a".into(), json!({"parent": "r-1", "name": "a", "arn": null})),
+            item("org-unit", "ou-b".into(), json!({"parent": "ou-a", "name": "b", "arn": null})),
+            item("org-account", A.into(), json!({"parent": "ou-b", "name": "a", "arn": null})),
+            // An account under an OU the sync did not see is left out.
+            item("org-account", "222222222222".into(), json!({"parent": "ou-gone"})),
+            item(
+                "org-policy",
+                "p-FullAWSAccess".into(),
+                json!({"arn": scp("p-FullAWSAccess"), "type": "SERVICE_CONTROL_POLICY", "aws_managed": true,
+                    "document": statement("Allow", "*"), "targets": ["r-1", "ou-a", "ou-b", A]}),
+            ),
+            item(
+                "org-policy",
+                "p-noreads".into(),
+                json!({"arn": scp("p-noreads"), "type": "SERVICE_CONTROL_POLICY", "aws_managed": false,
+                    "document": statement("Deny", "s3:GetObject"), "targets": ["ou-b"]}),
+            ),
+            item(
+                "resource-policy",
+                "arn:aws:s3:::shared".into(),
+                json!({"service": "s3", "account": A, "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": format!("arn:aws:iam::{A}:role/Deploy")}, "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::shared/*"}]}}),
+            ),
+        ]);
+        let inv = inventory_from_items(&all).unwrap();
+        let who = |action: &str, resource: &str| -> Vec<String> { inv.who_can(action, resource, &Context::default()).unwrap().into_iter().map(|f| f.principal).collect() };
+        assert!(who("s3:GetObject", "arn:aws:s3:::data/x").is_empty(), "the SCP on ou-b denies everyone in A");
+        let deploy = format!("arn:aws:iam::{A}:role/Deploy");
+        let bob = format!("arn:aws:iam::{A}:user/bob");
+        // Deploy through the bucket policy alone, bob through his own policy.
+        assert_eq!(who("s3:DeleteObject", "arn:aws:s3:::shared/k"), [deploy, bob]);
+        let filter = Filter { action: Some("s3:GetObject".into()), resource: Some("arn:aws:s3:::data/x".into()), context: Context::default() };
+        let caps = inv.what_can(&format!("arn:aws:iam::{A}:user/bob"), &filter).unwrap();
+        let Some(latch_iam::effective::Capability::Decision(d)) = caps.first() else { panic!("{caps:#?}") };
+        let at: Vec<(&PolicyId, Option<&str>)> = d.statements.iter().map(|s| (&s.policy, s.attached_to.as_deref())).collect();
+        assert_eq!(at, [(&PolicyId::Scp(scp("p-noreads")), Some("ou-b"))]);
+    }
+
     #[test]
     fn misshapen_items_are_refused() {
         let mut bad = items();
