@@ -183,6 +183,13 @@ const IDENTITY_CENTER_GRANT: &[Permission] = &[
 const ORGANIZATIONS: &[Permission] = &[
     p("organizations:DescribeOrganization", Scope::Any, Part::Organizations),
     p("organizations:ListAccounts", Scope::Any, Part::Organizations),
+    // The hierarchy and its SCPs and RCPs, for effective access.
+    p("organizations:ListRoots", Scope::Any, Part::Organizations),
+    p("organizations:ListOrganizationalUnitsForParent", Scope::Any, Part::Organizations),
+    p("organizations:ListAccountsForParent", Scope::Any, Part::Organizations),
+    p("organizations:ListPolicies", Scope::Any, Part::Organizations),
+    p("organizations:DescribePolicy", Scope::Any, Part::Organizations),
+    p("organizations:ListTargetsForPolicy", Scope::Any, Part::Organizations),
     p("sts:AssumeRole", Scope::MemberRole, Part::Organizations),
 ];
 
@@ -190,6 +197,12 @@ const RESOURCE_INVENTORY: &[Permission] = &[
     p("tag:GetResources", Scope::Any, Part::ResourceInventory),
     p("resource-explorer-2:ListIndexes", Scope::Any, Part::ResourceInventory),
     p("resource-explorer-2:Search", Scope::Any, Part::ResourceInventory),
+];
+
+/// Resource-based policies, for effective access.
+const RESOURCE_POLICIES: &[Permission] = &[
+    p("s3:ListAllMyBuckets", Scope::Any, Part::ResourceInventory),
+    p("s3:GetBucketPolicy", Scope::Any, Part::ResourceInventory),
 ];
 
 /// Every mode with every federation protocol it distinguishes (tests walk
@@ -218,7 +231,7 @@ pub fn permissions(c: &Components) -> Vec<Permission> {
         parts.push(ORGANIZATIONS);
     }
     if c.inventory {
-        parts.push(RESOURCE_INVENTORY);
+        parts.extend([RESOURCE_INVENTORY, RESOURCE_POLICIES]);
     }
     parts.concat()
 }
@@ -331,9 +344,17 @@ mod tests {
         let more = actions(&Components { inventory: true, organizations: true, ..base });
         assert_eq!(more.difference(&iam).copied().collect::<Vec<_>>(), [
             "organizations:DescribeOrganization",
+            "organizations:DescribePolicy",
             "organizations:ListAccounts",
+            "organizations:ListAccountsForParent",
+            "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListPolicies",
+            "organizations:ListRoots",
+            "organizations:ListTargetsForPolicy",
             "resource-explorer-2:ListIndexes",
             "resource-explorer-2:Search",
+            "s3:GetBucketPolicy",
+            "s3:ListAllMyBuckets",
             "sts:AssumeRole",
             "tag:GetResources",
         ]);

@@ -3,15 +3,18 @@
 //! shapes `sync::iam` writes) into `latch_iam`'s inventory model, so
 //! "who can" and "what can" are answered by Latch's own policy engine.
 //!
-//! The sync reads no resource-based policies yet, so the inventory has
-//! none: cross-account access to a resource is then reported only where
-//! the resource's own account is the caller's.
+//! Resource-based policies (`resource-policy`, S3 bucket policies for now)
+//! and Organizations' hierarchy and control policies (`org-root`,
+//! `org-unit`, `org-account`, `org-policy`, from a management account's
+//! sync) are read too: SCPs limit the member accounts' principals level by
+//! level, RCPs their resources.
 
 use std::collections::{HashMap, HashSet};
 
 use latch_core::inventory::Item;
 use latch_iam::effective::{
-    BuildError, GroupSpec, InlinePolicy, Inventory, ManagedPolicy, RoleSpec, Sources, UserSpec,
+    BuildError, GroupSpec, InlinePolicy, Inventory, ManagedPolicy, OrgAccount, OrgLevel, OrgPolicy,
+    OrgPolicyKind, Organization, ResourcePolicy, RoleSpec, Sources, UserSpec,
 };
 use serde_json::Value;
 use thiserror::Error;
@@ -57,6 +60,7 @@ pub fn inventory_from_items(items: &[Item]) -> Result<Inventory, ConvertError> {
         })
         .collect();
     let mut aws_managed = HashSet::new();
+    let mut resources = HashSet::new();
     for item in items {
         let f = Fields(item);
         match item.kind.as_str() {
@@ -96,10 +100,99 @@ pub fn inventory_from_items(items: &[Item]) -> Result<Inventory, ConvertError> {
                     document: document(item.data.get("document")),
                 });
             }
+            "resource-policy" => {
+                if !resources.insert(item.id.as_str()) {
+                    continue;
+                }
+                src.resource_policies.push(ResourcePolicy {
+                    resource: item.id.clone(),
+                    account: f.opt_str("account")?.filter(|a| !a.is_empty()),
+                    document: document(item.data.get("document")),
+                });
+            }
             _ => {}
         }
     }
+    src.organizations = organizations(items)?;
     Ok(Inventory::build(&src)?)
+}
+
+/// The organizations in the items: each root with the OUs and accounts
+/// under it, and its SCPs and RCPs by where they are attached.
+fn organizations(items: &[Item]) -> Result<Vec<Organization>, ConvertError> {
+    let of = |kind: &'static str| items.iter().filter(move |i| i.kind == kind);
+    // Parent of each OU and account.
+    let mut parent: HashMap<&str, String> = HashMap::new();
+    for item in of("org-unit").chain(of("org-account")) {
+        if let Some(p) = Fields(item).opt_str("parent")? {
+            parent.insert(&item.id, p);
+        }
+    }
+    // Policies attached to each root, OU and account; policies by root.
+    let mut attached: HashMap<String, Vec<String>> = HashMap::new();
+    let mut policies = Vec::new();
+    let mut seen = HashSet::new();
+    for item in of("org-policy") {
+        if !seen.insert(item.id.as_str()) {
+            continue;
+        }
+        let f = Fields(item);
+        let kind = match f.opt_str("type")?.as_deref() {
+            Some("SERVICE_CONTROL_POLICY") => OrgPolicyKind::Scp,
+            Some("RESOURCE_CONTROL_POLICY") => OrgPolicyKind::Rcp,
+            _ => continue,
+        };
+        let arn = f.opt_str("arn")?.unwrap_or_else(|| item.id.clone());
+        for target in f.strings("targets")? {
+            attached.entry(target).or_default().push(arn.clone());
+        }
+        policies.push(OrgPolicy {
+            arn,
+            kind,
+            document: document(item.data.get("document")),
+        });
+    }
+    let mut orgs = Vec::new();
+    for root in of("org-root") {
+        let f = Fields(root);
+        let types = f.strings("policy_types")?;
+        let arn = f.opt_str("arn")?.unwrap_or_default();
+        let mut org = Organization {
+            management_account: account_of(&arn).to_owned(),
+            scps_enabled: types.iter().any(|t| t == "SERVICE_CONTROL_POLICY"),
+            rcps_enabled: types.iter().any(|t| t == "RESOURCE_CONTROL_POLICY"),
+            policies: policies.clone(),
+            accounts: Vec::new(),
+        };
+        for account in of("org-account") {
+            // The chain from the account up to its root; an account whose
+            // chain breaks (an OU the sync did not see) is left out.
+            let mut chain = vec![account.id.as_str()];
+            while let Some(p) = chain.last().and_then(|c| parent.get(c)) {
+                if chain.len() > 16 || chain.contains(&p.as_str()) {
+                    break;
+                }
+                chain.push(p);
+            }
+            if chain.last() != Some(&root.id.as_str()) {
+                continue;
+            }
+            let levels = chain
+                .iter()
+                .rev()
+                .map(|t| OrgLevel {
+                    target: (*t).to_owned(),
+                    policies: attached.get(*t).cloned().unwrap_or_default(),
+                })
+                .collect();
+            org.accounts.push(OrgAccount {
+                account: account.id.clone(),
+                levels,
+            });
+        }
+        orgs.push(org);
+    }
+    Ok(orgs)
 }
 
 /// The ARN of the group `name` in `user`'s account; when the sync saw no
@@ -370,6 +463,55 @@ mod tests {
             policy,
             &PolicyId::Managed(format!("arn:aws:iam::{A}:policy/Garbled"))
         );
+    }
+
+    /// Organizations items as `sync::org_policies` writes them: root → `ou-a`
+    /// → `ou-b` → account A, an SCP denying S3 reads on `ou-b`, and A's
+    /// bucket policy from `sync::resource_policies`.
+    #[test]
+    fn org_items_put_scps_on_each_level_and_bucket_policies_on_buckets() {
+        const M: &str = "999999999999";
+        let scp = |id: &str| format!("arn:aws:organizations::{M}:policy/o-1/service_control_policy/{id}");
+        let statement = |effect: &str, action: &str| json!({"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": "*"}]});
+        let mut all = items();
+        all.extend([
+            item("org-root", "r-1".into(), json!({"arn": format!("arn:aws:organizations::{M}:root/o-1/r-1"), "name": "Root", "policy_types": ["SERVICE_CONTROL_POLICY"]})),
+            item("org-unit", "ou-a".into(), json!({"parent": "r-1", "name": "a", "arn": null})),
+            item("org-unit", "ou-b".into(), json!({"parent": "ou-a", "name": "b", "arn": null})),
+            item("org-account", A.into(), json!({"parent": "ou-b", "name": "a", "arn": null})),
+            // An account under an OU the sync did not see is left out.
+            item("org-account", "222222222222".into(), json!({"parent": "ou-gone"})),
+            item(
+                "org-policy",
+                "p-FullAWSAccess".into(),
+                json!({"arn": scp("p-FullAWSAccess"), "type": "SERVICE_CONTROL_POLICY", "aws_managed": true,
+                    "document": statement("Allow", "*"), "targets": ["r-1", "ou-a", "ou-b", A]}),
+            ),
+            item(
+                "org-policy",
+                "p-noreads".into(),
+                json!({"arn": scp("p-noreads"), "type": "SERVICE_CONTROL_POLICY", "aws_managed": false,
+                    "document": statement("Deny", "s3:GetObject"), "targets": ["ou-b"]}),
+            ),
+            item(
+                "resource-policy",
+                "arn:aws:s3:::shared".into(),
+                json!({"service": "s3", "account": A, "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": format!("arn:aws:iam::{A}:role/Deploy")}, "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::shared/*"}]}}),
+            ),
+        ]);
+        let inv = inventory_from_items(&all).unwrap();
+        let who = |action: &str, resource: &str| -> Vec<String> { inv.who_can(action, resource, &Context::default()).unwrap().into_iter().map(|f| f.principal).collect() };
+        assert!(who("s3:GetObject", "arn:aws:s3:::data/x").is_empty(), "the SCP on ou-b denies everyone in A");
+        let deploy = format!("arn:aws:iam::{A}:role/Deploy");
+        let bob = format!("arn:aws:iam::{A}:user/bob");
+        // Deploy through the bucket policy alone, bob through his own policy.
+        assert_eq!(who("s3:DeleteObject", "arn:aws:s3:::shared/k"), [deploy, bob]);
+        let filter = Filter { action: Some("s3:GetObject".into()), resource: Some("arn:aws:s3:::data/x".into()), context: Context::default() };
+        let caps = inv.what_can(&format!("arn:aws:iam::{A}:user/bob"), &filter).unwrap();
+        let Some(latch_iam::effective::Capability::Decision(d)) = caps.first() else { panic!("{caps:#?}") };
+        let at: Vec<(&PolicyId, Option<&str>)> = d.statements.iter().map(|s| (&s.policy, s.attached_to.as_deref())).collect();
+        assert_eq!(at, [(&PolicyId::Scp(scp("p-noreads")), Some("ou-b"))]);
     }
 
     #[test]

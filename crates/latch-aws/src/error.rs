@@ -97,6 +97,11 @@ where
         }
         return (Failure::Other, AwsError::Refused { action: action.to_owned(), code: code.unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0))), message });
     }
+    // A 403 whose body the SDK cannot read (moto answers JSON-protocol
+    // services' denials in XML) is still a refusal, not worth a retry.
+    if let (SdkError::ResponseError(_), Some(403)) = (&err, status) {
+        return (Failure::Denied, AwsError::AccessDenied { action: action.to_owned() });
+    }
     // Timeouts, connection failures, unreadable responses: worth a retry.
     (Failure::Transient, AwsError::Unavailable(format!("{action}: {}", DisplayErrorContext(&err))))
 }

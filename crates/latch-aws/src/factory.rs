@@ -37,6 +37,8 @@ pub struct Clients {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Resource Explorer 2, at its own endpoint when one is configured.
     pub resource_explorer: aws_sdk_resourceexplorer2::Client,
+    /// S3 (path-style addressing behind an endpoint override).
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Clients {
@@ -45,6 +47,7 @@ impl Clients {
         if let Some(url) = &settings.resource_explorer_endpoint_url {
             explorer = explorer.endpoint_url(url);
         }
+        let path_style = settings.endpoint_url.is_some();
         Self {
             account_id,
             partition,
@@ -55,6 +58,19 @@ impl Clients {
             identity_store: aws_sdk_identitystore::Client::new(conf),
             tagging: aws_sdk_resourcegroupstagging::Client::new(conf),
             resource_explorer: aws_sdk_resourceexplorer2::Client::from_conf(explorer.build()),
+            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(conf).force_path_style(path_style).build()),
+        }
+    }
+
+    /// The S3 client for a bucket in `region` (a bucket is read in its own
+    /// region); this one when the region is unknown or the same.
+    pub fn s3_in(&self, region: Option<&str>) -> aws_sdk_s3::Client {
+        let conf = self.s3.config();
+        match region {
+            Some(r) if conf.region().is_none_or(|own| own.as_ref() != r) => {
+                aws_sdk_s3::Client::from_conf(conf.to_builder().region(Region::new(r.to_owned())).build())
+            }
+            _ => self.s3.clone(),
         }
     }
 

@@ -251,6 +251,10 @@ where
     }
 }
 
+/// A root id no organization has (`r-` and 4 to 32 characters).
+const PROBE_ROOT: &str = "r-0000";
+/// The SCP every organization with SCPs has (AWS managed, read only).
+const PROBE_POLICY: &str = "p-FullAWSAccess";
 const NO_INSTANCE: &str = "needs an Identity Center instance";
 const BOGUS_UUID: &str = "00000000-0000-4000-8000-000000000000";
 
@@ -393,6 +397,22 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
         "organizations:DescribeAccount" => seen(a, c.organizations.describe_account().account_id(&ctx.account_id).send().await),
         "organizations:DescribeOrganization" => seen(a, c.organizations.describe_organization().send().await),
         "organizations:ListAccounts" => seen(a, c.organizations.list_accounts().max_results(1).send().await),
+        "organizations:ListRoots" => seen(a, c.organizations.list_roots().max_results(1).send().await),
+        "organizations:ListOrganizationalUnitsForParent" => seen(a, c.organizations.list_organizational_units_for_parent().parent_id(PROBE_ROOT).max_results(1).send().await),
+        "organizations:ListAccountsForParent" => seen(a, c.organizations.list_accounts_for_parent().parent_id(PROBE_ROOT).max_results(1).send().await),
+        "organizations:ListPolicies" => seen(a, c.organizations.list_policies().filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy).max_results(1).send().await),
+        "organizations:DescribePolicy" => seen(a, c.organizations.describe_policy().policy_id(PROBE_POLICY).send().await),
+        "organizations:ListTargetsForPolicy" => seen(a, c.organizations.list_targets_for_policy().policy_id(PROBE_POLICY).max_results(1).send().await),
+        "s3:ListAllMyBuckets" => seen(a, c.s3.list_buckets().max_buckets(1).send().await),
+        "s3:GetBucketPolicy" => {
+            // S3 answers `NoSuchBucket` for a made-up bucket before it looks
+            // at permissions: probe with a bucket the account has.
+            let first = c.s3.list_buckets().max_buckets(1).send().await.ok().and_then(|o| o.buckets().first().map(|b| (b.name().map(str::to_owned), b.bucket_region().map(str::to_owned))));
+            match first {
+                Some((Some(name), region)) => seen(a, c.s3_in(region.as_deref()).get_bucket_policy().bucket(name).send().await),
+                _ => Ok(Probe::Skipped("no bucket to probe with; checked at the first resource sync".into())),
+            }
+        }
         "tag:GetResources" => seen(a, c.tagging.get_resources().resources_per_page(1).send().await),
         "resource-explorer-2:ListIndexes" | "resource-explorer-2:Search" => Ok(Probe::Skipped("checked at the first resource sync".into())),
         other => Err(AwsError::Refused { action: other.to_owned(), code: "NoProbe".into(), message: "Latch has no probe for this action".into() }),

@@ -41,6 +41,10 @@ pub struct Inner {
     pub request_changes: tokio::sync::broadcast::Sender<Arc<str>>,
     /// Seals the secrets kept in the database.
     pub sealer: crate::sealing::Sealer,
+    /// The effective-access inventory last built per org, with the syncs it
+    /// was built from (rebuilt when one moves on; the same on every replica
+    /// as it follows the database).
+    pub inventories: crate::api::InventoryCache,
 }
 
 /// The provisioners the server knows, by integration name.
@@ -65,7 +69,7 @@ impl AppState {
     /// Builds the state.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>, sealer: crate::sealing::Sealer) -> Self {
         let (request_changes, _) = tokio::sync::broadcast::channel(1024);
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes, sealer }))
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default() }))
     }
 
     /// Request `id` was created or changed with `jobs` jobs queued

@@ -1,7 +1,8 @@
 //! Inventory sync of one account: what exists (IAM users, groups, roles,
 //! policies, credentials; Identity Center users, groups, permission sets
-//! and assignments; Organizations accounts; resources, from the tagging API
-//! and Resource Explorer), written as a versioned snapshot with a diff
+//! and assignments; Organizations accounts, hierarchy, SCPs and RCPs;
+//! resources, from the tagging API and Resource Explorer, and
+//! resource-based policies), written as a versioned snapshot with a diff
 //! against the previous one.
 //!
 //! Stages run concurrently; each pages through its API, retries throttling
@@ -14,7 +15,9 @@
 
 mod iam;
 mod identity_center;
+mod org_policies;
 mod organizations;
+mod resource_policies;
 mod resources;
 pub mod retry;
 
@@ -80,13 +83,13 @@ impl SyncError {
 pub fn stages(i: &AwsIntegration) -> Vec<&'static str> {
     let mut s = vec!["iam", "credential-report", "aliases"];
     if i.organizations {
-        s.push("organizations");
+        s.extend(["organizations", "org-tree", "org-policies"]);
     }
     if i.mode == AwsMode::IdentityCenter {
         s.push("identity-center");
     }
     if i.inventory {
-        s.push("resources");
+        s.extend(["resources", "resource-policies"]);
     }
     s
 }
@@ -203,6 +206,9 @@ async fn sync_in(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, c
                 "credential-report" => iam::credential_report(clients, sink).await,
                 "aliases" => iam::aliases(clients, sink).await,
                 "organizations" => organizations::accounts(clients, sink).await,
+                "org-tree" => org_policies::tree(clients, sink).await,
+                "org-policies" => org_policies::policies(clients, sink).await,
+                "resource-policies" => resource_policies::sync(clients, sink).await,
                 "identity-center" => identity_center::sync(clients, sink).await,
                 _ => resources::sync(clients, sink).await,
             };

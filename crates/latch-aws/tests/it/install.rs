@@ -79,3 +79,27 @@ async fn a_trust_policy_without_the_external_id_fails_verify() {
     assert!(!report.passed());
     assert!(report.problems.iter().any(|p| p.contains("without the ExternalId")), "{report:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_and_resource_policy_reads_are_probed() {
+    let w = AwsWorld::build().await.unwrap();
+    let c = Components { mode: AwsMode::IamUsers, inventory: true, organizations: true, federation: latch_core::integration::FederationProtocol::Oidc };
+    let p = plan(&w, &c, EXTERNAL_ID);
+    install(&w, &c, &p.trust, &p.permissions).await;
+    // `s3:GetBucketPolicy` is probed on a bucket the account has.
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&w.customer_admin).force_path_style(true).build());
+    s3.create_bucket().bucket("probe-me").send().await.unwrap();
+    let mut trimmed = p.permissions.clone();
+    for st in trimmed["Statement"].as_array_mut().unwrap() {
+        if let Some(actions) = st["Action"].as_array_mut() {
+            actions.retain(|a| a != "organizations:ListPolicies" && a != "s3:GetBucketPolicy");
+        }
+    }
+    w.customer_iam().put_role_policy().role_name("LatchIntegration").policy_name(POLICY_NAME).policy_document(trimmed.to_string()).send().await.unwrap();
+    w.enforce().unwrap();
+    let report = verify(&factory(&w), &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID, None).await.unwrap();
+    // moto names the tagging API's actions after its signing name
+    // (`tagging:GetResources`), so it refuses `tag:GetResources` too.
+    let missing: Vec<&str> = report.missing.iter().map(String::as_str).filter(|a| *a != "tag:GetResources").collect();
+    assert_eq!(missing, ["organizations:ListPolicies", "s3:GetBucketPolicy"], "{report:#?}");
+}

@@ -2,6 +2,7 @@
 //! the AWS APIs) with IAM enforcement on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test code fails loudly by design")]
 
+mod effective;
 mod identity_center;
 mod iam_users;
 mod install;

@@ -9,7 +9,17 @@ use crate::commands::admin::{field, table};
 
 fn statements(v: &Value) -> String {
     v.as_array()
-        .map(|ss| ss.iter().map(|s| format!("{} #{}{}", field(s, "policy"), field(s, "statement"), s.get("sid").and_then(Value::as_str).map(|x| format!(" ({x})")).unwrap_or_default())).collect::<Vec<_>>().join("; "))
+        .map(|ss| {
+            ss.iter()
+                .map(|s| {
+                    let sid = s.get("sid").and_then(Value::as_str).map(|x| format!(" ({x})")).unwrap_or_default();
+                    // An SCP or RCP: the root, OU or account it is attached to.
+                    let at = s.get("attached_to").and_then(Value::as_str).map(|t| format!(" at {t}")).unwrap_or_default();
+                    format!("{} #{}{sid}{at}", field(s, "policy"), field(s, "statement"))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
         .unwrap_or_default()
 }
 

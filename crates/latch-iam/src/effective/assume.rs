@@ -59,7 +59,7 @@ impl<'a> Assume<'a> {
         {
             return None;
         }
-        Some(self.inv.statements(c, Some(trust), &d.statements))
+        Some(self.inv.statements(c, &req, Some(trust), &d.statements))
     }
 
     /// The principals that may be allowed to assume `role`: those its trust

@@ -5,9 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::err::{BuildError, Problem};
-use super::inventory::{Attached, Boundary, Inventory, Principal, Reach, Resource, Stored, Trust};
+use super::inventory::{
+    Attached, Boundary, Chain, Inventory, Principal, Reach, Resource, Stored, Trust,
+};
 use super::keys::{caller_arn, name_of, principal_context, Who};
-use super::model::{InlinePolicy, Sources};
+use super::model::{InlinePolicy, OrgPolicyKind, Organization, Sources};
 use super::report::{Entity, PolicyId};
 use super::scan::{self, Named};
 use crate::ast::{OneOrMany, Policy};
@@ -146,7 +148,8 @@ impl Inventory {
             let account = rp.account.clone().or_else(|| arn_account(&rp.resource));
             pending.push((rp.resource.as_str(), i, account));
         }
-        Ok(b.finish(pending))
+        let chains = b.organizations(&src.organizations)?;
+        Ok(b.finish(pending, chains))
     }
 }
 
@@ -376,7 +379,94 @@ impl Builder {
         reach
     }
 
-    fn finish(mut self, pending: Vec<(&str, usize, Option<String>)>) -> Inventory {
+    /// Compiles the organizations' SCPs and RCPs and lays out, for each
+    /// member account, the levels above it as the engine takes them.
+    fn organizations(
+        &mut self,
+        orgs: &[Organization],
+    ) -> Result<HashMap<String, Chain>, BuildError> {
+        let mut chains = HashMap::new();
+        for org in orgs {
+            let mut by_arn: HashMap<&str, (usize, OrgPolicyKind)> = HashMap::new();
+            for p in &org.policies {
+                let (id, kind) = match p.kind {
+                    OrgPolicyKind::Scp => (PolicyId::Scp(p.arn.clone()), PolicyType::Scp),
+                    OrgPolicyKind::Rcp => (PolicyId::Rcp(p.arn.clone()), PolicyType::Rcp),
+                };
+                let i = self.add(id, &p.document, kind);
+                if by_arn.insert(&p.arn, (i, p.kind)).is_some() {
+                    return Err(BuildError::Duplicate { arn: p.arn.clone() });
+                }
+            }
+            for a in &org.accounts {
+                // "SCPs don't affect users or roles in the management
+                // account"; RCPs do not apply to its resources either.
+                if a.account == org.management_account {
+                    continue;
+                }
+                let mut chain = Chain {
+                    scps: org.scps_enabled.then(Vec::new),
+                    rcps: org.rcps_enabled.then(Vec::new),
+                    ..Chain::default()
+                };
+                for level in &a.levels {
+                    let (mut scps, mut rcps) = (Vec::new(), Vec::new());
+                    let (mut scp_ids, mut rcp_ids) = (Vec::new(), Vec::new());
+                    for arn in &level.policies {
+                        let Some(&(i, kind)) = by_arn.get(arn.as_str()) else {
+                            // Not knowing which kind it is, it cannot stand
+                            // in for an allow: the level may then allow
+                            // nothing (fail closed).
+                            chain.caveats.push(self.problem(Problem::MissingPolicy {
+                                arn: arn.clone(),
+                                owner: level.target.clone(),
+                            }));
+                            continue;
+                        };
+                        chain.caveats.extend(self.stored_problems(i));
+                        let compiled = self
+                            .policies
+                            .get(i)
+                            .and_then(|s| s.compiled.clone())
+                            .unwrap_or_else(nothing);
+                        match kind {
+                            OrgPolicyKind::Scp => {
+                                scps.push(compiled);
+                                scp_ids.push(i);
+                            }
+                            OrgPolicyKind::Rcp => {
+                                rcps.push(compiled);
+                                rcp_ids.push(i);
+                            }
+                        }
+                    }
+                    if let Some(l) = chain.scps.as_mut() {
+                        l.push(scps);
+                    }
+                    if let Some(l) = chain.rcps.as_mut() {
+                        l.push(rcps);
+                    }
+                    chain.scp_ids.push(scp_ids);
+                    chain.rcp_ids.push(rcp_ids);
+                    chain.targets.push(level.target.clone());
+                }
+                chain.caveats.sort_unstable();
+                chain.caveats.dedup();
+                if chains.insert(a.account.clone(), chain).is_some() {
+                    return Err(BuildError::Duplicate {
+                        arn: a.account.clone(),
+                    });
+                }
+            }
+        }
+        Ok(chains)
+    }
+
+    fn finish(
+        mut self,
+        pending: Vec<(&str, usize, Option<String>)>,
+        chains: HashMap<String, Chain>,
+    ) -> Inventory {
         let roles_by_name: HashMap<(String, String), usize> = self
             .principals
             .iter()
@@ -406,6 +496,7 @@ impl Builder {
             trusted_by_all: Vec::new(),
             trusted_by_account: HashMap::new(),
             trusted_by_principal: HashMap::new(),
+            chains,
             problems: Vec::new(),
             nothing: nothing(),
         };

@@ -42,6 +42,8 @@ pub struct Inventory {
     pub(super) trusted_by_account: HashMap<String, Vec<usize>>,
     /// Roles whose trust names a principal (by index).
     pub(super) trusted_by_principal: HashMap<usize, Vec<usize>>,
+    /// SCPs and RCPs above each member account, by account id.
+    pub(super) chains: HashMap<String, Chain>,
     pub(super) problems: Vec<Problem>,
     /// Stands in for a boundary that cannot be read: a boundary that allows
     /// nothing, so nothing is allowed through it (fail closed).
@@ -99,6 +101,40 @@ pub(super) struct Resource {
     pub reach: Reach,
     pub caveats: Vec<usize>,
 }
+
+/// The organization levels above one member account, root first, each
+/// with its SCPs and RCPs (copies, as the engine takes them, and their
+/// indexes in [`Inventory::policies`] to name them).
+#[derive(Debug, Default)]
+pub(super) struct Chain {
+    /// `None`: SCPs are not enabled.
+    pub scps: Option<Vec<Vec<CompiledPolicy>>>,
+    /// `None`: RCPs are not enabled.
+    pub rcps: Option<Vec<Vec<CompiledPolicy>>>,
+    /// INVARIANT: the same shape as `scps`: `scp_ids[l][i]` is the stored
+    /// policy of `scps[l][i]` (`usize::MAX` where it is missing), and
+    /// `targets[l]` is level l's root, OU or account. Same for RCPs.
+    pub scp_ids: Vec<Vec<usize>>,
+    pub rcp_ids: Vec<Vec<usize>>,
+    pub targets: Vec<String>,
+    /// Problems of the SCPs and RCPs: missing or unreadable policies.
+    pub caveats: Vec<usize>,
+}
+
+/// The services whose resources RCPs govern ("List of AWS services that
+/// support RCPs"); for other services an RCP has no effect.
+const RCP_SERVICES: &[&str] = &[
+    "s3",
+    "sts",
+    "sqs",
+    "kms",
+    "secretsmanager",
+    "ecr",
+    "aoss",
+    "cognito-identity",
+    "logs",
+    "dynamodb",
+];
 
 /// A user or role.
 #[derive(Debug)]
@@ -182,8 +218,8 @@ impl Inventory {
             resource_policy: resource.and_then(|i| self.compiled(i)),
             permission_boundaries: boundary.as_slice(),
             session_policy: None,
-            scps: None,
-            rcps: None,
+            scps: self.scp_chain(p).and_then(|c| c.scps.as_deref()),
+            rcps: self.rcp_chain(p, req).and_then(|c| c.rcps.as_deref()),
         };
         if !full && decide(&input) != Outcome::Allowed {
             return None;
@@ -191,15 +227,49 @@ impl Inventory {
         Some(evaluate(&input))
     }
 
-    /// The engine's statement references as inventory statements.
+    /// The SCPs that limit `p`: those above its account, if it is a member.
+    pub(super) fn scp_chain(&self, p: &Principal) -> Option<&Chain> {
+        self.chains.get(&p.account)
+    }
+
+    /// The RCPs that govern `req`'s resource: those above the resource's
+    /// account (the caller's when the request does not say), for the
+    /// services RCPs support.
+    pub(super) fn rcp_chain(&self, p: &Principal, req: &Request) -> Option<&Chain> {
+        let service = req.action.split_once(':').map_or("", |(s, _)| s);
+        if !RCP_SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service)) {
+            return None;
+        }
+        let account = req.resource_account.as_deref().unwrap_or(&p.account);
+        self.chains.get(account)
+    }
+
+    /// Problems of the SCPs and RCPs that bear on `req` for `p`.
+    pub(super) fn org_caveats(&self, p: &Principal, req: &Request) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .scp_chain(p)
+            .map(|c| c.caveats.clone())
+            .unwrap_or_default();
+        out.extend(
+            self.rcp_chain(p, req)
+                .map(|c| c.caveats.as_slice())
+                .unwrap_or(&[]),
+        );
+        out
+    }
+
+    /// The engine's statement references as inventory statements; `req` is
+    /// the request they decided.
     pub(super) fn statements(
         &self,
         p: &Principal,
+        req: &Request,
         resource: Option<usize>,
         refs: &[StatementRef],
     ) -> Vec<StatementAt> {
         refs.iter()
             .filter_map(|r| {
+                let mut attached_to = None;
                 let (policy, via_group) = match r.policy.kind {
                     PolicyKind::Identity => {
                         let a = p.policies.get(r.policy.index)?;
@@ -210,12 +280,25 @@ impl Inventory {
                         _ => return None,
                     },
                     PolicyKind::Resource => (resource?, None),
-                    PolicyKind::Session | PolicyKind::Scp | PolicyKind::Rcp => return None,
+                    PolicyKind::Scp | PolicyKind::Rcp => {
+                        let scp = r.policy.kind == PolicyKind::Scp;
+                        let chain = if scp {
+                            self.scp_chain(p)?
+                        } else {
+                            self.rcp_chain(p, req)?
+                        };
+                        let level = r.policy.level?;
+                        let ids = if scp { &chain.scp_ids } else { &chain.rcp_ids };
+                        attached_to = chain.targets.get(level).cloned();
+                        (*ids.get(level)?.get(r.policy.index)?, None)
+                    }
+                    PolicyKind::Session => return None,
                 };
                 Some(StatementAt {
                     policy: self.policies.get(policy)?.id.clone(),
                     kind: r.policy.kind,
                     via_group: via_group.and_then(|g| self.groups.get(g).cloned()),
+                    attached_to,
                     statement: r.statement,
                     sid: r.sid.clone(),
                     effect: r.effect,

@@ -4,8 +4,8 @@
 //! requests.
 //!
 //! An [`Inventory`] is built once from neutral [`Sources`] (users, roles,
-//! groups, managed and inline policies, boundaries, trust policies and
-//! resource policies): every document is compiled once, and principals are
+//! groups, managed and inline policies, boundaries, trust policies,
+//! resource policies, and the SCPs and RCPs of organizations): every document is compiled once, and principals are
 //! indexed by the services their policies may grant, so a question
 //! evaluates only the principals that could be allowed. Building and
 //! asking do no I/O; an inventory is immutable, `Send` and `Sync`.
@@ -24,6 +24,8 @@ mod what;
 mod who;
 
 #[cfg(test)]
+mod org_tests;
+#[cfg(test)]
 mod tests;
 
 pub use assume::MAX_HOPS;
@@ -31,7 +33,8 @@ pub use err::{BuildError, Problem, QueryError};
 pub use inventory::Inventory;
 pub use keys::SESSION_NAME;
 pub use model::{
-    GroupSpec, InlinePolicy, ManagedPolicy, ResourcePolicy, RoleSpec, Sources, UserSpec,
+    GroupSpec, InlinePolicy, ManagedPolicy, OrgAccount, OrgLevel, OrgPolicy, OrgPolicyKind,
+    Organization, ResourcePolicy, RoleSpec, Sources, UserSpec,
 };
 pub use report::{
     AssumePath, AssumeStep, BoundaryFit, Capability, Entity, ExactDecision, Finding, Grant,

@@ -17,6 +17,9 @@ pub struct Sources {
     pub managed_policies: Vec<ManagedPolicy>,
     /// Resource-based policies.
     pub resource_policies: Vec<ResourcePolicy>,
+    /// AWS Organizations organizations the accounts are in, with their
+    /// SCPs and RCPs. An account in none is not in an organization.
+    pub organizations: Vec<Organization>,
 }
 
 /// An IAM user.
@@ -96,4 +99,64 @@ pub struct ResourcePolicy {
     pub account: Option<String>,
     /// The document as JSON text.
     pub document: String,
+}
+
+/// An AWS Organizations organization: its service and resource control
+/// policies and where in the hierarchy they are attached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Organization {
+    /// The management account: "SCPs don't affect users or roles in the
+    /// management account", nor RCPs its resources.
+    pub management_account: String,
+    /// Whether the root has the SCP policy type enabled; if not, no SCP
+    /// applies.
+    pub scps_enabled: bool,
+    /// Whether the root has the RCP policy type enabled; if not, no RCP
+    /// applies.
+    pub rcps_enabled: bool,
+    /// The SCPs and RCPs.
+    pub policies: Vec<OrgPolicy>,
+    /// The member accounts, each with the levels above it.
+    pub accounts: Vec<OrgAccount>,
+}
+
+/// Whether an organization policy is an SCP or an RCP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrgPolicyKind {
+    /// A service control policy: limits the principals of the accounts.
+    #[default]
+    Scp,
+    /// A resource control policy: limits access to the accounts' resources.
+    Rcp,
+}
+
+/// An SCP or RCP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgPolicy {
+    /// The policy's ARN (or id): how levels name it.
+    pub arn: String,
+    /// SCP or RCP.
+    pub kind: OrgPolicyKind,
+    /// The document as JSON text.
+    pub document: String,
+}
+
+/// A member account and the levels of the organization above it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgAccount {
+    /// The account id.
+    pub account: String,
+    /// The root first, then each OU down to the account's, then the
+    /// account itself.
+    pub levels: Vec<OrgLevel>,
+}
+
+/// One level of the hierarchy: a root, OU or account and the policies
+/// attached to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgLevel {
+    /// The root, OU or account id.
+    pub target: String,
+    /// The ARNs of the SCPs and RCPs attached to it.
+    pub policies: Vec<String>,
 }

@@ -21,6 +21,10 @@ pub enum PolicyId {
     Trust(String),
     /// A resource-based policy, by the resource's ARN.
     Resource(String),
+    /// A service control policy, by its ARN.
+    Scp(String),
+    /// A resource control policy, by its ARN.
+    Rcp(String),
 }
 
 impl std::fmt::Display for PolicyId {
@@ -30,6 +34,8 @@ impl std::fmt::Display for PolicyId {
             PolicyId::Inline { owner, name } => write!(f, "inline policy `{name}` of `{owner}`"),
             PolicyId::Trust(role) => write!(f, "trust policy of `{role}`"),
             PolicyId::Resource(arn) => write!(f, "resource policy of `{arn}`"),
+            PolicyId::Scp(arn) => write!(f, "SCP `{arn}`"),
+            PolicyId::Rcp(arn) => write!(f, "RCP `{arn}`"),
         }
     }
 }
@@ -44,6 +50,8 @@ pub struct StatementAt {
     pub kind: PolicyKind,
     /// The group the policy reaches the principal through, if any.
     pub via_group: Option<String>,
+    /// For an SCP or RCP: the root, OU or account it is attached to.
+    pub attached_to: Option<String>,
     /// Position in the policy, from 0.
     pub statement: usize,
     /// `Sid`, if any.
@@ -60,6 +68,9 @@ impl std::fmt::Display for StatementAt {
         }
         if let Some(group) = &self.via_group {
             write!(f, " through group `{group}`")?;
+        }
+        if let Some(target) = &self.attached_to {
+            write!(f, " attached to `{target}`")?;
         }
         Ok(())
     }

@@ -161,6 +161,7 @@ fn sources() -> Sources {
             bucket_policy("shared", json!([user(B, "dave"), user(B, "eve")])),
             bucket_policy("public", json!("*")),
         ],
+        ..Sources::default()
     }
 }
 
@@ -271,6 +272,7 @@ fn findings_name_the_deciding_statements() {
             policy: PolicyId::Managed(policy("S3Read")),
             kind: PolicyKind::Identity,
             via_group: Some(group("readers")),
+            attached_to: None,
             statement: 0,
             sid: None,
             effect: Effect::Allow,
@@ -464,6 +466,7 @@ fn what_can_decides_a_concrete_request() {
         },
         kind: PolicyKind::Identity,
         via_group: Some(group("no-secrets")),
+        attached_to: None,
         statement: 0,
         sid: Some("NoSecrets".into()),
         effect: Effect::Deny,

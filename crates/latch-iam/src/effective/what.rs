@@ -84,7 +84,7 @@ impl Inventory {
                             resource: resource.to_owned(),
                             outcome: d.outcome,
                             reason: d.reason,
-                            statements: self.statements(who, policy, &d.statements),
+                            statements: self.statements(who, &req, policy, &d.statements),
                         }));
                     }
                 }
@@ -98,8 +98,14 @@ impl Inventory {
         };
         out.extend(self.grants(p, &pick).into_iter().map(Capability::Allow));
         out.extend(paths.into_iter().map(Capability::AssumeRole));
+        let mut caveats = p.caveats.clone();
+        caveats.extend(
+            self.scp_chain(p)
+                .map(|c| c.caveats.as_slice())
+                .unwrap_or(&[]),
+        );
         out.extend(
-            self.problem_list(&p.caveats)
+            self.problem_list(&caveats)
                 .into_iter()
                 .map(Capability::Incomplete),
         );
@@ -149,6 +155,7 @@ impl Inventory {
                                 policy: id.clone()?,
                                 kind,
                                 via_group: group.clone(),
+                                attached_to: None,
                                 statement: s.index,
                                 sid: s.sid.as_deref().map(str::to_owned),
                                 effect: s.effect,
@@ -174,6 +181,31 @@ impl Inventory {
                     allows.push(Scope::of(c, s, at))
                 }
                 _ => {}
+            }
+        }
+        // An SCP's deny narrows every grant of the account's principals.
+        if let Some(chain) = self.scp_chain(p).filter(|c| c.scps.is_some()) {
+            for (level, ids) in chain.scp_ids.iter().enumerate() {
+                for &i in ids {
+                    let Some(stored) = self.policies.get(i) else {
+                        continue;
+                    };
+                    let Some(c) = stored.compiled.as_ref() else {
+                        continue;
+                    };
+                    for s in c.statements().iter().filter(|s| s.effect == Effect::Deny) {
+                        let at = StatementAt {
+                            policy: stored.id.clone(),
+                            kind: PolicyKind::Scp,
+                            via_group: None,
+                            attached_to: chain.targets.get(level).cloned(),
+                            statement: s.index,
+                            sid: s.sid.as_deref().map(str::to_owned),
+                            effect: s.effect,
+                        };
+                        denies.push(Scope::of(c, s, at));
+                    }
+                }
             }
         }
         let has_boundary = p.boundary.is_some();

@@ -83,6 +83,7 @@ impl Inventory {
                 continue;
             };
             let mut caveats = p.caveats.clone();
+            caveats.extend(self.org_caveats(p, &req));
             caveats.extend(target.map(|t| t.caveats.as_slice()).unwrap_or(&[]));
             caveats.sort_unstable();
             caveats.dedup();
@@ -90,7 +91,7 @@ impl Inventory {
                 principal: p.arn.clone(),
                 entity: p.entity,
                 reason: d.reason,
-                statements: self.statements(p, policy, &d.statements),
+                statements: self.statements(p, &req, policy, &d.statements),
                 assumed_by: match p.entity {
                     Entity::Role if paths => assume.paths_to(i),
                     Entity::Role | Entity::User => Vec::new(),

@@ -6,6 +6,7 @@ mod audit;
 mod jobs;
 mod aws;
 mod effective;
+pub use effective::InventoryCache;
 mod federation;
 pub(crate) mod device;
 mod groups;

@@ -610,3 +610,57 @@ async fn member_accounts_are_synced_and_reconciled_on_sqlite() {
 async fn member_accounts_are_synced_and_reconciled_on_postgres() {
     member_accounts_are_synced_and_reconciled("postgres").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_can_leaves_out_what_an_scp_denies() {
+    use aws_sdk_organizations::types::PolicyType;
+
+    let w = AwsWorld::build().await.unwrap();
+    customer(&w).await;
+    let Some(app) = TestApp::spawn_with("sqlite", Some(factory(&w))).await else { return };
+    let admin = app.admin().await;
+    let management = latch_testkit::aws::HOST_ACCOUNT;
+    let account = w.customer_account.clone();
+    let orgs = aws_sdk_organizations::Client::new(&w.config(&w.admin.id, &w.admin.secret, None));
+    let root = orgs.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_owned();
+    orgs.enable_policy_type().root_id(&root).policy_type(PolicyType::ServiceControlPolicy).send().await.unwrap();
+
+    // The management account with Organizations on, and the member account.
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": management, "mode": "iam-users", "organizations": true}))).await;
+    apply_with(&aws_sdk_iam::Client::new(&w.config(&w.admin.id, &w.admin.secret, None)), &installed).await;
+    let (_, installed) = admin.call(Method::POST, "/v1/integrations/aws", Some(json!({"account_id": account, "mode": "iam-users"}))).await;
+    apply(&w, &installed).await;
+    w.enforce().unwrap();
+    for a in [management, account.as_str()] {
+        let (_, verified) = admin.call(Method::POST, &format!("/v1/integrations/aws/{a}/verify"), None).await;
+        assert_eq!(verified["integration"]["status"], "installed", "{verified}");
+        assert_eq!(synced(&app, &admin, a, 1).await["status"], "done");
+    }
+    let role = format!("arn:aws:iam::{account}:role/Admin");
+    let who = || async {
+        let (status, found) = admin.call(Method::GET, "/v1/iam/who-can?action=iam:ListRoles&resource=*", None).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        found.as_array().unwrap().iter().any(|f| f["principal"] == role.as_str())
+    };
+    assert!(who().await, "the role's own policy allows, and FullAWSAccess is on every level");
+    assert!(who().await, "asked again (from the cached inventory)");
+
+    // An SCP on the member account denies it: once the management account
+    // has synced again, the role is gone from who-can.
+    w.relax().unwrap();
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoRoleListing", "Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*"}]});
+    let p = orgs.create_policy().name("NoRoleListing").description("no").r#type(PolicyType::ServiceControlPolicy).content(deny.to_string()).send().await.unwrap();
+    let policy = p.policy().unwrap().policy_summary().unwrap();
+    orgs.attach_policy().policy_id(policy.id().unwrap()).target_id(&account).send().await.unwrap();
+    w.enforce().unwrap();
+    admin.call(Method::POST, &format!("/v1/integrations/aws/{management}/sync"), None).await;
+    assert_eq!(synced(&app, &admin, management, 2).await["status"], "done");
+    assert!(!who().await, "the SCP denies the role");
+
+    let (_, exact) = admin.call(Method::GET, &format!("/v1/iam/what-can?principal={role}&action=iam:ListRoles&resource=*"), None).await;
+    let mine = exact.as_array().unwrap().iter().find(|c| c["decision"]["principal"] == role.as_str()).unwrap_or_else(|| panic!("{exact}"));
+    assert_eq!(mine["decision"]["outcome"], "ExplicitlyDenied", "{exact}");
+    let s = &mine["decision"]["statements"][0];
+    assert_eq!((s["kind"].as_str(), s["sid"].as_str(), s["attached_to"].as_str()), (Some("SCP"), Some("NoRoleListing"), Some(account.as_str())), "{exact}");
+    assert_eq!(s["policy"], format!("SCP `{}`", policy.arn().unwrap()));
+}
