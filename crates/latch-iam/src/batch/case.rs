@@ -127,8 +127,9 @@ impl Case {
         Ok(case)
     }
 
-    /// Repacks every policy (see [`CompiledPolicy::repack`]), in the order
-    /// evaluation reads them, and the request after them.
+    /// Repacks every policy into one shared pool (see
+    /// [`CompiledPolicy::repack`]), in the order evaluation reads them, then
+    /// the policy lists and the request after them.
     fn repack(&mut self) {
         let Case {
             identity_policies,
@@ -140,16 +141,33 @@ impl Case {
             request,
             ..
         } = self;
-        identity_policies
-            .iter_mut()
-            .for_each(CompiledPolicy::repack);
-        permission_boundaries
-            .iter_mut()
-            .for_each(CompiledPolicy::repack);
-        session_policy.iter_mut().for_each(CompiledPolicy::repack);
-        resource_policy.iter_mut().for_each(CompiledPolicy::repack);
-        for levels in [scps, rcps].into_iter().flatten() {
-            levels.iter_mut().flatten().for_each(CompiledPolicy::repack);
+        // One pool for all the case's policies: a decision reads one run of
+        // memory rather than a few arrays per policy.
+        crate::compile::share_pool(
+            identity_policies
+                .iter_mut()
+                .chain(permission_boundaries.iter_mut())
+                .chain(session_policy.iter_mut())
+                .chain(resource_policy.iter_mut())
+                .chain(
+                    [&mut *scps, &mut *rcps]
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|levels| levels.iter_mut().flatten()),
+                ),
+        );
+        for list in [&mut *identity_policies, &mut *permission_boundaries]
+            .into_iter()
+            .chain(
+                [&mut *scps, &mut *rcps]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|levels| levels.iter_mut()),
+            )
+        {
+            let mut fresh = Vec::with_capacity(list.len());
+            fresh.append(list);
+            *list = fresh;
         }
         *request = request.clone();
     }

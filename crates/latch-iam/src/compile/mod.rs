@@ -17,30 +17,68 @@ use crate::eval::ip::Cidr;
 use crate::validate::PolicyType;
 use base64::Engine;
 use pattern::{Pattern, Syntax};
+use std::sync::Arc;
 
 /// A policy ready for evaluation. Cheap to share between threads.
 ///
-/// Everything a decision reads sits in a few contiguous arrays: the
-/// statements, their patterns, their conditions and one text arena that all
-/// pattern text lives in, so deciding touches few cache lines.
+/// Everything a decision reads sits in a few contiguous arrays of a
+/// [`Pool`]: compact statement records, their patterns, their conditions,
+/// principal entries and one text arena that all text lives in. Policies
+/// decided together (a batch case) share one pool, so a decision touches few
+/// cache lines, one after another.
 #[derive(Debug, Clone)]
 pub struct CompiledPolicy {
     pub(crate) statements: Vec<CompiledStatement>,
-    pub(crate) pool: Pool,
+    pub(crate) pool: Arc<Pool>,
+    /// This policy's records in `pool.hot`, one per statement, in order.
+    pub(crate) hot: Span,
     pub(crate) source: Box<Policy>,
 }
 
-/// The shared storage of one compiled policy.
+/// The shared storage of compiled policies.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pool {
-    /// Text of every pattern and condition key.
-    pub text: String,
+    /// What evaluation reads of each statement.
+    pub hot: Vec<HotStatement>,
     /// Action, resource and condition patterns.
     pub patterns: Vec<Pattern>,
+    /// Text of every pattern, condition key and principal entry.
+    pub text: String,
     /// Conditions (one key under one operator each).
     pub conditions: Vec<CompiledCondition>,
+    /// `Principal` entries: kind and text in `text` (offset, length).
+    pub principals: Vec<(PrincipalKind, u32, u32)>,
     /// Operator and key as written, per condition (explanations only).
     pub labels: Vec<(Box<str>, Box<str>)>,
+}
+
+/// What a decision reads of a statement, in one small record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HotStatement {
+    /// See [`CompiledStatement::service_mask`].
+    pub service_mask: u64,
+    pub actions: Span,
+    /// `Resource` / `NotResource`: (negated, ARN patterns).
+    pub resources: Option<(bool, Span)>,
+    pub conditions: Span,
+    /// `Principal` entries in `Pool::principals`.
+    pub principals: Span,
+    /// Position in the policy.
+    pub index: u32,
+    pub effect: Effect,
+    pub not_action: bool,
+    /// Some part cannot be evaluated.
+    pub broken: bool,
+    /// `Principal` / `NotPrincipal`: (negated, `*`).
+    pub principal: Option<(bool, bool)>,
+}
+
+impl Pool {
+    /// The text at `(offset, length)`.
+    pub fn str_at(&self, off: u32, len: u32) -> &str {
+        let off = off as usize;
+        self.text.get(off..off + len as usize).unwrap_or("")
+    }
 }
 
 /// A range of indices into a [`Pool`] array.
@@ -90,7 +128,8 @@ impl CompiledPolicy {
         pool.text.shrink_to_fit();
         Self {
             statements,
-            pool,
+            hot: Span::of(0, pool.hot.len()),
+            pool: Arc::new(pool),
             source: Box::new(policy),
         }
     }
@@ -105,13 +144,7 @@ impl CompiledPolicy {
     /// together in memory (after parsing, they are interleaved with the
     /// syntax tree's allocations).
     pub fn repack(&mut self) {
-        self.statements = self.statements.clone();
-        self.pool = Pool {
-            text: self.pool.text.clone(),
-            patterns: self.pool.patterns.clone(),
-            conditions: self.pool.conditions.clone(),
-            labels: std::mem::take(&mut self.pool.labels),
-        };
+        share_pool([self]);
     }
 
     /// The policy this was compiled from.
@@ -149,6 +182,148 @@ pub struct CompiledStatement {
     pub sid: Option<Box<str>>,
     /// Parts that cannot be evaluated.
     pub broken: Box<[Broken]>,
+}
+
+/// Moves the compiled data of `policies` into one new pool that they all
+/// share, in the order given (the order evaluation reads them), with exactly
+/// sized arrays allocated one after another. A pool that several of the
+/// policies already share is copied once.
+pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut CompiledPolicy>) {
+    let mut policies: Vec<&mut CompiledPolicy> = policies.into_iter().collect();
+    // Source pools, each once, with where their arrays start in the new one.
+    let mut sources: Vec<(*const Pool, Offsets)> = Vec::new();
+    let mut size = Offsets::default();
+    for p in &policies {
+        let ptr = Arc::as_ptr(&p.pool);
+        if sources.iter().all(|(q, _)| *q != ptr) {
+            sources.push((ptr, size));
+            size = size.plus(&p.pool);
+        }
+    }
+    let mut pool = Pool {
+        hot: Vec::with_capacity(size.hot as usize),
+        patterns: Vec::with_capacity(size.patterns as usize),
+        text: String::with_capacity(size.text as usize),
+        conditions: Vec::with_capacity(size.conditions as usize),
+        principals: Vec::with_capacity(size.principals as usize),
+        labels: Vec::with_capacity(size.conditions as usize),
+    };
+    let mut copied: Vec<*const Pool> = Vec::new();
+    for p in &policies {
+        let ptr = Arc::as_ptr(&p.pool);
+        if copied.contains(&ptr) {
+            continue;
+        }
+        copied.push(ptr);
+        let at = sources
+            .iter()
+            .find(|(q, _)| *q == ptr)
+            .map(|(_, o)| *o)
+            .unwrap_or_default();
+        let src: &Pool = &p.pool;
+        pool.text.push_str(&src.text);
+        pool.patterns
+            .extend(src.patterns.iter().map(|x| x.rebased(at.text)));
+        pool.conditions
+            .extend(src.conditions.iter().map(|c| c.rebased(&at)));
+        pool.principals
+            .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
+        pool.hot.extend(src.hot.iter().map(|h| h.rebased(&at)));
+    }
+    // The labels are only for explanations: moved rather than copied, so
+    // that no small allocations land among the arrays above.
+    let mut taken: Vec<*const Pool> = Vec::new();
+    for p in &mut policies {
+        let ptr = Arc::as_ptr(&p.pool);
+        if taken.contains(&ptr) {
+            continue;
+        }
+        taken.push(ptr);
+        match Arc::get_mut(&mut p.pool) {
+            Some(src) => pool.labels.append(&mut src.labels),
+            None => pool.labels.extend(p.pool.labels.iter().cloned()),
+        }
+    }
+    let pool = Arc::new(pool);
+    for p in &mut policies {
+        let ptr = Arc::as_ptr(&p.pool);
+        let at = sources
+            .iter()
+            .find(|(q, _)| *q == ptr)
+            .map(|(_, o)| *o)
+            .unwrap_or_default();
+        p.hot = p.hot.plus(at.hot);
+        for s in &mut p.statements {
+            s.actions = s.actions.plus(at.patterns);
+            if let Some((_, span)) = &mut s.resources {
+                *span = span.plus(at.patterns);
+            }
+            s.conditions = s.conditions.plus(at.conditions);
+        }
+    }
+    for p in &mut policies {
+        p.pool = Arc::clone(&pool);
+    }
+}
+
+/// Where the arrays of one pool start inside another.
+#[derive(Debug, Clone, Copy, Default)]
+struct Offsets {
+    hot: u32,
+    patterns: u32,
+    text: u32,
+    conditions: u32,
+    principals: u32,
+}
+
+impl Offsets {
+    fn plus(self, pool: &Pool) -> Self {
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        Self {
+            hot: self.hot + n(pool.hot.len()),
+            patterns: self.patterns + n(pool.patterns.len()),
+            text: self.text + n(pool.text.len()),
+            conditions: self.conditions + n(pool.conditions.len()),
+            principals: self.principals + n(pool.principals.len()),
+        }
+    }
+}
+
+impl Span {
+    fn plus(self, by: u32) -> Self {
+        Self {
+            start: self.start + by,
+            end: self.end + by,
+        }
+    }
+}
+
+impl HotStatement {
+    fn rebased(&self, at: &Offsets) -> Self {
+        Self {
+            actions: self.actions.plus(at.patterns),
+            resources: self.resources.map(|(n, s)| (n, s.plus(at.patterns))),
+            conditions: self.conditions.plus(at.conditions),
+            principals: self.principals.plus(at.principals),
+            ..*self
+        }
+    }
+}
+
+impl CompiledCondition {
+    fn rebased(&self, at: &Offsets) -> Self {
+        let values = match &self.values {
+            CondValues::Strings(s) => CondValues::Strings(s.plus(at.patterns)),
+            CondValues::Arns(s) => CondValues::Arns(s.plus(at.patterns)),
+            other => other.clone(),
+        };
+        Self {
+            operator: self.operator,
+            key: (self.key.0 + at.text, self.key.1),
+            key_hash: self.key_hash,
+            values,
+        }
+    }
 }
 
 /// Splits `arn:partition:service:region:account:resource` at its first five
@@ -256,6 +431,8 @@ pub(crate) struct CompiledCondition {
     pub operator: Operator,
     /// Lowercased key, in the pool's text.
     pub key: (u32, u32),
+    /// The key's lookup hash.
+    pub key_hash: u64,
     pub values: CondValues,
 }
 
@@ -361,6 +538,7 @@ fn compile_statement(
                         CompiledCondition {
                             operator: op,
                             key: (key_off, key_len),
+                            key_hash: crate::eval::context::key_hash(&key),
                             values,
                         },
                         (
@@ -379,6 +557,27 @@ fn compile_statement(
         pool.labels.push(label);
     }
     let conditions = Span::of(start, pool.conditions.len());
+    let pstart = pool.principals.len();
+    if let Some(p) = &principal {
+        for (kind, value) in &p.entries {
+            let off = u32::try_from(pool.text.len()).unwrap_or(u32::MAX);
+            pool.text.push_str(value);
+            let len = u32::try_from(value.len()).unwrap_or(0);
+            pool.principals.push((*kind, off, len));
+        }
+    }
+    pool.hot.push(HotStatement {
+        service_mask,
+        actions,
+        resources,
+        conditions,
+        principals: Span::of(pstart, pool.principals.len()),
+        index: u32::try_from(index).unwrap_or(u32::MAX),
+        effect: s.effect.value,
+        not_action: s.action.negated,
+        broken: !broken.is_empty(),
+        principal: principal.as_ref().map(|p| (p.negated, p.star)),
+    });
     CompiledStatement {
         index,
         effect: s.effect.value,

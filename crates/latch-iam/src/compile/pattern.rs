@@ -28,6 +28,8 @@ pub enum Piece {
 pub struct Var {
     /// The context key, lowercased.
     pub key: Box<str>,
+    /// The key's lookup hash.
+    hash: u64,
     /// The default from `${key, 'default'}`.
     pub default: Option<Box<str>>,
 }
@@ -39,8 +41,8 @@ enum Shape {
     Any,
     /// No wildcards or variables: compare the text.
     Exact,
-    /// Text then one trailing `*`: compare the first `n` bytes.
-    Prefix(usize),
+    /// Text then one trailing `*`: compare the first `head` bytes.
+    Prefix,
     /// Anything else.
     General,
     /// Matches nothing, and cannot show a text is outside it either (an ARN
@@ -50,25 +52,46 @@ enum Shape {
 
 /// A compiled pattern. Patterns without policy variables keep only their
 /// text and are matched on it directly: one allocation, read front to back.
+///
+/// INVARIANT: kept small (32 bytes): a decision reads the patterns of every
+/// statement it looks at, and on varied requests each one is a cache miss.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
     /// Where the pattern text (lowercased when folding) sits in its
     /// policy's text arena.
     off: u32,
     len: u32,
-    /// Pieces, only for patterns with policy variables or `${…}` escapes.
-    pieces: Option<Box<[Piece]>>,
+    /// Literal bytes before the first wildcard and after the last: a text
+    /// that does not start and end with them cannot match, whatever the
+    /// wildcards in between do.
+    head: u32,
+    tail: u32,
+    /// For ARN patterns, the byte offset in `text` where the sixth part
+    /// (the resource) starts; before it, wildcards do not match `:`, so each
+    /// of the first five parts is matched on its own. Zero otherwise.
+    seg5: u32,
     shape: Shape,
     /// Compare ASCII letters without regard to case.
     fold: bool,
     /// `*` and `?` are wildcards.
     wildcards: bool,
-    /// For ARN patterns, the byte offset in `text` where the sixth part
-    /// (the resource) starts; before it, wildcards do not match `:`, so each
-    /// of the first five parts is matched on its own. Zero otherwise.
-    seg5: usize,
     /// An ARN filled in from fewer than six parts.
     short: bool,
+    /// Pieces, only for patterns with policy variables or `${…}` escapes.
+    vars: Option<Box<Vars>>,
+}
+
+/// The parts of a pattern with policy variables (or `${…}` escapes).
+#[derive(Debug, Clone, PartialEq)]
+struct Vars {
+    pieces: Box<[Piece]>,
+    /// Per piece, for a variable, which variable of the pattern it is (0
+    /// for the first, …).
+    var_index: Box<[u8]>,
+    /// For an ARN pattern, its six parts as patterns of their own, with
+    /// their arena: to tell which parts a request differs in when a
+    /// variable has no value.
+    parts: Option<(String, Vec<Pattern>)>,
 }
 
 /// What a pattern may contain.
@@ -112,35 +135,78 @@ impl Pattern {
         } else {
             text.to_owned()
         };
-        let pieces = (syntax.variables && text.contains("${"))
-            .then(|| pieces(&text, syntax, arn).into_boxed_slice());
+        let vars = (syntax.variables && text.contains("${")).then(|| {
+            let pieces = pieces(&text, syntax, arn);
+            let mut k = 0u8;
+            let var_index = pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Var(_) => {
+                        k = k.saturating_add(1);
+                        k - 1
+                    }
+                    _ => 0,
+                })
+                .collect();
+            Box::new(Vars {
+                pieces: pieces.into_boxed_slice(),
+                var_index,
+                parts: if arn {
+                    super::arn_parts(&text, true)
+                } else {
+                    None
+                },
+            })
+        });
         let seg5 = if arn { sixth_part_start(&text) } else { 0 };
-        let shape = if pieces.is_some() {
+        let wild = |b: &u8| syntax.wildcards && matches!(b, b'*' | b'?');
+        let bytes = text.as_bytes();
+        let head = bytes.iter().position(wild).unwrap_or(bytes.len());
+        let tail = bytes.iter().rev().position(wild).unwrap_or(0);
+        let shape = if vars.is_some() {
             Shape::General
         } else if !syntax.wildcards {
             Shape::Exact
         } else if text == "*" {
             Shape::Any
         } else {
-            let wild = text.bytes().filter(|b| matches!(b, b'*' | b'?')).count();
+            let wild = bytes.iter().filter(|b| wild(b)).count();
             match (wild, text.strip_suffix('*')) {
                 (0, _) => Shape::Exact,
-                (1, Some(head)) if !arn || head.len() >= seg5 => Shape::Prefix(head.len()),
+                (1, Some(h)) if !arn || h.len() >= seg5 => Shape::Prefix,
                 _ => Shape::General,
             }
         };
         let off = u32::try_from(arena.len()).unwrap_or(u32::MAX);
         let len = u32::try_from(text.len()).unwrap_or(0);
+        let u = |n: usize| u32::try_from(n).unwrap_or(0);
         arena.push_str(&text);
         Self {
             off,
             len,
-            pieces,
+            head: u(head),
+            tail: u(tail),
+            seg5: u(seg5),
             shape,
             fold: syntax.fold,
             wildcards: syntax.wildcards,
-            seg5,
             short: false,
+            vars,
+        }
+    }
+
+    /// For an ARN pattern with policy variables, its six parts as patterns
+    /// (and their arena).
+    pub(crate) fn arn_parts(&self) -> Option<(&str, &[Pattern])> {
+        let (arena, parts) = self.vars.as_ref()?.parts.as_ref()?;
+        Some((arena, parts))
+    }
+
+    /// The same pattern with its text `by` bytes further into its arena.
+    pub(crate) fn rebased(&self, by: u32) -> Self {
+        Self {
+            off: self.off + by,
+            ..self.clone()
         }
     }
 
@@ -152,17 +218,17 @@ impl Pattern {
 
     /// Whether the pattern contains policy variables.
     pub fn has_variables(&self) -> bool {
-        self.pieces
+        self.vars
             .iter()
-            .flat_map(|p| p.iter())
+            .flat_map(|v| v.pieces.iter())
             .any(|p| matches!(p, Piece::Var(_)))
     }
 
     /// Whether every policy variable in the pattern has a value (or default).
     pub fn resolvable(&self, ctx: &Context) -> bool {
-        self.pieces
+        self.vars
             .iter()
-            .flat_map(|p| p.iter())
+            .flat_map(|v| v.pieces.iter())
             .all(|p| !matches!(p, Piece::Var(v) if resolve(v, ctx).is_none()))
     }
 
@@ -205,49 +271,85 @@ impl Pattern {
     /// Matches `text`. Variables are looked up in `ctx`; a variable with no
     /// value and no default makes the pattern match nothing.
     pub fn matches(&self, arena: &str, text: &str, ctx: &Context) -> bool {
+        let fold = self.fold;
         let eq = |a: &[u8], b: &[u8]| {
-            if self.fold {
+            if fold {
                 a.eq_ignore_ascii_case(b)
             } else {
                 a == b
             }
         };
         let pat = self.text(arena).as_bytes();
+        let text = text.as_bytes();
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
-            Shape::Exact => eq(pat, text.as_bytes()),
-            Shape::Prefix(n) => match (pat.get(..n), text.as_bytes().get(..n)) {
-                (Some(p), Some(t)) => eq(p, t),
-                _ => false,
-            },
-            Shape::General => match &self.pieces {
-                None => {
-                    let seg5 = self.seg5;
-                    let wild = self.wildcards;
-                    let tok = |i: usize| -> Option<Tok<'_>> {
-                        let b = pat.get(i)?;
-                        Some(match b {
-                            b'*' if wild => Tok::Star(i < seg5),
-                            b'?' if wild => Tok::One(i < seg5),
-                            _ => Tok::Lit(pat.get(i..=i).unwrap_or_default()),
-                        })
-                    };
-                    glob(tok, text.as_bytes(), self.fold)
+            Shape::Exact => eq(pat, text),
+            Shape::Prefix => {
+                let n = self.head as usize;
+                match (pat.get(..n), text.get(..n)) {
+                    (Some(p), Some(t)) => eq(p, t),
+                    _ => false,
                 }
-                Some(pieces) => {
-                    if !self.resolvable(ctx) {
+            }
+            Shape::General => match &self.vars {
+                None => {
+                    // Quick reject on the literal ends, then the full match.
+                    let (h, t) = (self.head as usize, self.tail as usize);
+                    if text.len() < h + t {
                         return false;
                     }
+                    let ends = match (
+                        pat.get(..h),
+                        text.get(..h),
+                        pat.get(pat.len() - t..),
+                        text.get(text.len() - t..),
+                    ) {
+                        (Some(ph), Some(th), Some(pt), Some(tt)) => eq(ph, th) && eq(pt, tt),
+                        _ => false,
+                    };
+                    ends && glob_bytes(pat, text, self.seg5 as usize, fold)
+                }
+                Some(vars) => {
+                    // Each variable is looked up once, not at every step of
+                    // the match.
+                    const MAX: usize = 16;
+                    let mut values: [&[u8]; MAX] = [&[]; MAX];
+                    let mut n = 0;
+                    for p in vars.pieces.iter() {
+                        if let Piece::Var(v) = p {
+                            let Some(value) = resolve(v, ctx) else {
+                                return false;
+                            };
+                            if let Some(slot) = values.get_mut(n) {
+                                *slot = value.as_bytes();
+                            }
+                            n += 1;
+                        }
+                    }
+                    if n > MAX {
+                        let tok = |i: usize| -> Option<Tok<'_>> {
+                            Some(match vars.pieces.get(i)? {
+                                Piece::Lit(s) => Tok::Lit(s.as_bytes()),
+                                Piece::Star { seg } => Tok::Star(*seg),
+                                Piece::One { seg } => Tok::One(*seg),
+                                Piece::Var(v) => Tok::Lit(resolve(v, ctx).unwrap_or("").as_bytes()),
+                            })
+                        };
+                        return glob(tok, text, fold);
+                    }
                     let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match pieces.get(i)? {
+                        Some(match vars.pieces.get(i)? {
                             Piece::Lit(s) => Tok::Lit(s.as_bytes()),
                             Piece::Star { seg } => Tok::Star(*seg),
                             Piece::One { seg } => Tok::One(*seg),
-                            Piece::Var(v) => Tok::Lit(resolve(v, ctx).unwrap_or("").as_bytes()),
+                            Piece::Var(_) => {
+                                let k = vars.var_index.get(i).copied().unwrap_or(0) as usize;
+                                Tok::Lit(values.get(k).copied().unwrap_or_default())
+                            }
                         })
                     };
-                    glob(tok, text.as_bytes(), self.fold)
+                    glob(tok, text, fold)
                 }
             },
         }
@@ -255,11 +357,11 @@ impl Pattern {
 
     /// The pattern with variables replaced from `ctx` (for explanations).
     pub fn render(&self, arena: &str, ctx: &Context) -> String {
-        let Some(pieces) = &self.pieces else {
+        let Some(vars) = &self.vars else {
             return self.text(arena).to_owned();
         };
         let mut out = String::new();
-        for p in pieces.iter() {
+        for p in vars.pieces.iter() {
             match p {
                 Piece::Lit(s) => out.push_str(s),
                 Piece::Star { .. } => out.push('*'),
@@ -299,7 +401,7 @@ fn sixth_part_start(text: &str) -> usize {
 }
 
 fn resolve<'a>(v: &'a Var, ctx: &'a Context) -> Option<&'a str> {
-    match ctx.single(&v.key) {
+    match ctx.single_hashed(v.hash, &v.key) {
         Some(s) => Some(s),
         None => v.default.as_deref(),
     }
@@ -379,8 +481,10 @@ fn variable(inner: &str) -> Option<Piece> {
     if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c == '\'') {
         return None;
     }
+    let key = key.to_ascii_lowercase();
     Some(Piece::Var(Var {
-        key: key.to_ascii_lowercase().into(),
+        hash: crate::eval::context::key_hash(&key),
+        key: key.into(),
         default,
     }))
 }
@@ -395,11 +499,20 @@ enum Tok<'a> {
     One(bool),
 }
 
-/// Wildcard matching with single-star backtracking; `?` takes one UTF-8
-/// character. Stars limited to one ARN part never cross `:`; since nothing
-/// else in those parts matches `:` either, the parts line up and
-/// backtracking to the latest star stays correct. Never allocates.
-fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold: bool) -> bool {
+/// The length of the UTF-8 character that starts with byte `b`.
+fn char_len(b: Option<&u8>) -> usize {
+    match b {
+        Some(b) if *b >= 0xF0 => 4,
+        Some(b) if *b >= 0xE0 => 3,
+        Some(b) if *b >= 0xC0 => 2,
+        _ => 1,
+    }
+}
+
+/// [`glob`] for a pattern without policy variables, read straight from its
+/// bytes: `*` and `?` are wildcards, and before byte `seg5` they do not
+/// match `:`. Never allocates.
+fn glob_bytes(pat: &[u8], text: &[u8], seg5: usize, fold: bool) -> bool {
     let byte_eq = |a: u8, b: u8| {
         if fold {
             a.eq_ignore_ascii_case(&b)
@@ -407,43 +520,91 @@ fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold: bool) -> 
             a == b
         }
     };
-    let char_len = |at: usize| -> usize {
-        match text.get(at) {
-            Some(b) if *b >= 0xF0 => 4,
-            Some(b) if *b >= 0xE0 => 3,
-            Some(b) if *b >= 0xC0 => 2,
-            _ => 1,
+    let (mut p, mut t) = (0usize, 0usize);
+    // (pattern index after the star, text index it resumes at, limited)
+    let mut star: Option<(usize, usize, bool)> = None;
+    loop {
+        match pat.get(p) {
+            Some(b'*') => {
+                p += 1;
+                star = Some((p, t, p <= seg5));
+                continue;
+            }
+            Some(b'?') => match text.get(t) {
+                Some(b':') if p < seg5 => {}
+                Some(b) => {
+                    t += char_len(Some(b));
+                    p += 1;
+                    continue;
+                }
+                None => {}
+            },
+            Some(c) => {
+                if let Some(b) = text.get(t) {
+                    if byte_eq(*c, *b) {
+                        p += 1;
+                        t += 1;
+                        continue;
+                    }
+                }
+            }
+            None => {
+                if t >= text.len() {
+                    return true;
+                }
+            }
+        }
+        match star {
+            Some((sp, st, limited)) if st < text.len() => {
+                if limited && text.get(st) == Some(&b':') {
+                    return false;
+                }
+                let next = st + char_len(text.get(st));
+                star = Some((sp, next, limited));
+                p = sp;
+                t = next;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Wildcard matching with single-star backtracking; `?` takes one UTF-8
+/// character; a literal token is compared in one go. Stars limited to one
+/// ARN part never cross `:`; since nothing else in those parts matches `:`
+/// either, the parts line up and backtracking to the latest star stays
+/// correct. Never allocates.
+fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold: bool) -> bool {
+    let eq = |a: &[u8], b: &[u8]| {
+        if fold {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
         }
     };
-    let (mut pi, mut po, mut t) = (0usize, 0usize, 0usize);
+    let (mut pi, mut t) = (0usize, 0usize);
     // (pattern index after the star, text index it resumes at, limited)
     let mut star: Option<(usize, usize, bool)> = None;
     loop {
         let step = match tok(pi) {
-            Some(Tok::Lit(s)) if po >= s.len() => {
-                pi += 1;
-                po = 0;
-                continue;
-            }
             Some(Tok::Star(limited)) => {
                 pi += 1;
-                po = 0;
                 star = Some((pi, t, limited));
                 continue;
             }
             Some(Tok::One(limited)) => match text.get(t) {
                 Some(b':') if limited => false,
-                Some(_) => {
-                    t += char_len(t);
+                Some(b) => {
+                    t += char_len(Some(b));
                     pi += 1;
                     true
                 }
                 None => false,
             },
-            Some(Tok::Lit(s)) => match (s.get(po), text.get(t)) {
-                (Some(a), Some(b)) if byte_eq(*a, *b) => {
-                    po += 1;
-                    t += 1;
+            Some(Tok::Lit(s)) => match text.get(t..t + s.len()) {
+                Some(x) if eq(s, x) => {
+                    t += s.len();
+                    pi += 1;
                     true
                 }
                 _ => false,
@@ -463,10 +624,9 @@ fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold: bool) -> 
                 if limited && text.get(st) == Some(&b':') {
                     return false;
                 }
-                let next = st + char_len(st);
+                let next = st + char_len(text.get(st));
                 star = Some((sp, next, limited));
                 pi = sp;
-                po = 0;
                 t = next;
             }
             _ => return false,
@@ -612,6 +772,35 @@ mod tests {
                 "{pat} vs {text}"
             );
         }
+    }
+
+    #[test]
+    fn patterns_stay_small() {
+        // See the INVARIANT on `Pattern`.
+        assert!(std::mem::size_of::<Pattern>() <= 32);
+    }
+
+    #[test]
+    fn literal_ends_and_limited_stars() {
+        let c = Context::default();
+        let arn = |pat: &str, text: &str| {
+            let mut a = String::new();
+            Pattern::arn(&mut a, pat, false).matches(&a, text, &c)
+        };
+        assert!(arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/k/x"));
+        assert!(!arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/k/y"));
+        assert!(!arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::c/k/x"));
+        assert!(arn("arn:aws:s?s:*:1:q*", "arn:aws:sqs:us-east-1:1:queue"));
+        assert!(!arn("arn:aws:s?s:*:1:q*", "arn:aws:sqs:us:east:1:queue"));
+        assert!(!arn("arn:aws:*:::b", "arn:aws:s3::::b"));
+        let fold = Syntax {
+            wildcards: true,
+            variables: false,
+            fold: true,
+        };
+        assert!(one("s3:*Object", fold, "S3:GetOBJECT", &c));
+        assert!(!one("s3:*Object", fold, "S3:GetBucket", &c));
+        assert!(one("iam:?et*", fold, "IAM:GetUser", &c));
     }
 
     #[test]

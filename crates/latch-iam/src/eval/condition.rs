@@ -7,9 +7,7 @@ use super::date::parse_date;
 use super::ip::parse_ip;
 use crate::ast::{BaseOperator, SetQualifier};
 use crate::compile::pattern::Pattern;
-use crate::compile::{
-    arn_parts, parse_bool, parse_number, split_arn, CompiledCondition, CondValues, Pool,
-};
+use crate::compile::{parse_bool, parse_number, split_arn, CompiledCondition, CondValues, Pool};
 use base64::Engine;
 
 impl CompiledCondition {
@@ -17,7 +15,7 @@ impl CompiledCondition {
     pub(crate) fn holds(&self, pool: &Pool, ctx: &Context) -> bool {
         let op = self.operator;
         let (off, len) = (self.key.0 as usize, self.key.1 as usize);
-        let value = ctx.get(pool.text.get(off..off + len).unwrap_or(""));
+        let value = ctx.get_hashed(self.key_hash, pool.text.get(off..off + len).unwrap_or(""));
         if let CondValues::Null(expect) = &self.values {
             // "Use a Null condition operator to check if a condition key is
             // absent at the time of authorization. In the policy statement,
@@ -172,12 +170,12 @@ pub(crate) fn arn_match3(p: &Pattern, arena: &str, text: &str, ctx: &Context) ->
         };
     }
     // Only patterns with policy variables get here: variables are on.
-    match (arn_parts(p.text(arena), true), split_arn(text, false)) {
+    match (p.arn_parts(), split_arn(text, false)) {
         (Some((part_arena, parts)), Some(segs)) => {
             let mismatch = parts
                 .iter()
                 .zip(segs.iter())
-                .any(|(pp, s)| pp.resolvable(ctx) && !pp.matches(&part_arena, s, ctx));
+                .any(|(pp, s)| pp.resolvable(ctx) && !pp.matches(part_arena, s, ctx));
             if mismatch {
                 Tri::NoMatch
             } else {

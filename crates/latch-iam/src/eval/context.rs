@@ -75,6 +75,9 @@ pub struct Context {
     buf: String,
     /// Sorted by key.
     entries: Vec<((u32, u32), Slot)>,
+    /// The [`key_hash`] of each entry's key, in the same order: a lookup
+    /// scans these few words and reads one entry.
+    hashes: Vec<u64>,
     /// Value spans of multivalued keys.
     many: Vec<(u32, u32)>,
 }
@@ -94,6 +97,25 @@ impl Context {
     fn find(&self, key_lc: &str) -> Result<usize, usize> {
         self.entries
             .binary_search_by(|(k, _)| self.text(*k).cmp(key_lc))
+    }
+
+    /// Finds a key (lowercase) by its [`key_hash`]: requests carry few keys,
+    /// so comparing hashes in turn beats comparing strings in a binary
+    /// search; the text is compared only on a hash match.
+    fn find_hashed(&self, hash: u64, key_lc: &str) -> Option<Slot> {
+        if self.hashes.len() > 64 {
+            let i = self.find(key_lc).ok()?;
+            return self.entries.get(i).map(|e| e.1);
+        }
+        let mut from = 0;
+        while let Some(i) = self.hashes.get(from..)?.iter().position(|h| *h == hash) {
+            let (k, slot) = self.entries.get(from + i)?;
+            if self.text(*k) == key_lc {
+                return Some(*slot);
+            }
+            from += i + 1;
+        }
+        None
     }
 
     /// Sets a key, replacing any value it had.
@@ -119,6 +141,7 @@ impl Context {
             Err(i) => {
                 let k = self.push(&key);
                 self.entries.insert(i, (k, slot));
+                self.hashes.insert(i, key_hash(&key));
             }
         }
     }
@@ -159,6 +182,26 @@ impl Context {
         Some(self.slot_ref(*slot))
     }
 
+    /// Reads the first of its keys and of its text (see `logic::touch`).
+    pub(crate) fn touch(&self) {
+        std::hint::black_box(self.hashes.first().copied());
+        std::hint::black_box(self.buf.as_bytes().first().copied());
+    }
+
+    /// The value of a key given in lowercase with its [`key_hash`].
+    pub(crate) fn get_hashed(&self, hash: u64, key_lc: &str) -> Option<ValueRef<'_>> {
+        Some(self.slot_ref(self.find_hashed(hash, key_lc)?))
+    }
+
+    /// The value of a single-valued key given in lowercase with its
+    /// [`key_hash`].
+    pub(crate) fn single_hashed(&self, hash: u64, key_lc: &str) -> Option<&str> {
+        match self.find_hashed(hash, key_lc)? {
+            Slot::One(span) => Some(self.text(span)),
+            Slot::Many(..) => None,
+        }
+    }
+
     /// The value of a single-valued key given in lowercase.
     pub fn single(&self, key_lc: &str) -> Option<&str> {
         match self.get(key_lc)? {
@@ -178,6 +221,14 @@ impl Context {
             .iter()
             .map(|(k, slot)| (self.text(*k), self.slot_ref(*slot)))
     }
+}
+
+/// The hash a lowercased condition key is looked up by (FNV-1a), computed
+/// once when a policy is compiled and when a key is inserted.
+pub(crate) fn key_hash(key_lc: &str) -> u64 {
+    key_lc.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

@@ -84,14 +84,21 @@ fn policy<P: ?Sized>(
 ) -> Verdict {
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
-    for s in &p.statements {
+    let pool: &crate::compile::Pool = &p.pool;
+    for s in p.hot.of_slice(&pool.hot) {
         // Not recording: once an allow with the strongest grant is found,
         // further Allow statements cannot change the decision.
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
             continue;
         }
-        if let Some(g) = applies(s, &p.pool, input.request, role) {
-            sink.hit(slot, s.index, s.sid.as_deref(), s.effect);
+        if let Some(g) = applies(s, pool, input.request, role) {
+            if !quick {
+                let sid = p
+                    .statements
+                    .get(s.index as usize)
+                    .and_then(|c| c.sid.as_deref());
+                sink.hit(slot, s.index as usize, sid, s.effect);
+            }
             match s.effect {
                 Effect::Deny => v.deny = true,
                 Effect::Allow => {
@@ -120,10 +127,59 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
     v
 }
 
+/// Reads one value from each array a decision will read, before reading any
+/// of them in earnest. These loads do not depend on one another, so when
+/// the data is not in cache (a service deciding for many principals in
+/// turn) their misses overlap instead of coming one after another as the
+/// evaluation follows pointers.
+fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
+    use std::hint::black_box;
+    let r = input.request;
+    // Values, not references: a reference would not read the memory.
+    black_box(r.action.as_bytes().first().copied());
+    black_box(r.resource.as_bytes().first().copied());
+    black_box(
+        r.resource_account
+            .as_ref()
+            .map(|a| a.as_bytes().first().copied()),
+    );
+    black_box(
+        r.principal
+            .account
+            .as_ref()
+            .map(|a| a.as_bytes().first().copied()),
+    );
+    r.context.touch();
+    let mut last: *const crate::compile::Pool = std::ptr::null();
+    let mut pool = |p: &CompiledPolicy| {
+        let pool: &crate::compile::Pool = &p.pool;
+        if !std::ptr::eq(pool, last) {
+            last = pool;
+            black_box(pool.hot.first().map(|h| h.service_mask));
+            black_box(pool.patterns.first().map(|p| p.is_any()));
+            black_box(pool.text.as_bytes().first().copied());
+            black_box(pool.conditions.first().map(|c| c.key_hash));
+        }
+    };
+    input.identity_policies.policies().for_each(&mut pool);
+    input.permission_boundaries.policies().for_each(&mut pool);
+    input.session_policy.into_iter().for_each(&mut pool);
+    input.resource_policy.into_iter().for_each(&mut pool);
+    for level in input
+        .scps
+        .unwrap_or(&[])
+        .iter()
+        .chain(input.rcps.unwrap_or(&[]))
+    {
+        level.iter().for_each(&mut pool);
+    }
+}
+
 fn run<P: PolicyList + ?Sized>(
     input: &EvalInput<'_, P>,
     sink: &mut impl Sink,
 ) -> (Outcome, Reason) {
+    touch(input);
     let req = input.request;
     let has_boundary = !input.permission_boundaries.is_empty();
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);

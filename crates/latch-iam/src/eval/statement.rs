@@ -5,7 +5,7 @@ use super::condition::{arn_match3, Tri};
 use super::principal::{entry_grant, Grant};
 use super::Request;
 use crate::ast::Effect;
-use crate::compile::{CompiledPrincipal, CompiledStatement, Pool};
+use crate::compile::{CompiledPrincipal, CompiledStatement, HotStatement, Pool, Span};
 
 /// Which kind of policy a statement is in; decides how `Principal` is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,20 +25,25 @@ pub(crate) enum Role {
 
 /// The result of matching a statement: `None` if it does not apply, else how
 /// the principal was named (always `Direct` outside resource policies).
-pub(crate) fn applies(
-    s: &CompiledStatement,
-    pool: &Pool,
-    req: &Request,
-    role: Role,
-) -> Option<Grant> {
+pub(crate) fn applies(s: &HotStatement, pool: &Pool, req: &Request, role: Role) -> Option<Grant> {
     // A statement that cannot be evaluated never allows.
-    if s.effect == Effect::Allow && !s.broken.is_empty() {
+    if s.effect == Effect::Allow && s.broken {
         return None;
     }
-    if !action_matches(s, pool, req) || !resource_matches(s, pool, req) {
+    if !actions_match(s.service_mask, s.not_action, s.actions, pool, req)
+        || !resources_match(s.resources, pool, req)
+    {
         return None;
     }
-    let grant = principal_grant(s, req, role)?;
+    let grant = grant_from(s.effect, s.principal, role, || {
+        s.principals
+            .of_slice(&pool.principals)
+            .iter()
+            .filter_map(|&(kind, off, len)| {
+                entry_grant(kind, pool.str_at(off, len), &req.principal)
+            })
+            .max()
+    })?;
     if !s
         .conditions
         .of_slice(&pool.conditions)
@@ -51,19 +56,26 @@ pub(crate) fn applies(
 }
 
 pub(crate) fn action_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
-    if s.service_mask & req.service_bit == 0 {
+    actions_match(s.service_mask, s.not_action, s.actions, pool, req)
+}
+
+fn actions_match(mask: u64, not_action: bool, actions: Span, pool: &Pool, req: &Request) -> bool {
+    if mask & req.service_bit == 0 {
         return false;
     }
-    let any = s
-        .actions
+    let any = actions
         .of_slice(&pool.patterns)
         .iter()
         .any(|p| p.matches(&pool.text, &req.action, &req.context));
-    any != s.not_action
+    any != not_action
 }
 
 pub(crate) fn resource_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
-    match s.resources {
+    resources_match(s.resources, pool, req)
+}
+
+fn resources_match(resources: Option<(bool, Span)>, pool: &Pool, req: &Request) -> bool {
+    match resources {
         // No `Resource` (trust policies): the statement covers the resource
         // the policy is attached to.
         None => true,
@@ -85,26 +97,41 @@ pub(crate) fn resource_matches(s: &CompiledStatement, pool: &Pool, req: &Request
 }
 
 pub(crate) fn principal_grant(s: &CompiledStatement, req: &Request, role: Role) -> Option<Grant> {
+    let principal = s.principal.as_ref().map(|p| (p.negated, p.star));
+    grant_from(s.effect, principal, role, || {
+        s.principal.as_ref().and_then(|p| best_grant(p, req))
+    })
+}
+
+/// How a statement's `Principal` (negated, `*`) names the caller outside
+/// identity-based policies; `named` gives the strongest grant among its
+/// entries.
+fn grant_from(
+    effect: Effect,
+    principal: Option<(bool, bool)>,
+    role: Role,
+    named: impl FnOnce() -> Option<Grant>,
+) -> Option<Grant> {
     let has_boundary = match role {
         Role::Identity => return Some(Grant::Direct),
         Role::Resource { has_boundary } => has_boundary,
         Role::Rcp => false,
     };
-    let Some(p) = &s.principal else {
+    let Some((negated, star)) = principal else {
         // Fail closed: a resource-policy statement without a principal
         // cannot allow, but it still denies.
-        return match (s.effect, role) {
+        return match (effect, role) {
             (Effect::Deny, _) | (_, Role::Rcp) => Some(Grant::Direct),
             _ => None,
         };
     };
-    let named = best_grant(p, req);
-    if p.negated {
+    let named = if star { Some(Grant::Anyone) } else { named() };
+    if negated {
         // "The NotPrincipal element with a Deny effect will always deny any
         // IAM principal that has a permissions boundary policy attached,
         // regardless of the values specified in the NotPrincipal element."
         // (IAM User Guide, Permissions boundaries for IAM entities)
-        if s.effect == Effect::Deny && has_boundary {
+        if effect == Effect::Deny && has_boundary {
             return Some(Grant::Direct);
         }
         return match named {
