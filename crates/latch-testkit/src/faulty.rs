@@ -125,10 +125,12 @@ async fn serve(mut conn: TcpStream, upstream: &str, refusal: Option<Refusal>) ->
         // The JSON protocols (Identity Center, Organizations, tagging) name
         // the error in a header; the query protocols (IAM, STS) in XML;
         // restJson1 (Resource Explorer) has no target header, a JSON body,
-        // and answers throttling with 429.
+        // and answers throttling with 429; S3's REST-XML answers it with
+        // 503 `SlowDown` in a bare `<Error>`.
         let lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
         let json = lines.iter().any(|l| l.starts_with("x-amz-target:"));
         let rest_json = !json && lines.iter().any(|l| l.starts_with("content-type:") && l.contains("application/json"));
+        let s3 = !json && !rest_json && lines.iter().any(|l| l.starts_with("x-amz-content-sha256:")) && !lines.iter().any(|l| l.starts_with("content-type:") && l.contains("x-www-form-urlencoded"));
         let (status, ctype, extra, body) = if json {
             ("400 Bad Request", "application/x-amz-json-1.1", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"__type":"{json_code}","message":"{message}"}}"#))
         } else if rest_json {
@@ -137,6 +139,12 @@ async fn serve(mut conn: TcpStream, upstream: &str, refusal: Option<Refusal>) ->
                 Refusal::Cut => "400 Bad Request",
             };
             (status, "application/json", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"Message":"{message}"}}"#))
+        } else if s3 {
+            let (status, code) = match refusal {
+                Refusal::Throttle => ("503 Slow Down", "SlowDown"),
+                Refusal::Cut => ("400 Bad Request", code),
+            };
+            (status, "application/xml", String::new(), format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>faulty</RequestId></Error>"))
         } else {
             ("400 Bad Request", "text/xml", String::new(), format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>faulty</RequestId></ErrorResponse>"))
         };

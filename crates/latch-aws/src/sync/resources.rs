@@ -171,7 +171,19 @@ async fn explorer_resources(c: &Clients) -> Result<Option<BTreeMap<String, Found
                     .map_err(|e| classify("resource-explorer-2:ListIndexes", e).1)
             }
         })
-        .await?;
+        .await;
+        let page = match page {
+            Ok(page) => page,
+            // Resource Explorer adds to the tagging API: where it does not
+            // answer at all, even after retries (a region without the
+            // service), the resources are the tagging API's alone. A refusal
+            // still fails the stage, naming the action.
+            Err(AwsError::Unavailable(why)) if token.is_none() => {
+                tracing::warn!(%why, "Resource Explorer did not answer; resources come from the tagging API alone");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         // A LOCAL index searches its region; an AGGREGATOR index every
         // region that replicates to it. Either will do.
         indexed |= page.indexes().iter().any(|i| i.region() == Some(region.as_str()));

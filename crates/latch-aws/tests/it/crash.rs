@@ -144,22 +144,25 @@ pub(crate) async fn weathers_a_throttling_storm(e: &impl Estate, spec: &GrantSpe
     assert!(proxy.counts().0 > 0, "{name}: the storm never happened");
 }
 
-/// An account in iam-users mode: alice, a role she may be given, a managed
-/// policy, a group, and Latch's integration role as printed.
-struct IamUsers {
-    w: AwsWorld,
+/// An account in iam-users mode: alice, a role she may be given and one
+/// only bob may assume, a managed policy, a group, and Latch's integration
+/// role as printed.
+pub(crate) struct IamUsers {
+    pub(crate) w: AwsWorld,
     store: Arc<dyn Store>,
-    org_id: String,
+    pub(crate) org_id: String,
     _dir: tempfile::TempDir,
 }
 
 impl IamUsers {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let w = AwsWorld::build().await.unwrap();
         let iam = w.customer_iam();
         iam.create_user().user_name(ALICE).send().await.unwrap();
         let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", w.customer_account)}, "Action": "sts:AssumeRole"}]});
         iam.create_role().role_name("Admin").assume_role_policy_document(trust.to_string()).send().await.unwrap();
+        let narrow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:user/bob", w.customer_account)}, "Action": "sts:AssumeRole"}]});
+        iam.create_role().role_name("BobOnly").assume_role_policy_document(narrow.to_string()).send().await.unwrap();
         iam.create_group().group_name("oncall").send().await.unwrap();
         let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
         iam.create_policy().policy_name("ReadReports").policy_document(doc.to_string()).send().await.unwrap();
