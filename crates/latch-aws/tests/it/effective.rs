@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use latch_aws::{AwsSettings, ClientFactory, RoleHop};
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode};
 use latch_core::inventory::Item;
 use latch_core::store::Store;
 use latch_core::{SystemClock, Timestamp};
@@ -17,23 +17,7 @@ use latch_testkit::aws::{AwsWorld, HOST_ACCOUNT};
 use serde_json::json;
 
 fn integration(org_id: &str, account_id: &str, organizations: bool) -> AwsIntegration {
-    AwsIntegration {
-        org_id: org_id.to_owned(),
-        account_id: account_id.into(),
-        alias: None,
-        mode: AwsMode::IamUsers,
-        user_lookup: UserLookup::Email,
-        inventory: true,
-        organizations,
-        role_name: "LatchIntegration".into(),
-        external_id: "x".into(),
-        sso_start_url: None,
-        federation: latch_core::integration::FederationProtocol::Oidc,
-        status: IntegrationStatus::Installed,
-        missing: vec![],
-        verified_at: None,
-        created_at: Timestamp(0),
-    }
+    AwsIntegration { inventory: true, organizations, ..crate::integration(org_id, account_id, AwsMode::IamUsers) }
 }
 
 fn deny(action: &str, resource: &str) -> String {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_sdk_resourceexplorer2::config::Region;
 use aws_sdk_resourceexplorer2::types::{IncludedProperty, IndexType, SearchFilter};
 use latch_aws::{AwsSettings, ClientFactory, Clients};
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode};
 use latch_core::inventory::ChangeKind;
 use latch_core::store::Store;
 use latch_core::{SystemClock, Timestamp};
@@ -141,23 +141,7 @@ async fn the_standin_answers_the_official_client_with_the_documented_errors_and_
 }
 
 fn integration(org_id: &str) -> AwsIntegration {
-    AwsIntegration {
-        org_id: org_id.to_owned(),
-        account_id: HOST_ACCOUNT.into(),
-        alias: None,
-        mode: AwsMode::IamUsers,
-        user_lookup: UserLookup::Email,
-        inventory: true,
-        organizations: false,
-        role_name: "LatchIntegration".into(),
-        external_id: "x".into(),
-        sso_start_url: None,
-        federation: latch_core::integration::FederationProtocol::Oidc,
-        status: IntegrationStatus::Installed,
-        missing: vec![],
-        verified_at: None,
-        created_at: Timestamp(0),
-    }
+    AwsIntegration { inventory: true, ..crate::integration(org_id, HOST_ACCOUNT, AwsMode::IamUsers) }
 }
 
 fn clients(w: &AwsWorld, standin_url: &str) -> Clients {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt as _};
 use latch_aws::{AwsSettings, ClientFactory};
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode};
 use latch_core::store::Store;
 use latch_core::{SystemClock, Timestamp};
 use latch_store::{connect, sqlite_url_in, StoreOptions};
@@ -31,23 +31,7 @@ async fn a_sync_killed_mid_way_resumes_and_counts_each_item_once() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(connect(&sqlite_url_in(dir.path()), &StoreOptions::default()).await.unwrap());
     let org = store.create_org("acme", "Acme", Timestamp(0)).await.unwrap();
-    let i = AwsIntegration {
-        org_id: org.id.clone(),
-        account_id: HOST_ACCOUNT.into(),
-        alias: None,
-        mode: AwsMode::IamUsers,
-        user_lookup: UserLookup::Email,
-        inventory: false,
-        organizations: false,
-        role_name: "LatchIntegration".into(),
-        external_id: "x".into(),
-        sso_start_url: None,
-        federation: latch_core::integration::FederationProtocol::Oidc,
-        status: IntegrationStatus::Installed,
-        missing: vec![],
-        verified_at: None,
-        created_at: Timestamp(0),
-    };
+    let i = crate::integration(&org.id, HOST_ACCOUNT, AwsMode::IamUsers);
 
     // Run until a stage has saved progress (a finished stage, or a page
     // marker where the API pages), then kill it.
@@ -116,23 +100,7 @@ async fn a_sync_through_a_throttling_storm_finishes_with_the_same_inventory() {
         c.account_id = HOST_ACCOUNT.to_owned();
         c
     };
-    let integration = |org_id: &str| AwsIntegration {
-        org_id: org_id.to_owned(),
-        account_id: HOST_ACCOUNT.into(),
-        alias: None,
-        mode: AwsMode::IdentityCenter,
-        user_lookup: UserLookup::Email,
-        inventory: true,
-        organizations: true,
-        role_name: "LatchIntegration".into(),
-        external_id: "x".into(),
-        sso_start_url: None,
-        federation: latch_core::integration::FederationProtocol::Oidc,
-        status: IntegrationStatus::Installed,
-        missing: vec![],
-        verified_at: None,
-        created_at: Timestamp(0),
-    };
+    let integration = |org_id: &str| AwsIntegration { inventory: true, organizations: true, ..crate::integration(org_id, HOST_ACCOUNT, AwsMode::IdentityCenter) };
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(connect(&sqlite_url_in(dir.path()), &StoreOptions::default()).await.unwrap());
     let calm = store.create_org("calm", "Calm", Timestamp(0)).await.unwrap();
