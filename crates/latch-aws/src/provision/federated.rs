@@ -54,6 +54,10 @@ pub(super) async fn grant(c: &Clients, spec: &GrantSpec) -> Result<GrantOutcome,
 
 pub(super) async fn revoke(c: &Clients, applied: &Applied, now: Timestamp) -> Result<RevokeOutcome, ProvisionError> {
     let field = |k: &str| applied.0.get(k).and_then(Value::as_str).ok_or_else(|| ProvisionError::Permanent(format!("unreadable grant record: no `{k}` in {}", applied.0)));
-    session::end_sessions(c, field("role_name")?, field("session_name")?, now).await.map_err(to_provision)?;
-    Ok(RevokeOutcome::Revoked)
+    // The token gate closed when the grant ended in Latch; what is left in
+    // AWS is the sessions already issued.
+    Ok(match session::end_sessions(c, field("role_name")?, field("session_name")?, now).await.map_err(to_provision)? {
+        session::Ended::Now => RevokeOutcome::Revoked,
+        session::Ended::Already => RevokeOutcome::AlreadyRevoked,
+    })
 }

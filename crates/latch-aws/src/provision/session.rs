@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{classify, AwsError, Failure};
 use crate::factory::Clients;
+use crate::trust::decode_document;
 
 /// IAM changes take seconds to reach every region: sessions issued in that
 /// window were made with the old policy, so the cut-off is a little later.
@@ -23,13 +24,23 @@ pub fn deny_policy_name(session_name: &str) -> String {
     format!("LatchEndSessions-{}", &hex::encode(digest)[..16])
 }
 
+/// What [`end_sessions`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The cut-off was put on the role.
+    Now,
+    /// The same cut-off was already there (a repeated revoke), or there is
+    /// no role and so no session to end.
+    Already,
+}
+
 /// Ends `session_name`'s sessions of `role_name` issued before `now`.
 /// A missing role has no sessions to end.
-pub async fn end_sessions(c: &Clients, role_name: &str, session_name: &str, now: Timestamp) -> Result<(), AwsError> {
+pub async fn end_sessions(c: &Clients, role_name: &str, session_name: &str, now: Timestamp) -> Result<Ended, AwsError> {
     let role = match c.iam.get_role().role_name(role_name).send().await {
         Ok(out) => out.role,
         Err(e) => match classify("iam:GetRole", e) {
-            (Failure::Missing, _) => return Ok(()),
+            (Failure::Missing, _) => return Ok(Ended::Already),
             (_, err) => return Err(err),
         },
     };
@@ -49,10 +60,19 @@ pub async fn end_sessions(c: &Clients, role_name: &str, session_name: &str, now:
             }
         }]
     });
-    match c.iam.put_role_policy().role_name(role_name).policy_name(deny_policy_name(session_name)).policy_document(doc.to_string()).send().await {
-        Ok(_) => Ok(()),
+    let name = deny_policy_name(session_name);
+    match c.iam.get_role_policy().role_name(role_name).policy_name(&name).send().await {
+        Ok(out) if serde_json::from_str::<serde_json::Value>(&decode_document(&out.policy_document)).is_ok_and(|held| held == doc) => return Ok(Ended::Already),
+        Ok(_) => {}
+        Err(e) => match classify("iam:GetRolePolicy", e) {
+            (Failure::Missing, _) => {}
+            (_, err) => return Err(err),
+        },
+    }
+    match c.iam.put_role_policy().role_name(role_name).policy_name(name).policy_document(doc.to_string()).send().await {
+        Ok(_) => Ok(Ended::Now),
         Err(e) => match classify("iam:PutRolePolicy", e) {
-            (Failure::Missing, _) => Ok(()),
+            (Failure::Missing, _) => Ok(Ended::Already),
             (_, err) => Err(err),
         },
     }

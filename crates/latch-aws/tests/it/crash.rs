@@ -42,6 +42,14 @@ pub(crate) trait Estate: Sync {
     fn provisioner(&self, endpoint: &str) -> AwsProvisioner;
     /// What AWS holds that a grant or revoke could have changed.
     async fn snapshot(&self) -> Value;
+    /// Whether a grant writes to AWS at all (in federated mode it does not:
+    /// Latch's token gate is the grant).
+    fn grants_write(&self) -> bool {
+        true
+    }
+    /// Takes away what earlier revokes of `spec` left on purpose (a session
+    /// cut-off on its role), so that the next revoke has to put it back.
+    async fn forget_revokes(&self, _spec: &GrantSpec) {}
 }
 
 fn applied(outcome: GrantOutcome) -> Applied {
@@ -62,7 +70,12 @@ async fn reference(e: &impl Estate, spec: &GrantSpec) -> (Value, Value) {
     let before = e.snapshot().await;
     let once = applied(direct.grant(spec).await.unwrap());
     let granted = e.snapshot().await;
-    assert_ne!(granted, before, "{name}: a grant changes nothing in AWS");
+    if e.grants_write() {
+        assert_ne!(granted, before, "{name}: a grant changes nothing in AWS");
+    } else {
+        assert_eq!(granted, before, "{name}: a grant wrote to AWS");
+    }
+    e.forget_revokes(spec).await;
     assert_eq!(direct.revoke(spec, &once).await.unwrap(), RevokeOutcome::Revoked, "{name}");
     assert_eq!(e.snapshot().await, before, "{name}: an uninterrupted revoke leaves something");
     (before, granted)
@@ -87,6 +100,7 @@ pub(crate) async fn converges_after_every_cut(e: &impl Estate, spec: &GrantSpec)
         }
         assert_eq!(e.snapshot().await, granted, "{name}, cut after call {k}: granting again differs from one uninterrupted grant");
         let a = applied(outcome);
+        e.forget_revokes(spec).await;
         assert_eq!(restarted.revoke(spec, &a).await.unwrap(), RevokeOutcome::Revoked, "{name}, cut after call {k}");
         assert_eq!(e.snapshot().await, before, "{name}, cut after call {k}: the revoke left something");
         if finished {
@@ -100,6 +114,7 @@ pub(crate) async fn converges_after_every_cut(e: &impl Estate, spec: &GrantSpec)
     let mut finished = false;
     for k in 0..MOST_CALLS {
         let a = applied(direct.grant(spec).await.unwrap());
+        e.forget_revokes(spec).await;
         let proxy = FaultyProxy::cut_after(e.endpoint(), k).await.unwrap();
         finished = e.provisioner(&proxy.endpoint).revoke(spec, &a).await.is_ok();
         let again = e.provisioner(e.endpoint()).revoke(spec, &a).await;
@@ -139,23 +154,30 @@ pub(crate) async fn weathers_a_throttling_storm(e: &impl Estate, spec: &GrantSpe
     let stormy = e.provisioner(&proxy.endpoint);
     let a = applied(until_done(&name, async || stormy.grant(spec).await).await);
     assert_eq!(e.snapshot().await, granted, "{name}");
+    e.forget_revokes(spec).await;
     until_done(&name, async || stormy.revoke(spec, &a).await).await;
     assert_eq!(e.snapshot().await, before, "{name}");
     assert!(proxy.counts().0 > 0, "{name}: the storm never happened");
 }
 
-/// An account in iam-users mode: alice, a role she may be given and one
-/// only bob may assume, a managed policy, a group, and Latch's integration
-/// role as printed.
+/// An account in iam-users (or federated) mode: alice, a role she may be
+/// given and one only bob may assume, a managed policy, a group, roles that
+/// trust Latch's web identity tokens and SAML assertions, and Latch's
+/// integration role as printed.
 pub(crate) struct IamUsers {
     pub(crate) w: AwsWorld,
     store: Arc<dyn Store>,
     pub(crate) org_id: String,
+    mode: AwsMode,
     _dir: tempfile::TempDir,
 }
 
 impl IamUsers {
     pub(crate) async fn new() -> Self {
+        Self::in_mode(AwsMode::IamUsers).await
+    }
+
+    pub(crate) async fn in_mode(mode: AwsMode) -> Self {
         let w = AwsWorld::build().await.unwrap();
         let iam = w.customer_iam();
         iam.create_user().user_name(ALICE).send().await.unwrap();
@@ -166,7 +188,11 @@ impl IamUsers {
         iam.create_group().group_name("oncall").send().await.unwrap();
         let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
         iam.create_policy().policy_name("ReadReports").policy_document(doc.to_string()).send().await.unwrap();
-        let c = Components { mode: AwsMode::IamUsers, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc };
+        for (role, principal, action) in [("WebAdmin", "oidc-provider/latch.acme.io", "sts:AssumeRoleWithWebIdentity"), ("SamlAdmin", "saml-provider/Latch", "sts:AssumeRoleWithSAML")] {
+            let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": format!("arn:aws:iam::{}:{principal}", w.customer_account)}, "Action": action}]});
+            iam.create_role().role_name(role).assume_role_policy_document(trust.to_string()).send().await.unwrap();
+        }
+        let c = Components { mode, inventory: false, organizations: false, federation: latch_core::integration::FederationProtocol::Oidc };
         let ctx = RoleContext { partition: "aws", account_id: &w.customer_account, role_name: "LatchIntegration", member_role_name: "OrganizationAccountAccessRole" };
         let plan = InstallPlan::new(&c, &ctx, &w.latch_arn, EXTERNAL_ID);
         iam.create_role().role_name("LatchIntegration").assume_role_policy_document(plan.trust.to_string()).send().await.unwrap();
@@ -179,7 +205,7 @@ impl IamUsers {
             org_id: org.id.clone(),
             account_id: w.customer_account.clone(),
             alias: None,
-            mode: AwsMode::IamUsers,
+            mode,
             user_lookup: UserLookup::Email,
             inventory: false,
             organizations: false,
@@ -194,7 +220,7 @@ impl IamUsers {
         };
         store.put_aws_integration(&integration).await.unwrap();
         store.set_aws_status(&org.id, &w.customer_account, IntegrationStatus::Installed, &[], T0).await.unwrap();
-        Self { w, store: Arc::new(store), org_id: org.id, _dir: dir }
+        Self { w, store: Arc::new(store), org_id: org.id, mode, _dir: dir }
     }
 
     fn spec(&self, kind: Kind, name: &str, level: Option<Level>) -> GrantSpec {
@@ -231,6 +257,23 @@ impl Estate for IamUsers {
 
     async fn snapshot(&self) -> Value {
         iam_snapshot(&self.w.customer_iam()).await
+    }
+
+    fn grants_write(&self) -> bool {
+        self.mode != AwsMode::Federated
+    }
+
+    async fn forget_revokes(&self, spec: &GrantSpec) {
+        if spec.target.kind != Kind::Role {
+            return;
+        }
+        let iam = self.w.customer_iam();
+        let role = spec.target.name.as_str();
+        for p in iam.list_role_policies().role_name(role).send().await.unwrap().policy_names() {
+            if p.starts_with("LatchEndSessions-") {
+                iam.delete_role_policy().role_name(role).policy_name(p).send().await.unwrap();
+            }
+        }
     }
 }
 
@@ -270,6 +313,19 @@ async fn iam_users_grants_converge_after_a_crash_at_any_call() {
     let e = IamUsers::new().await;
     for spec in e.every_kind() {
         converges_after_every_cut(&e, &spec).await;
+    }
+}
+
+/// Federated roles: the grant only checks the role trusts Latch, and the
+/// revoke ends the sessions already issued; a crash anywhere in either
+/// leaves the same cut-off in place once done again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_grants_converge_after_a_crash_at_any_call() {
+    let e = IamUsers::in_mode(AwsMode::Federated).await;
+    for role in ["WebAdmin", "SamlAdmin"] {
+        let spec = e.spec(Kind::Role, role, None);
+        converges_after_every_cut(&e, &spec).await;
+        weathers_a_throttling_storm(&e, &spec, 7).await;
     }
 }
 
