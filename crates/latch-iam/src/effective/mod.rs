@@ -24,6 +24,8 @@ mod what;
 mod who;
 
 #[cfg(test)]
+mod key_tests;
+#[cfg(test)]
 mod org_tests;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! code logic evaluates requests to allow or deny access" and "Cross-account
 //! policy evaluation logic"), step by step.
 
+use super::kms;
 use super::principal::{Grant, PrincipalType};
 use super::statement::{applies, Role};
 use super::{
@@ -374,6 +375,11 @@ fn run<P: PolicyList + ?Sized>(
         }
         // Naming the account delegates to the account's identity policies.
         Some(Grant::Account) | None => {}
+    }
+    // A key policy that does not allow the account: "IAM policies that
+    // allow permissions have no effect".
+    if resource.grant.is_none() && input.resource_policy.is_some() && kms::on_key(req) {
+        return deny(Reason::KeyPolicyNoAllow);
     }
     if !identity_ok {
         return deny(

@@ -6,6 +6,7 @@ pub mod context;
 pub(crate) mod date;
 mod err;
 pub(crate) mod ip;
+mod kms;
 mod logic;
 pub mod principal;
 pub(crate) mod statement;
@@ -279,6 +280,9 @@ pub enum Reason {
     SessionNoAllow,
     /// Cross-account request that the resource's policy does not allow.
     NoResourcePolicyAllow,
+    /// A KMS key whose key policy allows neither the caller nor its account:
+    /// identity policies have no effect on the key.
+    KeyPolicyNoAllow,
 }
 
 impl std::fmt::Display for Reason {
@@ -304,6 +308,9 @@ impl std::fmt::Display for Reason {
             Reason::SessionNoAllow => f.write_str("the session policy does not allow the action: implicit deny"),
             Reason::NoResourcePolicyAllow => f.write_str(
                 "cross-account request: the resource-based policy does not allow the caller",
+            ),
+            Reason::KeyPolicyNoAllow => f.write_str(
+                "the key policy allows neither the caller nor its account, and IAM policies grant access to a KMS key only where its key policy allows the account: implicit deny",
             ),
         }
     }
