@@ -203,6 +203,16 @@ const RESOURCE_INVENTORY: &[Permission] = &[
 const RESOURCE_POLICIES: &[Permission] = &[
     p("s3:ListAllMyBuckets", Scope::Any, Part::ResourceInventory),
     p("s3:GetBucketPolicy", Scope::Any, Part::ResourceInventory),
+    p("sqs:ListQueues", Scope::Any, Part::ResourceInventory),
+    p("sqs:GetQueueAttributes", Scope::Any, Part::ResourceInventory),
+    p("sns:ListTopics", Scope::Any, Part::ResourceInventory),
+    p("sns:GetTopicAttributes", Scope::Any, Part::ResourceInventory),
+    p("kms:ListKeys", Scope::Any, Part::ResourceInventory),
+    p("kms:GetKeyPolicy", Scope::Any, Part::ResourceInventory),
+    p("lambda:ListFunctions", Scope::Any, Part::ResourceInventory),
+    p("lambda:GetPolicy", Scope::Any, Part::ResourceInventory),
+    p("secretsmanager:ListSecrets", Scope::Any, Part::ResourceInventory),
+    p("secretsmanager:GetResourcePolicy", Scope::Any, Part::ResourceInventory),
 ];
 
 /// Every mode with every federation protocol it distinguishes (tests walk
@@ -343,6 +353,10 @@ mod tests {
         assert_eq!(saml.symmetric_difference(&fed).copied().collect::<Vec<_>>(), ["iam:GetOpenIDConnectProvider", "iam:GetSAMLProvider"]);
         let more = actions(&Components { inventory: true, organizations: true, ..base });
         assert_eq!(more.difference(&iam).copied().collect::<Vec<_>>(), [
+            "kms:GetKeyPolicy",
+            "kms:ListKeys",
+            "lambda:GetPolicy",
+            "lambda:ListFunctions",
             "organizations:DescribeOrganization",
             "organizations:DescribePolicy",
             "organizations:ListAccounts",
@@ -355,6 +369,12 @@ mod tests {
             "resource-explorer-2:Search",
             "s3:GetBucketPolicy",
             "s3:ListAllMyBuckets",
+            "secretsmanager:GetResourcePolicy",
+            "secretsmanager:ListSecrets",
+            "sns:GetTopicAttributes",
+            "sns:ListTopics",
+            "sqs:GetQueueAttributes",
+            "sqs:ListQueues",
             "sts:AssumeRole",
             "tag:GetResources",
         ]);

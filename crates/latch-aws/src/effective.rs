@@ -3,7 +3,8 @@
 //! shapes `sync::iam` writes) into `latch_iam`'s inventory model, so
 //! "who can" and "what can" are answered by Latch's own policy engine.
 //!
-//! Resource-based policies (`resource-policy`, S3 bucket policies for now)
+//! Resource-based policies (`resource-policy`: S3 bucket, SQS queue, SNS
+//! topic, KMS key, Lambda function and Secrets Manager secret policies)
 //! and Organizations' hierarchy and control policies (`org-root`,
 //! `org-unit`, `org-account`, `org-policy`, from a management account's
 //! sync) are read too: SCPs limit the member accounts' principals level by

@@ -39,6 +39,16 @@ pub struct Clients {
     pub resource_explorer: aws_sdk_resourceexplorer2::Client,
     /// S3 (path-style addressing behind an endpoint override).
     pub s3: aws_sdk_s3::Client,
+    /// SQS, in the configured region.
+    pub sqs: aws_sdk_sqs::Client,
+    /// SNS, in the configured region.
+    pub sns: aws_sdk_sns::Client,
+    /// KMS, in the configured region.
+    pub kms: aws_sdk_kms::Client,
+    /// Lambda, in the configured region.
+    pub lambda: aws_sdk_lambda::Client,
+    /// Secrets Manager, in the configured region.
+    pub secrets_manager: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -59,6 +69,11 @@ impl Clients {
             tagging: aws_sdk_resourcegroupstagging::Client::new(conf),
             resource_explorer: aws_sdk_resourceexplorer2::Client::from_conf(explorer.build()),
             s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(conf).force_path_style(path_style).build()),
+            sqs: aws_sdk_sqs::Client::new(conf),
+            sns: aws_sdk_sns::Client::new(conf),
+            kms: aws_sdk_kms::Client::new(conf),
+            lambda: aws_sdk_lambda::Client::new(conf),
+            secrets_manager: aws_sdk_secretsmanager::Client::new(conf),
         }
     }
 

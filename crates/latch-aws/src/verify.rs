@@ -413,6 +413,51 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
                 _ => Ok(Probe::Skipped("no bucket to probe with; checked at the first resource sync".into())),
             }
         }
+        // Each policy read is probed with a resource the account has: a
+        // made-up one may be refused as missing before permissions are
+        // looked at.
+        "sqs:ListQueues" => seen(a, c.sqs.list_queues().max_results(1).send().await),
+        "sqs:GetQueueAttributes" => {
+            let first = c.sqs.list_queues().max_results(1).send().await.ok().and_then(|o| o.queue_urls().first().cloned());
+            match first {
+                Some(url) => seen(a, c.sqs.get_queue_attributes().queue_url(url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::Policy).send().await),
+                None => Ok(Probe::Skipped("no queue to probe with; checked at the first resource sync".into())),
+            }
+        }
+        "sns:ListTopics" => seen(a, c.sns.list_topics().send().await),
+        "sns:GetTopicAttributes" => {
+            let first = c.sns.list_topics().send().await.ok().and_then(|o| o.topics().first().and_then(|t| t.topic_arn().map(str::to_owned)));
+            match first {
+                Some(arn) => seen(a, c.sns.get_topic_attributes().topic_arn(arn).send().await),
+                None => Ok(Probe::Skipped("no topic to probe with; checked at the first resource sync".into())),
+            }
+        }
+        "kms:ListKeys" => seen(a, c.kms.list_keys().limit(1).send().await),
+        "kms:GetKeyPolicy" => {
+            // The key's own policy may refuse the role too: the probe cannot
+            // tell that from a missing permission.
+            let first = c.kms.list_keys().limit(1).send().await.ok().and_then(|o| o.keys().first().and_then(|k| k.key_id().map(str::to_owned)));
+            match first {
+                Some(id) => seen(a, c.kms.get_key_policy().key_id(id).policy_name("default").send().await),
+                None => Ok(Probe::Skipped("no key to probe with; checked at the first resource sync".into())),
+            }
+        }
+        "lambda:ListFunctions" => seen(a, c.lambda.list_functions().max_items(1).send().await),
+        "lambda:GetPolicy" => {
+            let first = c.lambda.list_functions().max_items(1).send().await.ok().and_then(|o| o.functions().first().and_then(|f| f.function_arn().map(str::to_owned)));
+            match first {
+                Some(arn) => seen(a, c.lambda.get_policy().function_name(arn).send().await),
+                None => Ok(Probe::Skipped("no function to probe with; checked at the first resource sync".into())),
+            }
+        }
+        "secretsmanager:ListSecrets" => seen(a, c.secrets_manager.list_secrets().max_results(1).send().await),
+        "secretsmanager:GetResourcePolicy" => {
+            let first = c.secrets_manager.list_secrets().max_results(1).send().await.ok().and_then(|o| o.secret_list().first().and_then(|s| s.arn().map(str::to_owned)));
+            match first {
+                Some(arn) => seen(a, c.secrets_manager.get_resource_policy().secret_id(arn).send().await),
+                None => Ok(Probe::Skipped("no secret to probe with; checked at the first resource sync".into())),
+            }
+        }
         "tag:GetResources" => seen(a, c.tagging.get_resources().resources_per_page(1).send().await),
         "resource-explorer-2:ListIndexes" | "resource-explorer-2:Search" => Ok(Probe::Skipped("checked at the first resource sync".into())),
         other => Err(AwsError::Refused { action: other.to_owned(), code: "NoProbe".into(), message: "Latch has no probe for this action".into() }),

@@ -1,9 +1,10 @@
 //! Inventory sync of one account: what exists (IAM users, groups, roles,
 //! policies, credentials; Identity Center users, groups, permission sets
 //! and assignments; Organizations accounts, hierarchy, SCPs and RCPs;
-//! resources, from the tagging API and Resource Explorer, and
-//! resource-based policies), written as a versioned snapshot with a diff
-//! against the previous one.
+//! resources, from the tagging API and Resource Explorer, and the
+//! resource-based policies of S3 buckets, SQS queues, SNS topics, KMS keys,
+//! Lambda functions and Secrets Manager secrets), written as a versioned
+//! snapshot with a diff against the previous one.
 //!
 //! Stages run concurrently; each pages through its API, retries throttling
 //! with backoff, and records its page marker after every page so a sync
@@ -89,7 +90,8 @@ pub fn stages(i: &AwsIntegration) -> Vec<&'static str> {
         s.push("identity-center");
     }
     if i.inventory {
-        s.extend(["resources", "resource-policies"]);
+        s.push("resources");
+        s.extend(resource_policies::STAGES);
     }
     s
 }
@@ -208,7 +210,7 @@ async fn sync_in(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, c
                 "organizations" => organizations::accounts(clients, sink).await,
                 "org-tree" => org_policies::tree(clients, sink).await,
                 "org-policies" => org_policies::policies(clients, sink).await,
-                "resource-policies" => resource_policies::sync(clients, sink).await,
+                s if resource_policies::STAGES.contains(&s) => resource_policies::sync(s, clients, sink).await,
                 "identity-center" => identity_center::sync(clients, sink).await,
                 _ => resources::sync(clients, sink).await,
             };

@@ -1,7 +1,8 @@
 //! Effective access over synced accounts, against moto: the management
 //! account's sync brings the hierarchy and its SCPs (on the root, an OU and
 //! the member account), the member account's brings its IAM users and its
-//! bucket policies, and who-can over both follows them.
+//! bucket policies, and who-can over both follows them (the other services'
+//! resource policies: `resource_policies`).
 
 use std::sync::Arc;
 

@@ -86,20 +86,30 @@ async fn organization_and_resource_policy_reads_are_probed() {
     let c = Components { mode: AwsMode::IamUsers, inventory: true, organizations: true, federation: latch_core::integration::FederationProtocol::Oidc };
     let p = plan(&w, &c, EXTERNAL_ID);
     install(&w, &c, &p.trust, &p.permissions).await;
-    // `s3:GetBucketPolicy` is probed on a bucket the account has.
+    // Each policy read is probed on a resource the account has.
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&w.customer_admin).force_path_style(true).build());
     s3.create_bucket().bucket("probe-me").send().await.unwrap();
+    aws_sdk_sqs::Client::new(&w.customer_admin).create_queue().queue_name("probe-me").send().await.unwrap();
+    aws_sdk_sns::Client::new(&w.customer_admin).create_topic().name("probe-me").send().await.unwrap();
+    aws_sdk_kms::Client::new(&w.customer_admin).create_key().send().await.unwrap();
+    aws_sdk_secretsmanager::Client::new(&w.customer_admin).create_secret().name("probe-me").secret_string("x").send().await.unwrap();
+    let trimmed_out = ["organizations:ListPolicies", "s3:GetBucketPolicy", "sqs:GetQueueAttributes", "kms:GetKeyPolicy", "secretsmanager:GetResourcePolicy"];
     let mut trimmed = p.permissions.clone();
     for st in trimmed["Statement"].as_array_mut().unwrap() {
         if let Some(actions) = st["Action"].as_array_mut() {
-            actions.retain(|a| a != "organizations:ListPolicies" && a != "s3:GetBucketPolicy");
+            actions.retain(|a| !trimmed_out.iter().any(|t| a == t));
         }
     }
     w.customer_iam().put_role_policy().role_name("LatchIntegration").policy_name(POLICY_NAME).policy_document(trimmed.to_string()).send().await.unwrap();
     w.enforce().unwrap();
     let report = verify(&factory(&w), &c, &w.customer_account, "LatchIntegration", EXTERNAL_ID, None).await.unwrap();
     // moto names the tagging API's actions after its signing name
-    // (`tagging:GetResources`), so it refuses `tag:GetResources` too.
-    let missing: Vec<&str> = report.missing.iter().map(String::as_str).filter(|a| *a != "tag:GetResources").collect();
-    assert_eq!(missing, ["organizations:ListPolicies", "s3:GetBucketPolicy"], "{report:#?}");
+    // (`tagging:GetResources`), so it refuses `tag:GetResources` too; and
+    // under enforcement it refuses every Lambda `GET` with
+    // `SignatureDoesNotMatch`, so `lambda:ListFunctions` too.
+    let moto_refuses = ["tag:GetResources", "lambda:ListFunctions"];
+    let missing: Vec<&str> = report.missing.iter().map(String::as_str).filter(|a| !moto_refuses.contains(a)).collect();
+    assert_eq!(missing, ["kms:GetKeyPolicy", "organizations:ListPolicies", "s3:GetBucketPolicy", "secretsmanager:GetResourcePolicy", "sqs:GetQueueAttributes"], "{report:#?}");
+    // No function to probe `lambda:GetPolicy` with.
+    assert!(report.unverified.iter().any(|u| u.starts_with("lambda:GetPolicy")), "{report:#?}");
 }

@@ -9,6 +9,7 @@ mod install;
 mod crash;
 mod lifecycle;
 mod resource_explorer;
+mod resource_policies;
 mod sync;
 
 use latch_core::integration::{AwsIntegration, AwsMode, FederationProtocol, IntegrationStatus, UserLookup};

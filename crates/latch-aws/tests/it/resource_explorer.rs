@@ -24,7 +24,7 @@ pub(crate) fn explorer(w: &AwsWorld, standin: &ResourceExplorerStandin, region: 
     aws_sdk_resourceexplorer2::Client::from_conf(aws_sdk_resourceexplorer2::config::Builder::from(&conf).region(Region::new(region.to_owned())).endpoint_url(&standin.url).build())
 }
 
-/// A tagged SNS topic in moto (no SNS client in Latch: an unsigned query call).
+/// A tagged SNS topic in moto, made with an unsigned query call.
 fn topic(w: &AwsWorld, region: &str, name: &str, tag: (&str, &str)) -> String {
     unsigned_query(&w.endpoint, &w.admin.id, "sns", region, &[("Action", "CreateTopic"), ("Name", name), ("Tags.member.1.Key", tag.0), ("Tags.member.1.Value", tag.1)]).unwrap();
     format!("arn:aws:sns:{region}:{HOST_ACCOUNT}:{name}")
