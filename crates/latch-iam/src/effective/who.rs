@@ -110,6 +110,13 @@ impl Inventory {
         action: &str,
         resource: &str,
     ) -> Result<(Option<&Resource>, Request), QueryError> {
+        if let Some(types) = crate::validate::services::mismatched_resource_types(action, resource) {
+            return Err(QueryError::NotItsResource {
+                action: action.to_owned(),
+                resource: resource.to_owned(),
+                acts_on: types.into_iter().map(|(n, a)| (n.to_owned(), a.to_owned())).collect(),
+            });
+        }
         let target = self.target(resource);
         let account = target
             .and_then(|t| t.account.clone())
