@@ -38,6 +38,26 @@ pub enum QueryError {
     /// The principal is not in the inventory.
     #[error("`{0}` is not a user or role in the inventory")]
     UnknownPrincipal(String),
+    /// The action never acts on a resource like this one (per the IAM
+    /// service reference), so no policy could allow the request.
+    #[error("`{action}` does not act on `{resource}`\nhelp: {}", describe_types(acts_on))]
+    NotItsResource {
+        /// The action as asked.
+        action: String,
+        /// The resource as asked.
+        resource: String,
+        /// The resource types it acts on, with their ARN templates (none:
+        /// it acts on no particular resource).
+        acts_on: Vec<(String, String)>,
+    },
+}
+
+fn describe_types(types: &[(String, String)]) -> String {
+    if types.is_empty() {
+        return "it acts on no particular resource: ask about resource `*`".to_owned();
+    }
+    let each: Vec<String> = types.iter().map(|(name, arn)| format!("{name} (`{arn}`)")).collect();
+    format!("it acts on {}", each.join(", "))
 }
 
 /// Something in the inventory that could not be taken into account. An

@@ -136,6 +136,14 @@ const RCP_SERVICES: &[&str] = &[
     "dynamodb",
 ];
 
+/// Whether a role ARN names a service-linked role: AWS creates them under
+/// the reserved path `/aws-service-role/`.
+fn is_service_linked(role_arn: &str) -> bool {
+    role_arn
+        .split_once(":role/")
+        .is_some_and(|(_, path)| path.starts_with("aws-service-role/"))
+}
+
 /// A user or role.
 #[derive(Debug)]
 pub(super) struct Principal {
@@ -228,7 +236,12 @@ impl Inventory {
     }
 
     /// The SCPs that limit `p`: those above its account, if it is a member.
+    /// "SCPs do not affect service-linked roles" (AWS Organizations User
+    /// Guide), whose path is `/aws-service-role/`.
     pub(super) fn scp_chain(&self, p: &Principal) -> Option<&Chain> {
+        if p.entity == Entity::Role && is_service_linked(&p.arn) {
+            return None;
+        }
         self.chains.get(&p.account)
     }
 

@@ -201,6 +201,45 @@ fn scps_limit_the_members_principals_level_by_level() {
 }
 
 #[test]
+fn scps_do_not_limit_service_linked_roles() {
+    let mut src = sources(true);
+    let trust = doc(
+        json!([{"Effect": "Allow", "Principal": {"Service": "elasticbeanstalk.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
+    );
+    for (path, name) in [
+        (
+            "aws-service-role/elasticbeanstalk.amazonaws.com/",
+            "AWSServiceRoleForElasticBeanstalk",
+        ),
+        ("service-role/", "LookAlike"),
+    ] {
+        src.roles.push(RoleSpec {
+            arn: format!("arn:aws:iam::{A}:role/{path}{name}"),
+            trust_policy: trust.clone(),
+            managed_policies: vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()],
+            ..RoleSpec::default()
+        });
+    }
+    let inv = Inventory::build(&src).unwrap();
+    // ou-deny's SCP denies this object to every other principal of A; a
+    // role on another path is limited like any other.
+    assert_eq!(
+        who(&inv, "s3:GetObject", "arn:aws:s3:::data/report"),
+        ["AWSServiceRoleForElasticBeanstalk", "bert", "mgr"]
+    );
+    assert_eq!(
+        who(&inv, "s3:GetObject", "arn:aws:s3:::other/k"),
+        [
+            "AWSServiceRoleForElasticBeanstalk",
+            "LookAlike",
+            "alice",
+            "bert",
+            "mgr"
+        ]
+    );
+}
+
+#[test]
 fn the_deciding_scp_is_named_with_where_it_is_attached() {
     let inv = Inventory::build(&sources(true)).unwrap();
     let filter = Filter {

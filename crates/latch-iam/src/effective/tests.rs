@@ -576,6 +576,19 @@ fn bad_input_is_refused() {
         inventory().who_can("s3GetObject", "arn:aws:s3:::b", &Context::default()),
         Err(QueryError::Request(_))
     ));
+    // An object action asked about a bucket: no policy could allow it, and
+    // the answer says what the action acts on.
+    let err = inventory()
+        .who_can("s3:GetObject", "arn:aws:s3:::b", &Context::default())
+        .unwrap_err();
+    assert!(matches!(err, QueryError::NotItsResource { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.starts_with("`s3:GetObject` does not act on `arn:aws:s3:::b`\nhelp: it acts on "), "{text}");
+    assert!(text.contains("object (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`)"), "{text}");
+    let err = inventory()
+        .what_can(&user(A, "alice"), &Filter { action: Some("s3:ListAllMyBuckets".into()), resource: Some("arn:aws:s3:::b".into()), context: Context::default() })
+        .unwrap_err();
+    assert!(err.to_string().ends_with("help: it acts on no particular resource: ask about resource `*`"), "{err}");
 }
 
 #[test]

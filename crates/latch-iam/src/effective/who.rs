@@ -105,10 +105,29 @@ impl Inventory {
 
     /// The resource policy governing `resource`, and a request for `action`
     /// on it (in the resource's account) whose principal each caller fills in.
-    pub(super) fn template(&self, action: &str, resource: &str) -> Result<(Option<&Resource>, Request), QueryError> {
+    pub(super) fn template(
+        &self,
+        action: &str,
+        resource: &str,
+    ) -> Result<(Option<&Resource>, Request), QueryError> {
+        if let Some(types) = crate::validate::services::mismatched_resource_types(action, resource) {
+            return Err(QueryError::NotItsResource {
+                action: action.to_owned(),
+                resource: resource.to_owned(),
+                acts_on: types.into_iter().map(|(n, a)| (n.to_owned(), a.to_owned())).collect(),
+            });
+        }
         let target = self.target(resource);
-        let account = target.and_then(|t| t.account.clone()).or_else(|| arn_account(resource));
-        let template = Request::new(action, resource, account.as_deref(), "*", Context::default())?;
+        let account = target
+            .and_then(|t| t.account.clone())
+            .or_else(|| arn_account(resource));
+        let template = Request::new(
+            action,
+            resource,
+            account.as_deref(),
+            "*",
+            Context::default(),
+        )?;
         Ok((target, template))
     }
 

@@ -729,7 +729,10 @@ fn condition(rng: &mut Rng, s: &Scene<'_>) -> (String, String, Value) {
 }
 
 /// Every policy document in a case, whatever its slot.
-#[allow(dead_code, reason = "the benchmark includes this file and does not use it")]
+#[allow(
+    dead_code,
+    reason = "the benchmark includes this file and does not use it"
+)]
 pub fn policies_of(case: &serde_json::Value) -> Vec<&serde_json::Value> {
     let mut out = Vec::new();
     for k in ["identityPolicies", "permissionBoundaries"] {
@@ -752,4 +755,3 @@ pub fn policies_of(case: &serde_json::Value) -> Vec<&serde_json::Value> {
     }
     out
 }
-
