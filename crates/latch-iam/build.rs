@@ -39,10 +39,22 @@ impl Out {
         format!("Str({at}, {})", s.len())
     }
 
-    fn pairs(&mut self, name: &str, doc: &str, rows: &[(String, String)]) -> Result<(), std::fmt::Error> {
-        let rows: Vec<String> = rows.iter().map(|(a, b)| format!("({}, {})", self.str(a), self.str(b))).collect();
+    fn pairs(
+        &mut self,
+        name: &str,
+        doc: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), std::fmt::Error> {
+        let rows: Vec<String> = rows
+            .iter()
+            .map(|(a, b)| format!("({}, {})", self.str(a), self.str(b)))
+            .collect();
         writeln!(self.code, "/// {doc}")?;
-        writeln!(self.code, "static {name}: &[(Str, Str)] = &[{}];", rows.join(", "))
+        writeln!(
+            self.code,
+            "static {name}: &[(Str, Str)] = &[{}];",
+            rows.join(", ")
+        )
     }
 }
 
@@ -77,7 +89,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 match tag {
                     "A" => s.actions.push(Action {
                         name: a.to_owned(),
-                        resource_types: b.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+                        resource_types: b
+                            .split(',')
+                            .filter(|t| !t.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
                     }),
                     "R" => s.resource_types.push((a.to_owned(), b.to_owned())),
                     "K" => s.keys.push((a.to_owned(), b.to_owned())),
@@ -91,8 +107,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     services.sort_by(|a, b| a.prefix.cmp(&b.prefix));
 
     let mut out = Out::default();
-    out.pairs("GLOBAL_KEY_ROWS", "Global condition keys and their types, sorted by lowercased key.", &globals)?;
-    let (mut actions, mut action_types, mut types, mut keys) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    out.pairs(
+        "GLOBAL_KEY_ROWS",
+        "Global condition keys and their types, sorted by lowercased key.",
+        &globals,
+    )?;
+    let (mut actions, mut action_types, mut types, mut keys) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rows = Vec::new();
     for s in &mut services {
         s.actions.sort_by_key(|a| lc(&a.name));
@@ -101,11 +122,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for a in &s.actions {
             let at = action_types.len();
             for t in &a.resource_types {
-                let i = s.resource_types.iter().position(|(n, _)| n == t).ok_or_else(|| format!("{}:{} names unknown resource type `{t}`", s.prefix, a.name))?;
+                let i = s
+                    .resource_types
+                    .iter()
+                    .position(|(n, _)| n == t)
+                    .ok_or_else(|| {
+                        format!("{}:{} names unknown resource type `{t}`", s.prefix, a.name)
+                    })?;
                 action_types.push(i.to_string());
             }
             let name = out.str(&a.name);
-            actions.push(format!("ActionRow {{ name: {name}, resource_types: Span({at}, {}) }}", a.resource_types.len()));
+            actions.push(format!(
+                "ActionRow {{ name: {name}, resource_types: Span({at}, {}) }}",
+                a.resource_types.len()
+            ));
         }
         for (n, arn) in &s.resource_types {
             types.push(format!("({}, {})", out.str(n), out.str(arn)));
@@ -126,15 +156,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let code = &mut out.code;
     writeln!(code, "/// Services, sorted by prefix.")?;
-    writeln!(code, "pub(crate) static SERVICES: &[ServiceData] = &[{}];", rows.join(",\n"))?;
+    writeln!(
+        code,
+        "pub(crate) static SERVICES: &[ServiceData] = &[{}];",
+        rows.join(",\n")
+    )?;
     writeln!(code, "/// Every service's actions, in service order, each service's sorted without regard to case.")?;
-    writeln!(code, "static ACTION_ROWS: &[ActionRow] = &[{}];", actions.join(",\n"))?;
-    writeln!(code, "/// The resource types each action acts on, as indexes into its service's resource types.")?;
-    writeln!(code, "static ACTION_TYPES: &[u16] = &[{}];", action_types.join(","))?;
-    writeln!(code, "/// Every service's resource types and their ARN templates.")?;
-    writeln!(code, "static RESOURCE_TYPE_ROWS: &[(Str, Str)] = &[{}];", types.join(",\n"))?;
+    writeln!(
+        code,
+        "static ACTION_ROWS: &[ActionRow] = &[{}];",
+        actions.join(",\n")
+    )?;
+    writeln!(
+        code,
+        "/// The resource types each action acts on, as indexes into its service's resource types."
+    )?;
+    writeln!(
+        code,
+        "static ACTION_TYPES: &[u16] = &[{}];",
+        action_types.join(",")
+    )?;
+    writeln!(
+        code,
+        "/// Every service's resource types and their ARN templates."
+    )?;
+    writeln!(
+        code,
+        "static RESOURCE_TYPE_ROWS: &[(Str, Str)] = &[{}];",
+        types.join(",\n")
+    )?;
     writeln!(code, "/// Every service's condition keys and their types.")?;
-    writeln!(code, "static CONDITION_KEY_ROWS: &[(Str, Str)] = &[{}];", keys.join(",\n"))?;
+    writeln!(
+        code,
+        "static CONDITION_KEY_ROWS: &[(Str, Str)] = &[{}];",
+        keys.join(",\n")
+    )?;
     let dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(dir.join("services.txt"), &out.text)?;
     std::fs::write(dir.join("services.rs"), &out.code)?;

@@ -109,6 +109,7 @@ pub fn inventory_from_items(items: &[Item]) -> Result<Inventory, ConvertError> {
                     resource: item.id.clone(),
                     account: f.opt_str("account")?.filter(|a| !a.is_empty()),
                     document: document(item.data.get("document")),
+                    unreadable: f.opt_str("unreadable")?,
                 });
             }
             _ => {}

@@ -256,6 +256,7 @@ fn generate(seed: u64, principals: usize) -> Sources {
             .collect();
         src.resource_policies.push(ResourcePolicy {
             resource: format!("arn:aws:s3:::bucket-{b}"),
+            unreadable: None,
             account: Some(account(b)),
             document: format!(
                 r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":[{}]}},"Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::bucket-{b}/*"}}]}}"#,

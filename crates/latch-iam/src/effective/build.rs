@@ -140,9 +140,13 @@ impl Inventory {
                     arn: rp.resource.clone(),
                 });
             }
-            let i = b.add(
+            let document = rp
+                .unreadable
+                .as_deref()
+                .map_or(Ok(rp.document.as_str()), Err);
+            let i = b.add_or(
                 PolicyId::Resource(rp.resource.clone()),
-                &rp.document,
+                document,
                 PolicyType::Resource,
             );
             let account = rp.account.clone().or_else(|| arn_account(&rp.resource));
@@ -176,9 +180,15 @@ impl Builder {
 
     /// Compiles and stores one document.
     fn add(&mut self, id: PolicyId, document: &str, kind: PolicyType) -> usize {
+        self.add_or(id, Ok(document), kind)
+    }
+
+    /// [`Self::add`] for a policy whose document may be known only to
+    /// exist (`Err`: why it could not be read).
+    fn add_or(&mut self, id: PolicyId, document: Result<&str, &str>, kind: PolicyType) -> usize {
         let mut problems = Vec::new();
-        let compiled = match Policy::parse(document) {
-            Ok(policy) => {
+        let compiled = match document.map(|d| Policy::parse(d).map_err(|e| e.to_string())) {
+            Ok(Ok(policy)) => {
                 let mut c = CompiledPolicy::for_type(policy, kind);
                 c.repack();
                 for s in c.statements() {
@@ -192,10 +202,17 @@ impl Builder {
                 }
                 Some(c)
             }
-            Err(e) => {
+            Ok(Err(message)) => {
                 problems.push(self.problem(Problem::Unreadable {
                     policy: id.clone(),
-                    message: e.to_string(),
+                    message,
+                }));
+                None
+            }
+            Err(why) => {
+                problems.push(self.problem(Problem::Unreadable {
+                    policy: id.clone(),
+                    message: why.to_owned(),
                 }));
                 None
             }
@@ -503,7 +520,6 @@ impl Builder {
         for (arn, policy, account) in pending {
             let reach = self.reach(policy, None, &inv.roles_by_name);
             let caveats = self.stored_problems(policy);
-            let policy = self.readable(policy);
             inv.resources.insert(
                 arn.to_owned(),
                 Resource {

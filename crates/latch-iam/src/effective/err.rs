@@ -40,7 +40,10 @@ pub enum QueryError {
     UnknownPrincipal(String),
     /// The action never acts on a resource like this one (per the IAM
     /// service reference), so no policy could allow the request.
-    #[error("`{action}` does not act on `{resource}`\nhelp: {}", describe_types(acts_on))]
+    #[error(
+        "`{action}` does not act on `{resource}`\nhelp: {}",
+        describe_types(acts_on)
+    )]
     NotItsResource {
         /// The action as asked.
         action: String,
@@ -56,7 +59,10 @@ fn describe_types(types: &[(String, String)]) -> String {
     if types.is_empty() {
         return "it acts on no particular resource: ask about resource `*`".to_owned();
     }
-    let each: Vec<String> = types.iter().map(|(name, arn)| format!("{name} (`{arn}`)")).collect();
+    let each: Vec<String> = types
+        .iter()
+        .map(|(name, arn)| format!("{name} (`{arn}`)"))
+        .collect();
     format!("it acts on {}", each.join(", "))
 }
 

@@ -96,8 +96,9 @@ pub(super) struct Trust {
 #[derive(Debug)]
 pub(super) struct Resource {
     pub account: Option<String>,
-    /// `None`: the policy is unreadable.
-    pub policy: Option<usize>,
+    /// Its policy, by index in [`Inventory::policies`]. An unreadable one
+    /// stands for a policy that allows nothing (fail closed).
+    pub policy: usize,
     pub reach: Reach,
     pub caveats: Vec<usize>,
 }
@@ -223,7 +224,7 @@ impl Inventory {
         let input = EvalInput {
             request: req,
             identity_policies: identity.as_slice(),
-            resource_policy: resource.and_then(|i| self.compiled(i)),
+            resource_policy: resource.map(|i| self.compiled(i).unwrap_or(&self.nothing)),
             permission_boundaries: boundary.as_slice(),
             session_policy: None,
             scps: self.scp_chain(p).and_then(|c| c.scps.as_deref()),

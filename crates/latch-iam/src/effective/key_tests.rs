@@ -29,6 +29,7 @@ fn user(account: &str, name: &str, actions: &str) -> UserSpec {
 fn key_policy(id: &str, principals: Value) -> ResourcePolicy {
     ResourcePolicy {
         resource: key(id),
+        unreadable: None,
         account: None,
         document: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "kms:*", "Resource": "*"}]}).to_string(),
     }
@@ -98,4 +99,28 @@ fn identity_policies_count_only_where_the_key_policy_allows_the_account() {
         panic!("a decision")
     };
     assert_eq!(d.reason, Reason::KeyPolicyNoAllow);
+}
+
+#[test]
+fn a_key_policy_latch_may_not_read_allows_nothing_and_is_reported() {
+    let mut sources = Sources {
+        users: vec![user(A, "alice", "kms:*")],
+        resource_policies: vec![ResourcePolicy {
+            unreadable: Some("access denied: Latch's role lacks `kms:GetKeyPolicy`".into()),
+            ..key_policy("hidden", json!(format!("arn:aws:iam::{A}:root")))
+        }],
+        ..Sources::default()
+    };
+    let inv = Inventory::build(&sources).unwrap();
+    // Whatever alice's IAM policy says, an unknown key policy may not let
+    // it count: fail closed.
+    assert_eq!(who(&inv, &key("hidden")), []);
+    assert!(inv.problems().iter().any(|p| matches!(p,
+        Problem::Unreadable { policy: PolicyId::Resource(arn), message } if *arn == key("hidden") && message.contains("kms:GetKeyPolicy"))), "{:?}", inv.problems());
+    // The same key, read: alice through her IAM policy.
+    sources.resource_policies[0].unreadable = None;
+    assert_eq!(
+        who(&Inventory::build(&sources).unwrap(), &key("hidden")).len(),
+        1
+    );
 }

@@ -99,6 +99,9 @@ pub struct ResourcePolicy {
     pub account: Option<String>,
     /// The document as JSON text.
     pub document: String,
+    /// Set when the policy exists but could not be read: why. It is then
+    /// reported, and allows nothing.
+    pub unreadable: Option<String>,
 }
 
 /// An AWS Organizations organization: its service and resource control

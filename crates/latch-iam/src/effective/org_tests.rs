@@ -69,6 +69,7 @@ fn sources(scps_enabled: bool) -> Sources {
         resource_policies: vec![
             ResourcePolicy {
                 resource: "arn:aws:s3:::vault".into(),
+                unreadable: None,
                 account: Some(A.into()),
                 document: doc(json!([{"Effect": "Allow",
                     "Principal": {"AWS": format!("arn:aws:iam::{A}:user/nora")},
@@ -76,6 +77,7 @@ fn sources(scps_enabled: bool) -> Sources {
             },
             ResourcePolicy {
                 resource: "arn:aws:s3:::walled".into(),
+                unreadable: None,
                 account: Some(A.into()),
                 document: doc(json!([{"Effect": "Allow",
                     "Principal": {"AWS": [format!("arn:aws:iam::{M}:root"), format!("arn:aws:iam::{B}:root")]},

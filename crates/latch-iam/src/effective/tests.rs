@@ -59,6 +59,7 @@ fn sources() -> Sources {
     };
     let bucket_policy = |bucket: &str, who: Value| ResourcePolicy {
         resource: format!("arn:aws:s3:::{bucket}"),
+        unreadable: None,
         account: Some(A.into()),
         document: doc(json!([{"Effect": "Allow", "Principal": {"AWS": who},
             "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}])),
@@ -583,12 +584,29 @@ fn bad_input_is_refused() {
         .unwrap_err();
     assert!(matches!(err, QueryError::NotItsResource { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.starts_with("`s3:GetObject` does not act on `arn:aws:s3:::b`\nhelp: it acts on "), "{text}");
-    assert!(text.contains("object (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`)"), "{text}");
+    assert!(
+        text.starts_with("`s3:GetObject` does not act on `arn:aws:s3:::b`\nhelp: it acts on "),
+        "{text}"
+    );
+    assert!(
+        text.contains("object (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`)"),
+        "{text}"
+    );
     let err = inventory()
-        .what_can(&user(A, "alice"), &Filter { action: Some("s3:ListAllMyBuckets".into()), resource: Some("arn:aws:s3:::b".into()), context: Context::default() })
+        .what_can(
+            &user(A, "alice"),
+            &Filter {
+                action: Some("s3:ListAllMyBuckets".into()),
+                resource: Some("arn:aws:s3:::b".into()),
+                context: Context::default(),
+            },
+        )
         .unwrap_err();
-    assert!(err.to_string().ends_with("help: it acts on no particular resource: ask about resource `*`"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("help: it acts on no particular resource: ask about resource `*`"),
+        "{err}"
+    );
 }
 
 #[test]

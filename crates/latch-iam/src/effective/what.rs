@@ -64,7 +64,7 @@ impl Inventory {
                 let resource = filter.resource.as_deref().unwrap_or("*");
                 let (target, template) = self.template(action, resource)?;
                 if filter.resource.is_some() {
-                    let policy = target.and_then(|t| t.policy);
+                    let policy = target.map(|t| t.policy);
                     let starts =
                         std::iter::once((idx, None)).chain(paths.iter().filter_map(|path| {
                             Some((self.lookup(path.target()?)?, Some(path.clone())))

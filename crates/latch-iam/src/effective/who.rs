@@ -67,7 +67,7 @@ impl Inventory {
             .split_once(':')
             .map_or(String::new(), |(s, _)| s.to_ascii_lowercase());
         let keys = request_keys(context);
-        let policy = target.and_then(|t| t.policy);
+        let policy = target.map(|t| t.policy);
         let mut findings = Vec::new();
         let mut assume = Assume::new(self, &keys);
         for i in self.candidates(&service, target, template.resource_account.as_deref()) {
@@ -110,11 +110,15 @@ impl Inventory {
         action: &str,
         resource: &str,
     ) -> Result<(Option<&Resource>, Request), QueryError> {
-        if let Some(types) = crate::validate::services::mismatched_resource_types(action, resource) {
+        if let Some(types) = crate::validate::services::mismatched_resource_types(action, resource)
+        {
             return Err(QueryError::NotItsResource {
                 action: action.to_owned(),
                 resource: resource.to_owned(),
-                acts_on: types.into_iter().map(|(n, a)| (n.to_owned(), a.to_owned())).collect(),
+                acts_on: types
+                    .into_iter()
+                    .map(|(n, a)| (n.to_owned(), a.to_owned()))
+                    .collect(),
             });
         }
         let target = self.target(resource);

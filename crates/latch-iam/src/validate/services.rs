@@ -46,7 +46,9 @@ pub struct ServiceData {
 static TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/services.txt"));
 include!(concat!(env!("OUT_DIR"), "/services.rs"));
 
-fn pairs(rows: &'static [(Str, Str)]) -> impl ExactSizeIterator<Item = (&'static str, &'static str)> + Clone {
+fn pairs(
+    rows: &'static [(Str, Str)],
+) -> impl ExactSizeIterator<Item = (&'static str, &'static str)> + Clone {
     rows.iter().map(|(a, b)| (a.get(), b.get()))
 }
 
@@ -87,18 +89,24 @@ impl ServiceData {
     }
 
     /// Resource types and their ARN templates.
-    pub fn resource_types(&self) -> impl ExactSizeIterator<Item = (&'static str, &'static str)> + Clone {
+    pub fn resource_types(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (&'static str, &'static str)> + Clone {
         pairs(self.resource_types.of(RESOURCE_TYPE_ROWS))
     }
 
     /// Service condition keys and their types, sorted without regard to case.
-    pub fn condition_keys(&self) -> impl ExactSizeIterator<Item = (&'static str, &'static str)> + Clone {
+    pub fn condition_keys(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (&'static str, &'static str)> + Clone {
         pairs(self.condition_keys.of(CONDITION_KEY_ROWS))
     }
 
     fn action_row(&self, name: &str) -> Option<&'static ActionRow> {
         let rows = self.actions.of(ACTION_ROWS);
-        rows.binary_search_by(|a| cmp_ci(a.name.get(), name)).ok().and_then(|i| rows.get(i))
+        rows.binary_search_by(|a| cmp_ci(a.name.get(), name))
+            .ok()
+            .and_then(|i| rows.get(i))
     }
 
     /// The action's canonical name, if the service has it.
@@ -128,7 +136,10 @@ impl ServiceData {
 /// particular resource, only `*`). `None` when `resource` fits, or when the
 /// reference cannot tell: an unknown or wildcard action, or a resource
 /// pattern.
-pub fn mismatched_resource_types(action: &str, resource: &str) -> Option<Vec<(&'static str, &'static str)>> {
+pub fn mismatched_resource_types(
+    action: &str,
+    resource: &str,
+) -> Option<Vec<(&'static str, &'static str)>> {
     if resource.contains(['*', '?']) {
         return None;
     }
@@ -287,7 +298,10 @@ mod tests {
         let s3 = service("s3").unwrap();
         assert_eq!(s3.action("getobject"), Some("GetObject"));
         assert!(s3.resource_types().any(|(t, _)| t == "object"));
-        let types = |a: &str| s3.action_resource_types(a).map(|ts| ts.into_iter().map(|(t, _)| t).collect::<Vec<_>>());
+        let types = |a: &str| {
+            s3.action_resource_types(a)
+                .map(|ts| ts.into_iter().map(|(t, _)| t).collect::<Vec<_>>())
+        };
         assert_eq!(types("GetObject").unwrap(), ["accesspointobject", "object"]);
         assert_eq!(types("listbucket").unwrap(), ["accesspoint", "bucket"]);
         assert_eq!(types("ListAllMyBuckets").unwrap(), Vec::<&str>::new());
@@ -323,26 +337,64 @@ mod tests {
             ("s3:GetObject", "arn:aws:s3:::reports/2026/q1.csv", true),
             ("s3:GetObject", "arn:aws:s3:::reports", false),
             ("s3:ListBucket", "arn:aws:s3:::reports", true),
-            ("s3:ListBucket", "arn:aws:s3:us-east-1:111111111111:job/j-1", false),
+            (
+                "s3:ListBucket",
+                "arn:aws:s3:us-east-1:111111111111:job/j-1",
+                false,
+            ),
             // The last variable of a template takes any text, so a bucket's
             // template cannot tell an object from a bucket: let through.
             ("s3:ListBucket", "arn:aws:s3:::reports/k", true),
             ("s3:ListAllMyBuckets", "arn:aws:s3:::reports", false),
-            ("iam:PassRole", "arn:aws:iam::111111111111:role/team/Deploy", true),
-            ("iam:PassRole", "arn:aws:iam::111111111111:user/alice", false),
-            ("sts:AssumeRole", "arn:aws:iam::111111111111:role/Admin", true),
-            ("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:111111111111:function:f:prod", true),
-            ("sqs:SendMessage", "arn:aws:sqs:us-east-1:111111111111:jobs", true),
-            ("sqs:SendMessage", "arn:aws:sns:us-east-1:111111111111:jobs", false),
+            (
+                "iam:PassRole",
+                "arn:aws:iam::111111111111:role/team/Deploy",
+                true,
+            ),
+            (
+                "iam:PassRole",
+                "arn:aws:iam::111111111111:user/alice",
+                false,
+            ),
+            (
+                "sts:AssumeRole",
+                "arn:aws:iam::111111111111:role/Admin",
+                true,
+            ),
+            (
+                "lambda:InvokeFunction",
+                "arn:aws:lambda:us-east-1:111111111111:function:f:prod",
+                true,
+            ),
+            (
+                "sqs:SendMessage",
+                "arn:aws:sqs:us-east-1:111111111111:jobs",
+                true,
+            ),
+            (
+                "sqs:SendMessage",
+                "arn:aws:sns:us-east-1:111111111111:jobs",
+                false,
+            ),
             // What the reference cannot tell about is let through.
             ("s3:Get*", "arn:aws:s3:::reports", true),
             ("s3:GetObject", "arn:aws:s3:::rep*", true),
             ("nosuch:Thing", "arn:aws:s3:::reports", true),
         ] {
-            assert_eq!(mismatched_resource_types(action, resource).is_none(), fits, "{action} on {resource}");
+            assert_eq!(
+                mismatched_resource_types(action, resource).is_none(),
+                fits,
+                "{action} on {resource}"
+            );
         }
         let types = mismatched_resource_types("s3:GetObject", "arn:aws:s3:::reports").unwrap();
-        assert!(types.contains(&("object", "arn:${Partition}:s3:::${BucketName}/${ObjectName}")), "{types:?}");
+        assert!(
+            types.contains(&(
+                "object",
+                "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+            )),
+            "{types:?}"
+        );
     }
 
     #[test]

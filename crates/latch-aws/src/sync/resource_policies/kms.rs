@@ -3,14 +3,15 @@
 //! one.
 //!
 //! A key policy can keep the account's IAM policies from granting
-//! `kms:GetKeyPolicy` on its key; the sync then stops, naming the action,
-//! as it does for any refusal (the role's permissions and the key policy
-//! are for the operator to settle).
+//! `kms:GetKeyPolicy` on its key: such a key is exactly one whose policy
+//! matters, so it is kept, as unreadable (its `document` null, `unreadable`
+//! saying why), and the rest of the sync goes on. Effective access reports
+//! it, and fails closed on it: identity policies grant nothing on the key.
 
 use latch_core::inventory::Item;
 
-use super::{item, read, text, Page};
-use crate::error::{classify, AwsError};
+use super::{item, read, text, unreadable, Page};
+use crate::error::{classify, AwsError, Failure};
 use crate::factory::Clients;
 
 /// Keys per `ListKeys` page (at most 1,000).
@@ -32,9 +33,17 @@ pub(super) async fn list(c: &Clients, marker: Option<String>) -> Result<Page<Key
 pub(super) async fn policy(c: &Clients, (id, arn): Key) -> Result<Option<Item>, AwsError> {
     let id = id.as_str();
     let found = read(|| async move {
-        let out = c.kms.get_key_policy().key_id(id).policy_name(POLICY_NAME).send().await.map_err(|e| classify("kms:GetKeyPolicy", e))?;
-        Ok(text(out.policy()))
+        match c.kms.get_key_policy().key_id(id).policy_name(POLICY_NAME).send().await {
+            Ok(out) => Ok(text(out.policy()).map(Ok)),
+            Err(e) => match classify("kms:GetKeyPolicy", e) {
+                (Failure::Denied, err) => Ok(Some(Err(err))),
+                refused => Err(refused),
+            },
+        }
     })
     .await?;
-    Ok(found.map(|policy| item("kms", arn, None, &policy)))
+    Ok(found.map(|policy| match policy {
+        Ok(policy) => item("kms", arn, None, &policy),
+        Err(refused) => unreadable("kms", arn, &refused),
+    }))
 }

@@ -110,6 +110,14 @@ fn item(service: &str, arn: String, account: Option<&str>, text: &str) -> Item {
     Item { kind: "resource-policy".into(), id: arn, data: json!({"service": service, "account": account, "document": document}) }
 }
 
+/// The item of a resource whose policy Latch may not read: kept, so that
+/// effective access knows the policy exists and cannot be taken into
+/// account.
+fn unreadable(service: &str, arn: String, why: &AwsError) -> Item {
+    let account = account_of(&arn).to_owned();
+    Item { kind: "resource-policy".into(), id: arn, data: json!({"service": service, "account": account, "document": null, "unreadable": why.to_string()}) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +130,24 @@ mod tests {
         assert_eq!(it.data, json!({"service": "sqs", "account": "111111111111", "document": {"Version": "2012-10-17", "Statement": []}}));
         let bucket = item("s3", "arn:aws:s3:::docs".into(), Some("222222222222"), "{not json");
         assert_eq!(bucket.data, json!({"service": "s3", "account": "222222222222", "document": "{not json"}));
+    }
+
+    #[test]
+    fn a_policy_latch_may_not_read_is_kept_as_unreadable_and_allows_nothing() {
+        let key = "arn:aws:kms:us-east-1:111111111111:key/k-1";
+        let refused = AwsError::AccessDenied { action: "kms:GetKeyPolicy".into() };
+        let it = unreadable("kms", key.into(), &refused);
+        assert_eq!((it.data["document"].clone(), it.data["account"].as_str()), (Value::Null, Some("111111111111")));
+        // Through effective access: reported, naming the action, and alice's
+        // IAM policy grants nothing on the key (fail closed).
+        let alice = Item {
+            kind: "iam-user".into(),
+            id: "arn:aws:iam::111111111111:user/alice".into(),
+            data: json!({"name": "alice", "groups": [], "attached_policies": [], "inline_policies": [{"name": "kms", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}}]}),
+        };
+        let inv = crate::effective::inventory_from_items(&[alice, it]).unwrap();
+        assert!(inv.problems().iter().any(|p| p.to_string().contains("kms:GetKeyPolicy")), "{:?}", inv.problems());
+        assert!(inv.who_can("kms:Decrypt", key, &latch_iam::eval::Context::default()).unwrap().is_empty());
     }
 
     #[tokio::test]
