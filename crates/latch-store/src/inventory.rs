@@ -89,7 +89,7 @@ impl InventoryStore for SqlStore {
         for item in items {
             unique.insert((item.kind.as_str(), item.id.as_str()), item);
         }
-        let items: Vec<Item> = unique.into_values().cloned().collect();
+        let items: Vec<&Item> = unique.into_values().collect();
         let mut tx = self.write.begin().await.db()?;
         for chunk in items.chunks(CHUNK) {
             // What is there now, in one query.
@@ -103,7 +103,7 @@ impl InventoryStore for SqlStore {
             let mut fresh = Vec::new();
             let mut changed = Vec::new();
             let mut same = Vec::new();
-            for item in chunk {
+            for &item in chunk {
                 let data = item.data.to_string();
                 let h = hash(&data);
                 match known.get(&(item.kind.clone(), item.id.clone())) {
