@@ -17,7 +17,7 @@ use latch_aws::provision::AwsProvisioner;
 use latch_aws::{AwsSettings, ClientFactory};
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
 use latch_core::access::target::{Kind, Level, Target};
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus};
 use latch_core::store::{IntegrationStore, OrgStore, Store};
 use latch_core::{ManualClock, Timestamp};
 use latch_store::{connect, sqlite_url_in, StoreOptions};
@@ -202,21 +202,10 @@ impl IamUsers {
         let store = connect(&sqlite_url_in(dir.path()), &StoreOptions::default()).await.unwrap();
         let org = store.create_org("acme", "Acme", T0).await.unwrap();
         let integration = AwsIntegration {
-            org_id: org.id.clone(),
-            account_id: w.customer_account.clone(),
-            alias: None,
-            mode,
-            user_lookup: UserLookup::Email,
-            inventory: false,
-            organizations: false,
-            role_name: "LatchIntegration".into(),
             external_id: EXTERNAL_ID.into(),
-            sso_start_url: None,
-            federation: latch_core::integration::FederationProtocol::Oidc,
             status: IntegrationStatus::Pending,
-            missing: vec![],
-            verified_at: None,
             created_at: T0,
+            ..crate::integration(&org.id, &w.customer_account, mode)
         };
         store.put_aws_integration(&integration).await.unwrap();
         store.set_aws_status(&org.id, &w.customer_account, IntegrationStatus::Installed, &[], T0).await.unwrap();

@@ -17,7 +17,7 @@ use latch_aws::provision::{AwsProvisioner, IdentityCenterTiming};
 use latch_aws::{AwsSettings, ClientFactory};
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
 use latch_core::access::target::{Kind, Target};
-use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
+use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus};
 use latch_core::store::{IntegrationStore, OrgStore};
 use latch_core::{ManualClock, Timestamp};
 use latch_store::{connect, sqlite_url_in, SqlStore, StoreOptions};
@@ -90,21 +90,13 @@ async fn estate() -> Estate {
 
 fn management(org_id: &str) -> AwsIntegration {
     AwsIntegration {
-        org_id: org_id.to_owned(),
-        account_id: HOST_ACCOUNT.to_owned(),
         alias: Some("management".into()),
-        mode: AwsMode::IdentityCenter,
-        user_lookup: UserLookup::Email,
-        inventory: false,
         organizations: true,
         role_name: ROLE.to_owned(),
         external_id: EXTERNAL_ID.to_owned(),
-        sso_start_url: None,
-        federation: latch_core::integration::FederationProtocol::Oidc,
         status: IntegrationStatus::Pending,
-        missing: vec![],
-        verified_at: None,
         created_at: T0,
+        ..crate::integration(org_id, HOST_ACCOUNT, AwsMode::IdentityCenter)
     }
 }
 
