@@ -17,6 +17,7 @@ pub mod provisioner;
 pub mod resource_explorer_standin;
 pub mod server;
 pub mod sso_standin;
+pub mod standin;
 pub mod xmlsec;
 
 pub use moto::Moto;

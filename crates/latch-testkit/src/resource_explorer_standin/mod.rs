@@ -59,28 +59,14 @@ pub(crate) mod backing;
 pub mod query;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
-use latch_core::{Clock, SystemClock, Timestamp};
+use latch_core::{Clock, Timestamp};
+
+pub use crate::standin::StandinOptions;
 
 use self::backing::Backing;
-
-/// How a stand-in is started besides the moto endpoint.
-#[derive(Clone)]
-pub struct StandinOptions {
-    /// Where to listen; port 0 picks a free one.
-    pub listen: SocketAddr,
-    /// The source of "now" for creation times and `LastReportedAt`.
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Default for StandinOptions {
-    fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), clock: Arc::new(SystemClock) }
-    }
-}
 
 /// A running stand-in; the server stops when this is dropped.
 pub struct ResourceExplorerStandin {
@@ -106,16 +92,10 @@ impl ResourceExplorerStandin {
 
     /// [`ResourceExplorerStandin::start`] with a chosen address and clock.
     pub async fn start_with(moto_endpoint: &str, options: StandinOptions) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(options.listen).await.with_context(|| format!("while binding `{}`", options.listen))?;
-        let addr = listener.local_addr().context("while reading the bound address")?;
-        let url = format!("http://{addr}");
+        let (listener, url) = crate::standin::bind(options.listen).await?;
         let shared = Arc::new(Shared { clock: options.clock, backing: Backing::new(moto_endpoint), state: Mutex::new(State::default()) });
         let router = api::routes().with_state(Arc::clone(&shared));
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                eprintln!("resource explorer stand-in: server stopped: {e}");
-            }
-        });
+        let server = crate::standin::serve("resource explorer stand-in", listener, router);
         Ok(Self { url, shared, server })
     }
 

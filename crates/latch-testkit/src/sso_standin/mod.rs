@@ -26,31 +26,17 @@ pub mod oidc;
 pub mod portal;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
 use aws_config::SdkConfig;
-use latch_core::{Clock, SystemClock, Timestamp};
+use latch_core::{Clock, Timestamp};
 use rand::distributions::{Alphanumeric, Distribution as _, Slice};
 use rand::Rng as _;
 
+pub use crate::standin::StandinOptions;
+
 use self::backing::Backing;
-
-/// How a stand-in is started besides the moto endpoint and administrator.
-#[derive(Clone)]
-pub struct StandinOptions {
-    /// Where to listen; port 0 picks a free one.
-    pub listen: SocketAddr,
-    /// The source of "now" for client secrets, device codes and tokens.
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Default for StandinOptions {
-    fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), clock: Arc::new(SystemClock) }
-    }
-}
 
 /// A running stand-in; the server stops when this is dropped.
 pub struct SsoStandin {
@@ -77,9 +63,7 @@ impl SsoStandin {
 
     /// [`SsoStandin::start`] with a chosen address and clock.
     pub async fn start_with(moto_endpoint: &str, admin: SdkConfig, options: StandinOptions) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(options.listen).await.with_context(|| format!("while binding `{}`", options.listen))?;
-        let addr = listener.local_addr().context("while reading the bound address")?;
-        let url = format!("http://{addr}");
+        let (listener, url) = crate::standin::bind(options.listen).await?;
         let shared = Arc::new(Shared {
             url: url.clone(),
             clock: options.clock,
@@ -91,11 +75,7 @@ impl SsoStandin {
             .merge(portal::routes())
             .merge(approval::routes())
             .with_state(Arc::clone(&shared));
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                eprintln!("sso stand-in: server stopped: {e}");
-            }
-        });
+        let server = crate::standin::serve("sso stand-in", listener, router);
         Ok(Self { url, shared, server })
     }
 
