@@ -236,6 +236,12 @@ impl ProbeContext {
     }
 }
 
+/// The probe of a read on one resource, when the account has none of its
+/// kind yet.
+fn nothing_to_probe(kind: &str) -> Result<Probe, AwsError> {
+    Ok(Probe::Skipped(format!("no {kind} to probe with; checked at the first resource sync")))
+}
+
 fn seen<T, E>(action: &str, r: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>) -> Result<Probe, AwsError>
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -410,7 +416,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
             let first = c.s3.list_buckets().max_buckets(1).send().await.ok().and_then(|o| o.buckets().first().map(|b| (b.name().map(str::to_owned), b.bucket_region().map(str::to_owned))));
             match first {
                 Some((Some(name), region)) => seen(a, c.s3_in(region.as_deref()).get_bucket_policy().bucket(name).send().await),
-                _ => Ok(Probe::Skipped("no bucket to probe with; checked at the first resource sync".into())),
+                _ => nothing_to_probe("bucket"),
             }
         }
         // Each policy read is probed with a resource the account has: a
@@ -421,7 +427,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
             let first = c.sqs.list_queues().max_results(1).send().await.ok().and_then(|o| o.queue_urls().first().cloned());
             match first {
                 Some(url) => seen(a, c.sqs.get_queue_attributes().queue_url(url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::Policy).send().await),
-                None => Ok(Probe::Skipped("no queue to probe with; checked at the first resource sync".into())),
+                None => nothing_to_probe("queue"),
             }
         }
         "sns:ListTopics" => seen(a, c.sns.list_topics().send().await),
@@ -429,7 +435,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
             let first = c.sns.list_topics().send().await.ok().and_then(|o| o.topics().first().and_then(|t| t.topic_arn().map(str::to_owned)));
             match first {
                 Some(arn) => seen(a, c.sns.get_topic_attributes().topic_arn(arn).send().await),
-                None => Ok(Probe::Skipped("no topic to probe with; checked at the first resource sync".into())),
+                None => nothing_to_probe("topic"),
             }
         }
         "kms:ListKeys" => seen(a, c.kms.list_keys().limit(1).send().await),
@@ -439,7 +445,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
             let first = c.kms.list_keys().limit(1).send().await.ok().and_then(|o| o.keys().first().and_then(|k| k.key_id().map(str::to_owned)));
             match first {
                 Some(id) => seen(a, c.kms.get_key_policy().key_id(id).policy_name("default").send().await),
-                None => Ok(Probe::Skipped("no key to probe with; checked at the first resource sync".into())),
+                None => nothing_to_probe("key"),
             }
         }
         "lambda:ListFunctions" => seen(a, c.lambda.list_functions().max_items(1).send().await),
@@ -447,7 +453,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
             let first = c.lambda.list_functions().max_items(1).send().await.ok().and_then(|o| o.functions().first().and_then(|f| f.function_arn().map(str::to_owned)));
             match first {
                 Some(arn) => seen(a, c.lambda.get_policy().function_name(arn).send().await),
-                None => Ok(Probe::Skipped("no function to probe with; checked at the first resource sync".into())),
+                None => nothing_to_probe("function"),
             }
         }
         "secretsmanager:ListSecrets" => seen(a, c.secrets_manager.list_secrets().max_results(1).send().await),
@@ -455,7 +461,7 @@ async fn probe(c: &Clients, ctx: &ProbeContext, perm: Permission) -> Result<Prob
             let first = c.secrets_manager.list_secrets().max_results(1).send().await.ok().and_then(|o| o.secret_list().first().and_then(|s| s.arn().map(str::to_owned)));
             match first {
                 Some(arn) => seen(a, c.secrets_manager.get_resource_policy().secret_id(arn).send().await),
-                None => Ok(Probe::Skipped("no secret to probe with; checked at the first resource sync".into())),
+                None => nothing_to_probe("secret"),
             }
         }
         "tag:GetResources" => seen(a, c.tagging.get_resources().resources_per_page(1).send().await),
