@@ -124,13 +124,16 @@ async fn serve(mut conn: TcpStream, upstream: &str, refusal: Option<Refusal>) ->
         };
         // The JSON protocols (Identity Center, Organizations, tagging) name
         // the error in a header; the query protocols (IAM, STS) in XML;
-        // restJson1 (Resource Explorer) has no target header, a JSON body,
+        // restJson1 (Resource Explorer, Lambda) has no target header,
         // and answers throttling with 429; S3's REST-XML answers it with
         // 503 `SlowDown` in a bare `<Error>`.
         let lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
+        // A query-protocol call always posts a form; what is neither that,
+        // nor JSON 1.1, nor S3 is restJson1 (Lambda's bodiless GETs too).
         let json = lines.iter().any(|l| l.starts_with("x-amz-target:"));
-        let rest_json = !json && lines.iter().any(|l| l.starts_with("content-type:") && l.contains("application/json"));
-        let s3 = !json && !rest_json && lines.iter().any(|l| l.starts_with("x-amz-content-sha256:")) && !lines.iter().any(|l| l.starts_with("content-type:") && l.contains("x-www-form-urlencoded"));
+        let form = lines.iter().any(|l| l.starts_with("content-type:") && l.contains("x-www-form-urlencoded"));
+        let s3 = !json && !form && lines.iter().any(|l| l.starts_with("x-amz-content-sha256:"));
+        let rest_json = !json && !form && !s3;
         let (status, ctype, extra, body) = if json {
             ("400 Bad Request", "application/x-amz-json-1.1", format!("x-amzn-ErrorType: {json_code}\r\n"), format!(r#"{{"__type":"{json_code}","message":"{message}"}}"#))
         } else if rest_json {
