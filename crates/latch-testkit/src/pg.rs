@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use crate::env::LATCH_TEST_PG;
-use crate::process::{free_port, wait_for_port, Watched};
+use crate::process::{free_port, shell_quote, wait_for_port, Watched};
 
 /// A running cluster, stopped on drop.
 #[derive(Debug)]
@@ -133,6 +133,29 @@ impl PgCluster {
         bail!("PostgreSQL on port {port} did not become ready")
     }
 
+    /// Removes the cluster's directory once this process has ended and the
+    /// server has stopped, for a cluster that is never dropped.
+    fn remove_dir_when_this_process_ends(&self) -> anyhow::Result<()> {
+        let dir = shell_quote(&self.dir.path().display().to_string());
+        // Wait for stdin to close (this process is gone), then for the
+        // server's watchdog to stop it (it removes postmaster.pid), then
+        // remove everything.
+        let script = format!(
+            "cat >/dev/null; for i in $(seq 100); do [ -e {dir}/data/postmaster.pid ] || break; sleep 0.1; done; rm -rf {dir}"
+        );
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("while starting the cluster directory's reaper")?;
+        // Held open until the process ends: its closing is the signal.
+        std::mem::forget(child.stdin.take());
+        Ok(())
+    }
+
     /// A URL of a new, empty database in this cluster.
     pub fn fresh_database(&self) -> anyhow::Result<String> {
         create_database(&self.base_url)
@@ -145,7 +168,13 @@ fn shared_base_url() -> anyhow::Result<String> {
     }
     static CLUSTER: OnceLock<Result<PgCluster, String>> = OnceLock::new();
     CLUSTER
-        .get_or_init(|| PgCluster::start().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| {
+            let cluster = PgCluster::start().map_err(|e| format!("{e:#}"))?;
+            // A static is never dropped: without this the cluster's directory
+            // (hundreds of MB) would outlive every test binary that used it.
+            cluster.remove_dir_when_this_process_ends().map_err(|e| format!("{e:#}"))?;
+            Ok(cluster)
+        })
         .as_ref()
         .map(|c| c.base_url.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))
