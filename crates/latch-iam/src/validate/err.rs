@@ -69,6 +69,16 @@ pub enum ValidationError {
     /// An element or value a resource control policy does not support.
     #[error("a resource control policy does not support {0}")]
     RcpUnsupported(&'static str),
+    /// An action that acts on none of the statement's resources: for it, the
+    /// statement matches no request.
+    #[error("`{action}` acts on none of the statement's resources")]
+    ActsOnNoneOfResources {
+        /// The action.
+        action: String,
+        /// The resource types it acts on, with their ARN templates; empty
+        /// when it acts on no particular resource.
+        types: String,
+    },
     /// Policy variables without `Version` 2012-10-17.
     #[error("`{0}` is not expanded as a policy variable without `\"Version\": \"2012-10-17\"`")]
     VariableWithoutVersion(String),
@@ -96,6 +106,8 @@ impl ValidationError {
             DuplicateSid(_) => "give each statement a unique `Sid`".into(),
             TooLarge { .. } => "split the policy or remove statements".into(),
             RcpUnsupported(_) => "RCPs take `\"Version\": \"2012-10-17\"`, `Deny` statements with `\"Principal\": \"*\"` and `Action` naming services or actions".into(),
+            ActsOnNoneOfResources { types, .. } if types.is_empty() => "it acts on no particular resource: write `\"Resource\": \"*\"`".into(),
+            ActsOnNoneOfResources { types, .. } => format!("it acts on {types}: add a matching ARN, or correct the action"),
             VariableWithoutVersion(_) => "add `\"Version\": \"2012-10-17\"` at the top of the policy".into(),
         })
     }
@@ -112,6 +124,9 @@ impl ValidationError {
                 // request for a real action, so flag them but keep going.
                 | ValidationError::UnknownService(_)
                 | ValidationError::UnknownAction { .. }
+                // IAM accepts it; the statement just never applies to the
+                // action.
+                | ValidationError::ActsOnNoneOfResources { .. }
         )
     }
 }

@@ -220,9 +220,15 @@ fn statement(
     if s.resource.is_none() && kind.needs_resource() {
         push(ValidationError::MissingResource(kind.with_article()), s.loc);
     }
+    let resources = s.resource.as_ref().filter(|r| !r.negated);
     for a in s.action.values.iter() {
         if let Some(e) = services::check_action(&a.value) {
             push(e, a.loc);
+        } else if let Some(r) = resources.filter(|_| !s.action.negated) {
+            let values = r.values.iter().map(|v| v.value.as_str());
+            if let Some(e) = services::check_action_resources(&a.value, values) {
+                push(e, a.loc);
+            }
         }
     }
     for e in s.condition.iter().flatten().flat_map(|b| b.entries.iter()) {
@@ -376,11 +382,24 @@ mod tests {
     #[test]
     fn size_limit() {
         let big = format!(
-            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}}}"#,
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/{}"}}}}"#,
             "x".repeat(3000)
         );
         assert!(render(&big, PolicyType::Identity).is_empty());
         assert!(render(&big, PolicyType::Session)[0].starts_with("error: policy is 3"));
+    }
+
+    #[test]
+    fn warns_when_an_action_acts_on_none_of_the_resources() {
+        let t = "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\n\"Action\":[\"s3:ListBucket\",\"s3:GetObject\"],\"Resource\":\"arn:aws:s3:::reports\"}}";
+        let got = render(t, PolicyType::Identity);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with("warning: `s3:GetObject` acts on none of the statement's resources\n  --> p.json:2:27"),
+            "{got:?}"
+        );
+        let negated = t.replace("\"Resource\"", "\"NotResource\"");
+        assert!(render(&negated, PolicyType::Identity).is_empty());
     }
 
     #[test]

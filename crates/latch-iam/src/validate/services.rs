@@ -151,6 +151,35 @@ pub fn mismatched_resource_types(
     (!types.iter().any(|(_, arn)| fits_template(arn, resource))).then_some(types)
 }
 
+/// Checks that `action` acts on at least one of a statement's `Resource`
+/// values; `None` if it does or the reference cannot tell (a `*` or other
+/// pattern among the resources, a policy variable, an unknown or wildcard
+/// action).
+pub fn check_action_resources<'r>(
+    action: &str,
+    mut resources: impl Iterator<Item = &'r str>,
+) -> Option<ValidationError> {
+    let mut types = None;
+    let none_fits = resources.all(|r| {
+        if r.contains("${") {
+            return false;
+        }
+        let mismatch = mismatched_resource_types(action, r);
+        let fits = mismatch.is_none();
+        types = types.take().or(mismatch);
+        !fits
+    });
+    let types = types.filter(|_| none_fits)?;
+    Some(ValidationError::ActsOnNoneOfResources {
+        action: action.to_owned(),
+        types: types
+            .iter()
+            .map(|(name, arn)| format!("`{name}` (`{arn}`)"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// Whether `arn` fits an ARN template of the reference, such as
 /// `arn:${Partition}:s3:::${BucketName}/${ObjectName}`: each `${…}` stands
 /// for any text without `/` or `:`, but the last one, ending the template,
@@ -394,6 +423,34 @@ mod tests {
                 "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
             )),
             "{types:?}"
+        );
+    }
+
+    #[test]
+    fn flags_an_action_that_acts_on_none_of_the_resources() {
+        let check = |action: &str, resources: &[&str]| {
+            check_action_resources(action, resources.iter().copied()).map(|e| {
+                format!("{e} / {}", e.help().unwrap_or_default())
+            })
+        };
+        let bucket = "arn:aws:s3:::reports";
+        let object = "arn:aws:s3:::reports/q1.csv";
+        assert_eq!(check("s3:GetObject", &[bucket, object]), None);
+        assert_eq!(check("s3:GetObject", &[bucket, "*"]), None);
+        assert_eq!(check("s3:GetObject", &["arn:aws:s3:::${aws:username}"]), None);
+        assert_eq!(check("s3:Get*", &[bucket]), None);
+        assert_eq!(check("nosuch:Thing", &[bucket]), None);
+        assert_eq!(check("s3:GetObject", &[]), None);
+        let got = check("s3:GetObject", &[bucket]).unwrap();
+        assert!(
+            got.starts_with("`s3:GetObject` acts on none of the statement's resources / it acts on ")
+                && got.contains("`object` (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`)"),
+            "{got}"
+        );
+        let got = check("s3:ListAllMyBuckets", &[bucket]).unwrap();
+        assert!(
+            got.ends_with("it acts on no particular resource: write `\"Resource\": \"*\"`"),
+            "{got}"
         );
     }
 
