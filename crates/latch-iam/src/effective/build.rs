@@ -516,6 +516,7 @@ impl Builder {
             chains,
             problems: Vec::new(),
             nothing: nothing(),
+            anything: anything(),
         };
         for (arn, policy, account) in pending {
             let reach = self.reach(policy, None, &inv.roles_by_name);
@@ -594,6 +595,13 @@ impl Builder {
         inv.problems = self.problems;
         inv
     }
+}
+
+/// A policy allowing every action on every resource.
+fn anything() -> CompiledPolicy {
+    let text = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+    // INVARIANT: a constant, well-formed policy.
+    Policy::parse(text).map_or_else(|_| nothing(), CompiledPolicy::new)
 }
 
 /// A policy with no statements: as a boundary, it lets nothing through.

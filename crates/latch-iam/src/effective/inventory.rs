@@ -48,6 +48,9 @@ pub struct Inventory {
     /// Stands in for a boundary that cannot be read: a boundary that allows
     /// nothing, so nothing is allowed through it (fail closed).
     pub(super) nothing: CompiledPolicy,
+    /// Stands in for the identity policies of a caller outside the
+    /// inventory: whatever its own account allows, taken as everything.
+    pub(super) anything: CompiledPolicy,
 }
 
 /// A policy as stored.
@@ -250,11 +253,16 @@ impl Inventory {
     /// account (the caller's when the request does not say), for the
     /// services RCPs support.
     pub(super) fn rcp_chain(&self, p: &Principal, req: &Request) -> Option<&Chain> {
-        let service = req.action.split_once(':').map_or("", |(s, _)| s);
+        self.rcp_chain_of(&req.action, req.resource_account.as_deref().unwrap_or(&p.account))
+    }
+
+    /// The RCPs above `account` that govern `action`, if RCPs govern its
+    /// service.
+    pub(super) fn rcp_chain_of(&self, action: &str, account: &str) -> Option<&Chain> {
+        let service = action.split_once(':').map_or("", |(s, _)| s);
         if !RCP_SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service)) {
             return None;
         }
-        let account = req.resource_account.as_deref().unwrap_or(&p.account);
         self.chains.get(account)
     }
 

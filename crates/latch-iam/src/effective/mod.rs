@@ -1,6 +1,7 @@
 //! Effective access over a whole inventory: who can perform a request
 //! ([`Inventory::who_can`]) and what a principal can do
-//! ([`Inventory::what_can`]), decided by the same engine as single
+//! ([`Inventory::what_can`]), and who outside the inventory a resource
+//! policy lets in ([`Inventory::who_can_from_outside`]), decided by the same engine as single
 //! requests.
 //!
 //! An [`Inventory`] is built once from neutral [`Sources`] (users, roles,
@@ -17,6 +18,7 @@ mod glob;
 mod inventory;
 mod keys;
 mod model;
+mod outside;
 mod report;
 mod scan;
 mod scope;
@@ -28,11 +30,14 @@ mod key_tests;
 #[cfg(test)]
 mod org_tests;
 #[cfg(test)]
+mod outside_tests;
+#[cfg(test)]
 mod tests;
 
 pub use assume::MAX_HOPS;
 pub use err::{BuildError, Problem, QueryError};
 pub use inventory::Inventory;
+pub use outside::{OutsideAccess, Outsider};
 pub use keys::SESSION_NAME;
 pub use model::{
     GroupSpec, InlinePolicy, ManagedPolicy, OrgAccount, OrgLevel, OrgPolicy, OrgPolicyKind,
