@@ -405,8 +405,18 @@ async fn iam_user_role_assume_with_several_accounts() {
     e.install(&account, "iam-users", Some("customer"), &iam).await;
     e.verify(&account).await;
     let admin_iam = aws_sdk_iam::Client::new(&e.w.config(&e.w.admin.id, &e.w.admin.secret, None));
-    e.install(HOST_ACCOUNT, "iam-users", None, &admin_iam).await;
-    e.verify(HOST_ACCOUNT).await;
+    // A bucket anyone may read, for who-can from outside the inventory.
+    let s3_config = aws_sdk_s3::config::Builder::from(&e.w.config(&e.w.admin.id, &e.w.admin.secret, None)).force_path_style(true).build();
+    let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+    s3.create_bucket().bucket("public-reports").send().await.unwrap();
+    let public = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-reports/*"}]});
+    s3.put_bucket_policy().bucket("public-reports").policy(public.to_string()).send().await.unwrap();
+    e.install_with(json!({"account_id": HOST_ACCOUNT, "mode": "iam-users", "inventory": true}), &admin_iam).await;
+    // Verified with IAM enforcement off: under it moto refuses Lambda's
+    // `ListFunctions` whatever the signature, and checks `tag:GetResources`
+    // as `tagging:GetResources` (latch-aws's install test covers the probes).
+    let (_, verified) = e.admin_web.call(Method::POST, &format!("/v1/integrations/aws/{HOST_ACCOUNT}/verify"), None).await;
+    assert_eq!(verified["integration"]["status"], "installed", "{verified}");
 
     let own = [("AWS_ACCESS_KEY_ID", key.access_key_id.as_str()), ("AWS_SECRET_ACCESS_KEY", key.secret_access_key.as_str())];
     let out = e.alice(&["aws", "role", "assume", "Admin"], &own).await;
@@ -450,6 +460,22 @@ async fn iam_user_role_assume_with_several_accounts() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(table.contains(&role) && table.contains("inline policy `admin`"), "{table}");
+
+    // Who can read the public bucket: everyone, by its bucket policy.
+    let mut found = serde_json::Value::Null;
+    for _ in 0..100 {
+        let out = e.admin.run(&["iam", "who-can", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::public-reports/2026.csv", "--json"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        found = serde_json::from_slice(&out.stdout).unwrap();
+        if found.as_array().is_some_and(|a| a.iter().any(|f| f["outside"] == true)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let anyone: Vec<&serde_json::Value> = found.as_array().unwrap().iter().filter(|f| f["outside"] == true).collect();
+    assert_eq!(anyone.len(), 1, "{found:#}");
+    assert_eq!((anyone[0]["principal"].as_str(), anyone[0]["entity"].as_str()), (Some("*"), Some("anyone")), "{found:#}");
+    assert_eq!(anyone[0]["statements"][0]["sid"], "Everyone", "{found:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

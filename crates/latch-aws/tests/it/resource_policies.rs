@@ -39,6 +39,10 @@ fn who(inv: &Inventory, action: &str, resource: &str) -> Vec<String> {
     found
 }
 
+fn outside(inv: &Inventory, action: &str, resource: &str) -> Vec<String> {
+    inv.who_can_from_outside(action, resource, &Context::default()).unwrap().into_iter().map(|o| o.principal).collect()
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -72,7 +76,9 @@ async fn queue_topic_key_function_and_secret_policies_shape_who_can() {
     iam.create_user().user_name("bob").send().await.unwrap();
     let alice = format!("arn:aws:iam::{member}:user/alice");
     let bob = format!("arn:aws:iam::{member}:user/bob");
-    let named = json!([bob, carol]);
+    // A role of an account Latch does not inventory: reported as outside.
+    let partner = "arn:aws:iam::777788889999:role/partner".to_owned();
+    let named = json!([bob, carol, partner]);
 
     // A queue naming bob and carol, and one without a policy.
     let queue = customer.sqs.create_queue().queue_name("jobs").send().await.unwrap().queue_url().unwrap().to_owned();
@@ -171,6 +177,12 @@ async fn queue_topic_key_function_and_secret_policies_shape_who_can() {
     assert_eq!(who(&inv, "sqs:SendMessage", &queue_arn), by_policy);
     assert_eq!(who(&inv, "sns:Publish", &topic_arn), by_policy);
     assert_eq!(who(&inv, "secretsmanager:GetSecretValue", &secret_arn), by_policy);
+    // The partner role is outside the inventory: who-can from outside
+    // names it, and only it (bob and carol are the inventory's).
+    for (action, arn) in [("sqs:SendMessage", &queue_arn), ("sns:Publish", &topic_arn), ("secretsmanager:GetSecretValue", &secret_arn)] {
+        assert_eq!(outside(&inv, action, arn), std::slice::from_ref(&partner), "{action}");
+    }
+    assert!(outside(&inv, "kms:Decrypt", &locked).is_empty(), "the host account is in the inventory");
     // The function's policy allows the host account: its principals on
     // their own policies; bob has none.
     assert_eq!(who(&inv, "lambda:InvokeFunction", &function_arn), sorted(vec![alice.clone(), carol.clone(), dave.clone(), host_admin.clone()]));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use latch_core::model::Scope;
-use latch_iam::effective::{AssumePath, Capability, Filter, Finding, Grant, Inventory, StatementAt};
+use latch_iam::effective::{AssumePath, Capability, Filter, Finding, Grant, Inventory, OutsideAccess, Outsider, StatementAt};
 use latch_iam::eval::Context;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -104,6 +104,24 @@ fn finding(f: &Finding) -> Value {
     })
 }
 
+/// A caller outside the inventory, in the shape of a [`finding`].
+fn outsider(o: &OutsideAccess) -> Value {
+    let (entity, reason) = match o.kind {
+        Outsider::Anyone => ("anyone", "the resource policy allows everyone"),
+        Outsider::Account => ("outside-account", "the resource policy allows this account, which Latch does not inventory: its principals its own policies allow"),
+        Outsider::Principal => ("outside-principal", "the resource policy allows this principal, whose account Latch does not inventory: if its own policies allow it too"),
+    };
+    json!({
+        "principal": o.principal,
+        "entity": entity,
+        "outside": true,
+        "reason": reason,
+        "statements": statements(&o.statements),
+        "assumed_by": [],
+        "caveats": o.caveats.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
 fn grant(g: &Grant) -> Value {
     json!({
         "statement": statement(&g.statement),
@@ -146,7 +164,7 @@ pub struct WhoCanQuery {
     security(("bearer" = []), ("cookie" = [])),
     params(WhoCanQuery),
     responses(
-        (status = 200, description = "Every IAM user and role in the synced inventory that the engine allows to make the request, with the deciding statements and who can assume each role.", body = Vec<Object>),
+        (status = 200, description = "Every IAM user and role in the synced inventory that the engine allows to make the request, with the deciding statements and who can assume each role; then the callers outside the inventory the resource's policy lets in (`outside: true`; `entity` is `anyone`, `outside-account` or `outside-principal`), decided on the resource's side.", body = Vec<Object>),
         (status = 400, description = "`invalid_request`: the action or resource cannot make a request.", body = ErrorBody),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
         AuthErrors,
@@ -155,7 +173,12 @@ pub struct WhoCanQuery {
 pub async fn who_can(State(state): State<AppState>, caller: Caller, Query(q): Query<WhoCanQuery>) -> ApiResult<axum::Json<Vec<Value>>> {
     caller.require(Scope::Admin)?;
     let inv = inventory(&state, &caller.org_id).await?;
-    let found = tokio::task::spawn_blocking(move || inv.who_can(&q.action, &q.resource, &Context::default()).map(|f| f.iter().map(finding).collect::<Vec<_>>()))
+    let found = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, latch_iam::effective::QueryError> {
+        let ctx = Context::default();
+        let mut found: Vec<Value> = inv.who_can(&q.action, &q.resource, &ctx)?.iter().map(finding).collect();
+        found.extend(inv.who_can_from_outside(&q.action, &q.resource, &ctx)?.iter().map(outsider));
+        Ok(found)
+    })
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
