@@ -507,6 +507,9 @@ pub trait InventoryStore: Send + Sync {
     async fn last_sync(&self, org_id: &str, account_id: &str) -> StoreResult<Option<SyncRun>>;
     /// The account's current items, optionally of one kind, by id.
     async fn items(&self, org_id: &str, account_id: &str, kind: Option<&str>) -> StoreResult<Vec<Item>>;
+    /// The account's current items of `kind` whose id ends with `suffix`
+    /// (a role by `/NAME`, a resource by its ARN), read without the rest.
+    async fn items_ending(&self, org_id: &str, account_id: &str, kind: &str, suffix: &str) -> StoreResult<Vec<Item>>;
     /// What sync `version` found changed.
     async fn changes(&self, org_id: &str, account_id: &str, version: i64) -> StoreResult<Vec<Change>>;
 }

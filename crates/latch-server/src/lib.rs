@@ -13,6 +13,7 @@ pub mod federation;
 mod logging;
 mod metrics;
 mod notify;
+mod policy_cache;
 mod request_id;
 mod resource_tags;
 pub mod saml;

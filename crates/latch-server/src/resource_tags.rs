@@ -15,8 +15,9 @@ use crate::state::AppState;
 /// Whether an item is the one a target names.
 type Matcher = fn(&Item, &str) -> bool;
 
-/// The inventory kind holding a target's kind, and how to find the item.
-fn source(kind: Kind) -> Option<(&'static str, Matcher)> {
+/// The inventory kind holding a target's kind, how its id ends, and how to
+/// find the item.
+fn source(kind: Kind, name: &str) -> Option<(&'static str, String, Matcher)> {
     fn by_name(i: &Item, name: &str) -> bool {
         i.data.get("name").and_then(Value::as_str) == Some(name)
     }
@@ -24,8 +25,9 @@ fn source(kind: Kind) -> Option<(&'static str, Matcher)> {
         i.id == arn
     }
     match kind {
-        Kind::Role => Some(("iam-role", by_name)),
-        Kind::Resource => Some(("resource", by_arn)),
+        // A role's ARN ends with `/NAME`, after its path.
+        Kind::Role => Some(("iam-role", format!("/{name}"), by_name)),
+        Kind::Resource => Some(("resource", name.to_owned(), by_arn)),
         Kind::PermissionSet | Kind::Group | Kind::Policy => None,
     }
 }
@@ -41,7 +43,7 @@ pub fn of(item: &Item) -> BTreeMap<String, String> {
 
 /// The tags of `target` in the org's inventory (none if not synced).
 pub async fn for_target(state: &AppState, org_id: &str, target: &Target) -> ApiResult<BTreeMap<String, String>> {
-    let Some((kind, matches)) = source(target.kind) else { return Ok(BTreeMap::new()) };
-    let items = state.store.items(org_id, &target.account, Some(kind)).await?;
+    let Some((kind, suffix, matches)) = source(target.kind, &target.name) else { return Ok(BTreeMap::new()) };
+    let items = state.store.items_ending(org_id, &target.account, kind, &suffix).await?;
     Ok(items.iter().find(|i| matches(i, &target.name)).map(of).unwrap_or_default())
 }

@@ -45,6 +45,8 @@ pub struct Inner {
     /// was built from (rebuilt when one moves on; the same on every replica
     /// as it follows the database).
     pub inventories: crate::api::InventoryCache,
+    /// Access policies parsed, by org and version.
+    pub policies: crate::policy_cache::PolicyCache,
 }
 
 /// The provisioners the server knows, by integration name.
@@ -69,7 +71,7 @@ impl AppState {
     /// Builds the state.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>, sealer: crate::sealing::Sealer) -> Self {
         let (request_changes, _) = tokio::sync::broadcast::channel(1024);
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default() }))
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default() }))
     }
 
     /// Request `id` was created or changed with `jobs` jobs queued

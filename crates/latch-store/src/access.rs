@@ -13,7 +13,7 @@ use latch_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::connect::SqlStore;
+use crate::connect::{Engine, SqlStore};
 use crate::error::MapErr;
 
 fn corrupt(what: &str, v: &str) -> StoreError {
@@ -79,6 +79,74 @@ fn request_row(row: &AnyRow) -> StoreResult<Request> {
     })
 }
 
+fn target_row(row: &AnyRow) -> StoreResult<Target> {
+    let kind: String = row.try_get("kind").db()?;
+    let level: Option<String> = row.try_get("level").db()?;
+    Ok(Target {
+        integration: row.try_get("integration").db()?,
+        account: row.try_get("account").db()?,
+        kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        name: row.try_get("name").db()?,
+        level: level.as_deref().map(|l| match l {
+            "write" => Level::Write,
+            "admin" => Level::Admin,
+            _ => Level::Read,
+        }),
+    })
+}
+
+/// A decision from a row whose reason and time columns are `reason`, `at`.
+fn decision_row(row: &AnyRow, reason: &str, at: &str) -> StoreResult<Decision> {
+    Ok(Decision {
+        approver_id: row.try_get("approver_id").db()?,
+        approver_email: row.try_get("approver_email").db()?,
+        decision: row.try_get("decision").db()?,
+        reason: row.try_get(reason).db()?,
+        at: Timestamp(row.try_get(at).db()?),
+    })
+}
+
+/// One request with its targets and decisions, in one statement: the
+/// request's row joined with each target and each decision (a handful of
+/// each, so the product stays small), read back apart.
+fn one_request_sql() -> String {
+    let cols: Vec<String> = REQUEST_COLS.split(", ").map(|c| format!("r.{}", c.trim())).collect();
+    format!(
+        "SELECT {}, t.idx AS t_idx, t.integration, t.account, t.kind, t.name, t.level,
+                d.approver_id, d.approver_email, d.decision, d.reason AS d_reason, d.at AS d_at
+         FROM requests r
+         LEFT JOIN request_targets t ON t.request_id = r.id
+         LEFT JOIN request_decisions d ON d.request_id = r.id
+         WHERE r.org_id = $1 AND r.id = $2
+         ORDER BY t.idx, d.at, d.approver_id",
+        cols.join(", ")
+    )
+}
+
+/// The request in the rows of [`one_request_sql`].
+fn one_request(rows: &[AnyRow]) -> StoreResult<Option<Request>> {
+    let Some(first) = rows.first() else { return Ok(None) };
+    let mut r = request_row(first)?;
+    let mut seen_targets: Vec<i64> = Vec::new();
+    for row in rows {
+        if let Some(idx) = row.try_get::<Option<i64>, _>("t_idx").db()? {
+            if !seen_targets.contains(&idx) {
+                seen_targets.push(idx);
+                r.targets.push(target_row(row)?);
+            }
+        }
+        if row.try_get::<Option<String>, _>("approver_id").db()?.is_some() {
+            let d = decision_row(row, "d_reason", "d_at")?;
+            if !r.decisions.iter().any(|x| x.approver_id == d.approver_id) {
+                r.decisions.push(d);
+            }
+        }
+    }
+    // The rows come ordered by target; decisions in time order.
+    r.decisions.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.approver_id.cmp(&b.approver_id)));
+    Ok(Some(r))
+}
+
 impl SqlStore {
     /// Loads targets and decisions into requests (two queries for the lot).
     async fn fill(&self, mut requests: Vec<Request>) -> StoreResult<Vec<Request>> {
@@ -95,19 +163,7 @@ impl SqlStore {
         }
         for row in query.fetch_all(&self.read).await.db()? {
             let rid: String = row.try_get("request_id").db()?;
-            let kind: String = row.try_get("kind").db()?;
-            let level: Option<String> = row.try_get("level").db()?;
-            let t = Target {
-                integration: row.try_get("integration").db()?,
-                account: row.try_get("account").db()?,
-                kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
-                name: row.try_get("name").db()?,
-                level: level.as_deref().map(|l| match l {
-                    "write" => Level::Write,
-                    "admin" => Level::Admin,
-                    _ => Level::Read,
-                }),
-            };
+            let t = target_row(&row)?;
             if let Some(r) = requests.iter_mut().find(|r| r.id == rid) {
                 r.targets.push(t);
             }
@@ -119,13 +175,7 @@ impl SqlStore {
         }
         for row in query.fetch_all(&self.read).await.db()? {
             let rid: String = row.try_get("request_id").db()?;
-            let d = Decision {
-                approver_id: row.try_get("approver_id").db()?,
-                approver_email: row.try_get("approver_email").db()?,
-                decision: row.try_get("decision").db()?,
-                reason: row.try_get("reason").db()?,
-                at: Timestamp(row.try_get("at").db()?),
-            };
+            let d = decision_row(&row, "reason", "at")?;
             if let Some(r) = requests.iter_mut().find(|r| r.id == rid) {
                 r.decisions.push(d);
             }
@@ -136,12 +186,12 @@ impl SqlStore {
 
 /// Queues the jobs and appends the audit events that follow a change, inside
 /// its transaction.
-async fn record_effects(tx: &mut sqlx::AnyConnection, org_id: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
+async fn record_effects(tx: &mut sqlx::AnyConnection, engine: Engine, org_id: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
     for job in &effects.jobs {
         crate::jobs::enqueue_in(tx, job, now).await?;
     }
     for event in &effects.audit {
-        crate::audit::append_in(tx, org_id, event, now).await?;
+        crate::audit::append_in(tx, engine, org_id, event, now).await?;
     }
     Ok(())
 }
@@ -220,7 +270,7 @@ impl AccessStore for SqlStore {
                 .await
                 .db()?;
         }
-        record_effects(&mut tx, org_id, effects, now).await?;
+        record_effects(&mut tx, self.engine, org_id, effects, now).await?;
         tx.commit().await.db()?;
         // Exactly what was inserted (the conformance tests read it back).
         Ok(Request {
@@ -246,14 +296,9 @@ impl AccessStore for SqlStore {
     }
 
     async fn request(&self, org_id: &str, id: &str) -> StoreResult<Option<Request>> {
-        let row = sqlx::query(&format!("SELECT {REQUEST_COLS} FROM requests WHERE org_id = $1 AND id = $2"))
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(&self.write)
-            .await
-            .db()?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(self.fill(vec![request_row(&row)?]).await?.pop())
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let rows = sqlx::query(SQL.get_or_init(one_request_sql)).bind(org_id).bind(id).fetch_all(&self.write).await.db()?;
+        one_request(&rows)
     }
 
     async fn list_requests(&self, org_id: &str, f: &RequestFilter) -> StoreResult<Vec<Request>> {
@@ -307,7 +352,7 @@ impl AccessStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        record_effects(&mut tx, org_id, &c.effects, now).await?;
+        record_effects(&mut tx, self.engine, org_id, &c.effects, now).await?;
         tx.commit().await.db()?;
         Ok(true)
     }
@@ -331,7 +376,7 @@ impl AccessStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        record_effects(&mut tx, org_id, &e.effects, now).await?;
+        record_effects(&mut tx, self.engine, org_id, &e.effects, now).await?;
         tx.commit().await.db()?;
         Ok(true)
     }

@@ -7,12 +7,12 @@ use latch_core::store::{AuditStore, StoreError, StoreResult};
 use latch_core::Timestamp;
 use sqlx::Row;
 
-use crate::connect::SqlStore;
+use crate::connect::{Engine, SqlStore};
 use crate::error::MapErr;
 use crate::rows::{self, AUDIT_COLS};
 
 /// Appends `event` to the org's chain inside the caller's transaction.
-pub(crate) async fn append_in(tx: &mut sqlx::AnyConnection, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord> {
+pub(crate) async fn append_in(tx: &mut sqlx::AnyConnection, engine: Engine, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord> {
     // INVARIANT: bumping the head first takes its row lock (PostgreSQL) or
     // the write lock (SQLite) before anything is read, so two appends to
     // one org are strictly ordered. The RETURNING hash is still the
@@ -26,10 +26,15 @@ pub(crate) async fn append_in(tx: &mut sqlx::AnyConnection, org_id: &str, event:
     let seq: i64 = head.try_get("seq").db()?;
     let prev: String = head.try_get("hash").db()?;
     let record = AuditRecord::chain(org_id, seq, now, event, &prev);
-    sqlx::query(
-        "INSERT INTO audit_log (org_id, seq, at, actor, action, target, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
+    // The record and the head's new hash: one statement on PostgreSQL (a
+    // data-modifying CTE), two on SQLite (which has none, and no round trip).
+    const INSERT: &str = "INSERT INTO audit_log (org_id, seq, at, actor, action, target, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    const INSERT_AND_HEAD: &str = "WITH appended AS (INSERT INTO audit_log (org_id, seq, at, actor, action, target, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))
+         UPDATE audit_heads SET hash = $9 WHERE org_id = $1";
+    let postgres = engine == Engine::Postgres;
+    sqlx::query(if postgres { INSERT_AND_HEAD } else { INSERT })
     .bind(&record.org_id)
     .bind(record.seq)
     .bind(record.at.millis())
@@ -42,7 +47,9 @@ pub(crate) async fn append_in(tx: &mut sqlx::AnyConnection, org_id: &str, event:
     .execute(&mut *tx)
     .await
     .db()?;
-    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE org_id = $1").bind(org_id).bind(&record.hash).execute(&mut *tx).await.db()?;
+    if !postgres {
+        sqlx::query("UPDATE audit_heads SET hash = $2 WHERE org_id = $1").bind(org_id).bind(&record.hash).execute(&mut *tx).await.db()?;
+    }
     Ok(record)
 }
 
@@ -50,7 +57,7 @@ pub(crate) async fn append_in(tx: &mut sqlx::AnyConnection, org_id: &str, event:
 impl AuditStore for SqlStore {
     async fn append_audit(&self, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord> {
         let mut tx = self.write.begin().await.db()?;
-        let record = append_in(&mut tx, org_id, event, now).await?;
+        let record = append_in(&mut tx, self.engine, org_id, event, now).await?;
         tx.commit().await.db()?;
         Ok(record)
     }

@@ -265,6 +265,29 @@ impl InventoryStore for SqlStore {
             .collect()
     }
 
+    async fn items_ending(&self, org_id: &str, account_id: &str, kind: &str, suffix: &str) -> StoreResult<Vec<Item>> {
+        // `LIKE` narrows the rows in the database (SQLite's ignores ASCII
+        // case); the exact test is here.
+        let escaped: String = suffix.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+        let rows = sqlx::query("SELECT kind, id, data FROM inventory_items WHERE org_id = $1 AND account_id = $2 AND kind = $3 AND id LIKE $4 ESCAPE '\\' ORDER BY id")
+            .bind(org_id)
+            .bind(account_id)
+            .bind(kind)
+            .bind(format!("%{escaped}"))
+            .fetch_all(&self.read)
+            .await
+            .db()?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id").db()?;
+            if id.ends_with(suffix) {
+                let data: String = r.try_get("data").db()?;
+                items.push(Item { kind: r.try_get("kind").db()?, id, data: serde_json::from_str(&data).unwrap_or_default() });
+            }
+        }
+        Ok(items)
+    }
+
     async fn changes(&self, org_id: &str, account_id: &str, version: i64) -> StoreResult<Vec<Change>> {
         let rows = sqlx::query("SELECT change, kind, id FROM inventory_changes WHERE org_id = $1 AND account_id = $2 AND version = $3 ORDER BY change, kind, id")
             .bind(org_id)

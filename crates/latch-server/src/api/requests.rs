@@ -3,6 +3,7 @@
 //! against the policy rule the request was made under, with the approver's
 //! groups as they are at the moment of deciding.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -52,9 +53,22 @@ pub(crate) async fn person(state: &AppState, p: &Principal) -> ApiResult<Person>
     Ok(Person { email: p.email.clone(), groups: groups.into_iter().map(|g| g.name).collect() })
 }
 
-async fn policy_at(state: &AppState, org_id: &str, version: i64) -> ApiResult<Policy> {
+async fn policy_at(state: &AppState, org_id: &str, version: i64) -> ApiResult<Arc<Policy>> {
+    if let Some(p) = state.policies.get(org_id, version) {
+        return Ok(p);
+    }
     let source = state.store.policy_version(org_id, version).await?.ok_or(ApiError::NotFound("policy"))?;
-    Policy::parse(&source).map_err(|e| ApiError::Internal(format!("stored policy v{version} no longer parses: {e}").into()))
+    parsed(state, org_id, version, &source)
+}
+
+/// Version `version` of the org's policy, parsed from `source` unless cached.
+fn parsed(state: &AppState, org_id: &str, version: i64, source: &str) -> ApiResult<Arc<Policy>> {
+    if let Some(p) = state.policies.get(org_id, version) {
+        return Ok(p);
+    }
+    let policy = Arc::new(Policy::parse(source).map_err(|e| ApiError::Internal(format!("stored policy v{version} no longer parses: {e}").into()))?);
+    state.policies.put(org_id, version, policy.clone());
+    Ok(policy)
 }
 
 fn describe(t: &Target) -> String {
@@ -113,7 +127,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
         .current_policy(&caller.org_id)
         .await?
         .ok_or_else(|| ApiError::NoAccess("the org has no access policy yet, so nothing can be requested".to_owned()))?;
-    let policy = Policy::parse(&source).map_err(|e| ApiError::Internal(format!("stored policy no longer parses: {e}").into()))?;
+    let policy = parsed(&state, &caller.org_id, version, &source)?;
     let me = person(&state, &caller).await?;
     let mut rule: Option<&Rule> = None;
     for t in &targets {
@@ -204,7 +218,7 @@ pub struct ListQuery {
 
 /// Policy versions parsed once per call, however many requests share them.
 #[derive(Default)]
-struct Policies(std::collections::HashMap<i64, Policy>);
+struct Policies(std::collections::HashMap<i64, Arc<Policy>>);
 
 impl Policies {
     async fn rule_eligible(&mut self, state: &AppState, org_id: &str, r: &Request, me: &Person) -> ApiResult<bool> {

@@ -67,9 +67,14 @@ async fn requests_round_trip_and_move_only_from_the_expected_state(s: SqlStore) 
     assert!(!s.transition(&a.id, &r.id, State::Pending, State::Approved, &approved, T0).await.unwrap());
     let end = Changes { end_reason: Some(EndReason::Revoked), ..Changes::default() };
     assert!(s.transition(&a.id, &r.id, State::Approved, State::Expiring, &end, T0).await.unwrap());
+    // A second approver, earlier in time: decisions come back in time
+    // order, each once, next to both targets.
+    let d2 = Decision { approver_id: "carol".into(), approver_email: "carol@x.io".into(), decision: "approve".into(), reason: "ok".into(), at: Timestamp(T0.0 - 1) };
+    s.add_decision(&a.id, &r.id, &d2).await.unwrap();
     let got = s.request(&a.id, &r.id).await.unwrap().unwrap();
     assert_eq!((got.state, got.end_reason, got.decided_at), (State::Expiring, Some(EndReason::Revoked), Some(T0)));
-    assert_eq!(got.decisions, vec![d]);
+    assert_eq!(got.decisions, vec![d2, d]);
+    assert_eq!(got.targets, r.targets);
 }
 
 async fn requests_are_listed_by_requester_and_state(s: SqlStore) {

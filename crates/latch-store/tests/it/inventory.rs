@@ -65,4 +65,23 @@ async fn syncs_version_the_inventory_and_diff_it(s: SqlStore) {
     assert!(s.changes(&other.id, ACCT, 2).await.unwrap().is_empty());
 }
 
-crate::conformance!(syncs_version_the_inventory_and_diff_it);
+/// Items by how their id ends: a role by `/NAME` whatever its path, exactly
+/// (`_` and `%` are not wildcards, case counts), in its org only.
+async fn items_are_found_by_how_their_id_ends(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    let other = s.create_org("globex", "Globex", T0).await.unwrap();
+    let role = |path: &str, name: &str| Item { kind: "iam-role".into(), id: format!("arn:aws:iam::{ACCT}:role/{path}{name}"), data: json!({"name": name}) };
+    let v = s.begin_sync(&org.id, ACCT, T0).await.unwrap().version;
+    let items = [role("", "Deploy"), role("team/ci/", "Deploy_1"), role("", "DeployX1"), role("", "deploy_1"), role("", "Admin"), user("Deploy_1", "a")];
+    s.put_items(&org.id, ACCT, v, &items).await.unwrap();
+    s.finish_sync(&org.id, ACCT, v, T0).await.unwrap();
+    let ids = |found: Vec<Item>| found.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.items_ending(&org.id, ACCT, "iam-role", "/Deploy_1").await.unwrap()), [format!("arn:aws:iam::{ACCT}:role/team/ci/Deploy_1")]);
+    assert_eq!(ids(s.items_ending(&org.id, ACCT, "iam-role", "/Deploy").await.unwrap()), [format!("arn:aws:iam::{ACCT}:role/Deploy")]);
+    assert!(s.items_ending(&org.id, ACCT, "iam-role", "/Deploy%").await.unwrap().is_empty());
+    assert!(s.items_ending(&other.id, ACCT, "iam-role", "/Deploy").await.unwrap().is_empty());
+    let arn = format!("arn:aws:iam::{ACCT}:role/Admin");
+    assert_eq!(ids(s.items_ending(&org.id, ACCT, "iam-role", &arn).await.unwrap()), [arn]);
+}
+
+crate::conformance!(syncs_version_the_inventory_and_diff_it, items_are_found_by_how_their_id_ends);
