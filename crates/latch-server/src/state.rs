@@ -38,7 +38,7 @@ pub struct Inner {
     /// Ids of requests this replica just changed, for watch streams to wake
     /// on at once (changes made by other replicas are seen at their next
     /// look).
-    pub request_changes: tokio::sync::broadcast::Sender<Arc<str>>,
+    pub request_changes: tokio::sync::broadcast::Sender<RequestChange>,
     /// Seals the secrets kept in the database.
     pub sealer: crate::sealing::Sealer,
     /// The effective-access inventory last built per org, with the syncs it
@@ -47,6 +47,15 @@ pub struct Inner {
     pub inventories: crate::api::InventoryCache,
     /// Access policies parsed, by org and version.
     pub policies: crate::policy_cache::PolicyCache,
+}
+
+/// A request this replica created or changed.
+#[derive(Debug, Clone)]
+pub struct RequestChange {
+    /// Its id.
+    pub id: Arc<str>,
+    /// The request as it now stands, when known without reading it.
+    pub now: Option<Arc<latch_core::access::request::Request>>,
 }
 
 /// The provisioners the server knows, by integration name.
@@ -80,7 +89,15 @@ impl AppState {
     /// than the work itself) and whoever watches the request.
     pub fn request_changed(&self, id: &str, jobs: usize) {
         self.wake_workers(jobs);
-        let _ = self.request_changes.send(Arc::from(id));
+        let _ = self.request_changes.send(RequestChange { id: Arc::from(id), now: None });
+    }
+
+    /// [`AppState::request_changed`], when the request as it now stands is
+    /// known exactly (a transition from a state it was read in): watchers
+    /// take it from here instead of reading it again.
+    pub fn request_moved(&self, now: &latch_core::access::request::Request, jobs: usize) {
+        self.wake_workers(jobs);
+        let _ = self.request_changes.send(RequestChange { id: Arc::from(now.id.as_str()), now: Some(Arc::new(now.clone())) });
     }
 
     /// Wakes up to `n` idle workers of this replica.

@@ -134,6 +134,20 @@ impl State {
         State::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// How far along the lifecycle: every transition that changes the
+    /// state increases it, so of two sightings of one request the one with
+    /// more progress is the newer.
+    pub fn progress(self) -> u8 {
+        match self {
+            State::Pending => 0,
+            State::Approved => 1,
+            State::Provisioning => 2,
+            State::Active => 3,
+            State::Expiring => 4,
+            State::Expired | State::Denied | State::Cancelled | State::Relinquished | State::Revoked | State::Failed => 5,
+        }
+    }
+
     /// Whether nothing more can happen.
     pub fn is_final(self) -> bool {
         matches!(self, State::Expired | State::Denied | State::Cancelled | State::Relinquished | State::Revoked | State::Failed)
@@ -251,6 +265,13 @@ mod tests {
             }
         }
         assert_eq!(checked, State::ALL.len() * all_events().len());
+    }
+
+    #[test]
+    fn every_change_of_state_makes_progress() {
+        for (from, event, to) in legal().into_iter().filter(|(f, _, t)| f != t) {
+            assert!(to.progress() > from.progress(), "{from} + {event:?} -> {to}");
+        }
     }
 
     #[test]

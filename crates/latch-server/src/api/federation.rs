@@ -121,7 +121,7 @@ pub async fn token(State(state): State<AppState>, caller: Caller, Path(id): Path
 // the requester's own grant, active now, in a federated account.
 async fn federated_grant(state: &AppState, caller: &Caller, id: &str, account: Option<&str>) -> ApiResult<(Request, Target, Timestamp)> {
     caller.require(Scope::Request)?;
-    let (r, _) = crate::api::requests::load(state, &caller.0, id).await?;
+    let r = crate::api::requests::load(state, &caller.0, id).await?;
     if r.requester_id != caller.0.user_id {
         return Err(ApiError::ForbiddenBecause("only the requester can have tokens for a grant".to_owned()));
     }

@@ -283,7 +283,21 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
 }
 
 /// A request the caller may see, with the caller as the policy sees them.
-pub(crate) async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiResult<(Request, Person)> {
+pub(crate) async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Request> {
+    let r = state.store.request(&caller.org_id, id).await?.ok_or(ApiError::NotFound("request"))?;
+    // The requester's and an admin's own right: no need to know their groups.
+    if r.requester_id == caller.user_id || caller.role == Role::Admin {
+        return Ok(r);
+    }
+    let me = person(state, caller).await?;
+    if !Policies::default().visible(state, caller, &r, &me).await? {
+        return Err(ApiError::NotFound("request"));
+    }
+    Ok(r)
+}
+
+/// [`load`], with the caller as the policy sees them (for decisions).
+async fn load_with_person(state: &AppState, caller: &Principal, id: &str) -> ApiResult<(Request, Person)> {
     let r = state.store.request(&caller.org_id, id).await?.ok_or(ApiError::NotFound("request"))?;
     let me = person(state, caller).await?;
     if !Policies::default().visible(state, caller, &r, &me).await? {
@@ -309,7 +323,7 @@ pub(crate) async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiR
 )]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Request>> {
     caller.require(Scope::Read)?;
-    Ok(axum::Json(load(&state, &caller, &id).await?.0))
+    Ok(axum::Json(load(&state, &caller, &id).await?))
 }
 
 /// Body of approve, deny and cancel.
@@ -350,7 +364,7 @@ async fn apply(state: &AppState, caller: &Principal, r: &Request, event: Event, 
 )]
 pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
     let reason = body.reason;
-    let (r, me) = load(&state, &caller, &id).await?;
+    let (r, me) = load_with_person(&state, &caller, &id).await?;
     // Deciding others' requests takes the approver role (and an API token's
     // `approve` scope); approving one's own, where a rule allows it, does not.
     caller.require(if r.requester_id == caller.user_id { Scope::Request } else { Scope::Approve })?;
@@ -431,7 +445,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
 )]
 pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
     let reason = body.reason;
-    let (r, me) = load(&state, &caller, &id).await?;
+    let (r, me) = load_with_person(&state, &caller, &id).await?;
     if r.requester_id == caller.user_id {
         return Err(ApiError::ForbiddenBecause("you cannot deny your own request\nhelp: cancel it instead".to_owned()));
     }
@@ -472,7 +486,7 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
     ),
 )]
 pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Request>> {
-    let (r, _) = load(&state, &caller, &id).await?;
+    let r = load(&state, &caller, &id).await?;
     if r.requester_id != caller.user_id {
         return Err(ApiError::ForbiddenBecause("only the requester can cancel a request".to_owned()));
     }
@@ -522,7 +536,7 @@ async fn end(state: &AppState, caller: &Principal, r: &Request, reason: EndReaso
     ),
 )]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
-    let (r, me) = load(&state, &caller, &id).await?;
+    let (r, me) = load_with_person(&state, &caller, &id).await?;
     caller.require(Scope::Approve)?;
     let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
     let eligible = policy.rule(&r.rule).is_some_and(|rule| rule.approval.eligible(&me));
@@ -551,7 +565,7 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
     ),
 )]
 pub async fn relinquish(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Request>> {
-    let (r, _) = load(&state, &caller, &id).await?;
+    let r = load(&state, &caller, &id).await?;
     if r.requester_id != caller.user_id {
         return Err(ApiError::ForbiddenBecause("only the requester can relinquish a request".to_owned()));
     }
@@ -588,7 +602,7 @@ pub struct Extend {
     ),
 )]
 pub async fn extend(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Extend>) -> ApiResult<axum::Json<Request>> {
-    let (r, _) = load(&state, &caller, &id).await?;
+    let r = load(&state, &caller, &id).await?;
     if r.requester_id != caller.user_id {
         return Err(ApiError::ForbiddenBecause("only the requester can extend a request".to_owned()));
     }

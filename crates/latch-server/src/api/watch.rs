@@ -4,9 +4,11 @@
 //! every 15 seconds; the stream ends when the request reaches a final state.
 //! A client whose connection drops simply reconnects: the first line is
 //! always the current state, so nothing is missed and nothing is re-submitted.
-//! A change made by this replica wakes the stream at once; one made by
-//! another replica is seen at the next look (every 250 ms).
+//! A change made by this replica wakes the stream at once (with the request
+//! as it now stands when the change knows it, so nothing is read again);
+//! one made by another replica is seen at the next look (every 250 ms).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -21,7 +23,7 @@ use crate::api::openapi::AuthErrors;
 use crate::api::requests::load;
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
-use crate::state::AppState;
+use crate::state::{AppState, RequestChange};
 
 /// How often the request is looked at (a single-row read).
 const TICK: Duration = Duration::from_millis(250);
@@ -34,21 +36,23 @@ struct Watch {
     state: AppState,
     org_id: String,
     id: String,
-    last: Option<String>,
-    changes: tokio::sync::broadcast::Receiver<std::sync::Arc<str>>,
+    /// The state last sent: only a request further along is sent next (a
+    /// change heard late must not follow a newer read).
+    last: latch_core::access::lifecycle::State,
+    changes: tokio::sync::broadcast::Receiver<RequestChange>,
     last_line: tokio::time::Instant,
     opened: tokio::time::Instant,
     done: bool,
 }
 
 /// Returns when this replica changes request `id` (or may have: the
-/// channel lagged).
-async fn changed(rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<str>>, id: &str) {
+/// channel lagged), with the request as it now stands when the change says.
+async fn changed(rx: &mut tokio::sync::broadcast::Receiver<RequestChange>, id: &str) -> Option<Arc<Request>> {
     loop {
         match rx.recv().await {
-            Ok(changed) if &*changed == id => return,
+            Ok(changed) if &*changed.id == id => return changed.now,
             Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return None,
             Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
         }
     }
@@ -84,13 +88,13 @@ pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path
     // Subscribed before the first read, so no change falls in between.
     let changes = state.request_changes.subscribe();
     // Visibility is checked once, up front, exactly as for `GET`.
-    let (first, _) = load(&state, &caller, &id).await?;
+    let first = load(&state, &caller, &id).await?;
     let first_line = line(&snapshot(&first));
     let w = Watch {
         state,
         org_id: caller.org_id.clone(),
         id: first.id.clone(),
-        last: Some(first.state.as_str().to_owned()),
+        last: first.state,
         changes,
         last_line: tokio::time::Instant::now(),
         opened: tokio::time::Instant::now(),
@@ -102,13 +106,17 @@ pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path
             if w.done || w.opened.elapsed() >= MAX_OPEN {
                 return None;
             }
-            tokio::select! {
-                () = tokio::time::sleep(TICK) => {}
-                () = changed(&mut w.changes, &w.id) => {}
-            }
-            match w.state.store.request(&w.org_id, &w.id).await {
-                Ok(Some(r)) if w.last.as_deref() != Some(r.state.as_str()) => {
-                    w.last = Some(r.state.as_str().to_owned());
+            let known = tokio::select! {
+                () = tokio::time::sleep(TICK) => None,
+                now = changed(&mut w.changes, &w.id) => now,
+            };
+            let looked = match known {
+                Some(r) => Ok(Some(Arc::unwrap_or_clone(r))),
+                None => w.state.store.request(&w.org_id, &w.id).await,
+            };
+            match looked {
+                Ok(Some(r)) if r.state.progress() > w.last.progress() => {
+                    w.last = r.state;
                     w.done = r.state.is_final();
                     w.last_line = tokio::time::Instant::now();
                     return Some((Ok(line(&snapshot(&r))), w));

@@ -106,9 +106,10 @@ async fn step(state: &AppState, r: &Request, event: Event, changes: &Changes) ->
     if !state.store.transition(&r.org_id, &r.id, r.state, to, changes, state.now()).await? {
         return Ok(None);
     }
-    state.request_changed(&r.id, due_soon(state, &changes.effects));
     // The store moved exactly this row from exactly `r.state`: no re-read.
-    Ok(Some(r.moved(to, changes)))
+    let fresh = r.moved(to, changes);
+    state.request_moved(&fresh, due_soon(state, &changes.effects));
+    Ok(Some(fresh))
 }
 
 fn spec(r: &Request, idx: usize) -> Option<GrantSpec> {
