@@ -16,7 +16,7 @@ use crate::eval::date::parse_date;
 use crate::eval::ip::Cidr;
 use crate::validate::PolicyType;
 use base64::Engine;
-use pattern::{Pattern, Syntax};
+use pattern::{Arena, Pattern, PatternArena, Syntax};
 use std::sync::Arc;
 
 /// A policy ready for evaluation. Cheap to share between threads.
@@ -42,8 +42,9 @@ pub(crate) struct Pool {
     pub hot: Vec<HotStatement>,
     /// Action, resource and condition patterns.
     pub patterns: Vec<Pattern>,
-    /// Text of every pattern, condition key and principal entry.
-    pub text: String,
+    /// Text of every pattern, condition key and principal entry, and the
+    /// pieces of patterns with policy variables.
+    pub arena: PatternArena,
     /// Conditions (one key under one operator each).
     pub conditions: Vec<CompiledCondition>,
     /// `Principal` entries: kind and text in `text` (offset, length).
@@ -77,7 +78,12 @@ impl Pool {
     /// The text at `(offset, length)`.
     pub fn str_at(&self, off: u32, len: u32) -> &str {
         let off = off as usize;
-        self.text.get(off..off + len as usize).unwrap_or("")
+        self.arena.text.get(off..off + len as usize).unwrap_or("")
+    }
+
+    /// What patterns are matched against.
+    pub fn arena(&self) -> Arena<'_> {
+        self.arena.view()
     }
 }
 
@@ -125,7 +131,7 @@ impl CompiledPolicy {
             .enumerate()
             .map(|(i, s)| compile_statement(&mut pool, i, s, vars, kind))
             .collect();
-        pool.text.shrink_to_fit();
+        pool.arena.text.shrink_to_fit();
         Self {
             statements,
             hot: Span::of(0, pool.hot.len()),
@@ -203,7 +209,11 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
     let mut pool = Pool {
         hot: Vec::with_capacity(size.hot as usize),
         patterns: Vec::with_capacity(size.patterns as usize),
-        text: String::with_capacity(size.text as usize),
+        arena: PatternArena {
+            text: String::with_capacity(size.text as usize),
+            pieces: Vec::with_capacity(size.pieces as usize),
+            parts: Vec::with_capacity(size.parts as usize),
+        },
         conditions: Vec::with_capacity(size.conditions as usize),
         principals: Vec::with_capacity(size.principals as usize),
         labels: Vec::with_capacity(size.conditions as usize),
@@ -221,9 +231,18 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
             .map(|(_, o)| *o)
             .unwrap_or_default();
         let src: &Pool = &p.pool;
-        pool.text.push_str(&src.text);
+        pool.arena.text.push_str(&src.arena.text);
+        pool.arena
+            .pieces
+            .extend(src.arena.pieces.iter().map(|x| x.rebased(at.text)));
+        pool.arena.parts.extend(
+            src.arena
+                .parts
+                .iter()
+                .map(|(off, parts)| (off + at.text, parts.map(|p| p.rebased(at.text, at.pieces)))),
+        );
         pool.patterns
-            .extend(src.patterns.iter().map(|x| x.rebased(at.text)));
+            .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
         pool.conditions
             .extend(src.conditions.iter().map(|c| c.rebased(&at)));
         pool.principals
@@ -272,6 +291,8 @@ struct Offsets {
     hot: u32,
     patterns: u32,
     text: u32,
+    pieces: u32,
+    parts: u32,
     conditions: u32,
     principals: u32,
 }
@@ -282,7 +303,9 @@ impl Offsets {
         Self {
             hot: self.hot + n(pool.hot.len()),
             patterns: self.patterns + n(pool.patterns.len()),
-            text: self.text + n(pool.text.len()),
+            text: self.text + n(pool.arena.text.len()),
+            pieces: self.pieces + n(pool.arena.pieces.len()),
+            parts: self.parts + n(pool.arena.parts.len()),
             conditions: self.conditions + n(pool.conditions.len()),
             principals: self.principals + n(pool.principals.len()),
         }
@@ -400,23 +423,6 @@ pub(crate) fn pad_arn(text: &str, variables: bool) -> std::borrow::Cow<'_, str> 
     out.into()
 }
 
-/// The six parts of an ARN pattern as separate patterns, with their own
-/// arena (slow path: only for unresolved policy variables).
-pub(crate) fn arn_parts(text: &str, variables: bool) -> Option<(String, Vec<Pattern>)> {
-    let syntax = Syntax {
-        wildcards: true,
-        variables,
-        fold: false,
-    };
-    let parts = split_arn(text, variables)?;
-    let mut arena = String::new();
-    let patterns = parts
-        .iter()
-        .map(|s| Pattern::new(&mut arena, s, syntax))
-        .collect();
-    Some((arena, patterns))
-}
-
 /// A compiled `Principal` / `NotPrincipal`.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledPrincipal {
@@ -465,7 +471,7 @@ fn compile_statement(
     };
     let start = pool.patterns.len();
     for a in s.action.values.iter() {
-        let p = Pattern::new(&mut pool.text, &a.value, action_syntax);
+        let p = Pattern::new(&mut pool.arena, &a.value, action_syntax);
         pool.patterns.push(p);
     }
     let actions = Span::of(start, pool.patterns.len());
@@ -485,13 +491,13 @@ fn compile_statement(
         for v in r.values.iter() {
             let p = if short_arn_accepted(&v.value, vars, kind) {
                 let padded = pad_arn(&v.value, vars);
-                let mut p = Pattern::arn(&mut pool.text, &padded, vars);
+                let mut p = Pattern::arn(&mut pool.arena, &padded, vars);
                 if padded.len() != v.value.len() {
                     p.set_short();
                 }
                 p
             } else {
-                Pattern::never(&mut pool.text, &v.value)
+                Pattern::never(&mut pool.arena, &v.value)
             };
             pool.patterns.push(p);
         }
@@ -530,9 +536,9 @@ fn compile_statement(
                 entry.values.iter().map(|v| v.value.as_text()).collect();
             match compile_values(pool, op, &texts, &entry.values.items, vars) {
                 Ok(values) => {
-                    let key_off = u32::try_from(pool.text.len()).unwrap_or(u32::MAX);
+                    let key_off = u32::try_from(pool.arena.text.len()).unwrap_or(u32::MAX);
                     let key = entry.key.value.to_ascii_lowercase();
-                    pool.text.push_str(&key);
+                    pool.arena.text.push_str(&key);
                     let key_len = u32::try_from(key.len()).unwrap_or(0);
                     compiled.push((
                         CompiledCondition {
@@ -560,8 +566,8 @@ fn compile_statement(
     let pstart = pool.principals.len();
     if let Some(p) = &principal {
         for (kind, value) in &p.entries {
-            let off = u32::try_from(pool.text.len()).unwrap_or(u32::MAX);
-            pool.text.push_str(value);
+            let off = u32::try_from(pool.arena.text.len()).unwrap_or(u32::MAX);
+            pool.arena.text.push_str(value);
             let len = u32::try_from(value.len()).unwrap_or(0);
             pool.principals.push((*kind, off, len));
         }
@@ -626,7 +632,7 @@ fn compile_values(
             };
             let start = pool.patterns.len();
             for t in texts {
-                let p = Pattern::new(&mut pool.text, t, syntax);
+                let p = Pattern::new(&mut pool.arena, t, syntax);
                 pool.patterns.push(p);
             }
             CondValues::Strings(Span::of(start, pool.patterns.len()))
@@ -681,7 +687,7 @@ fn compile_values(
             }
             let start = pool.patterns.len();
             for t in texts {
-                let p = Pattern::arn(&mut pool.text, t, variables);
+                let p = Pattern::arn(&mut pool.arena, t, variables);
                 pool.patterns.push(p);
             }
             CondValues::Arns(Span::of(start, pool.patterns.len()))

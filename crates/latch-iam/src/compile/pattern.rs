@@ -4,11 +4,58 @@
 
 use crate::eval::Context;
 
+/// Where pattern text and the pieces of patterns with policy variables are
+/// kept: one text buffer and one array of pieces, so that matching a
+/// pattern with variables reads a few contiguous records rather than
+/// following a pointer per piece.
+#[derive(Debug, Clone, Default)]
+pub struct PatternArena {
+    /// Pattern text, and the text of pieces.
+    pub text: String,
+    /// Pieces of patterns with policy variables.
+    pub pieces: Vec<Piece>,
+    /// For ARN patterns with policy variables, their six parts as patterns
+    /// of their own (slow path: a variable with no value), by the offset of
+    /// the whole pattern's text.
+    pub parts: Vec<(u32, [Pattern; 6])>,
+}
+
+impl PatternArena {
+    /// A view for matching.
+    pub fn view(&self) -> Arena<'_> {
+        Arena {
+            text: &self.text,
+            pieces: &self.pieces,
+            parts: &self.parts,
+        }
+    }
+}
+
+/// What patterns are matched against: a [`PatternArena`], or the same
+/// arrays in a compiled policy's pool.
+#[derive(Debug, Clone, Copy)]
+pub struct Arena<'a> {
+    /// Pattern text, and the text of pieces.
+    pub text: &'a str,
+    /// Pieces of patterns with policy variables.
+    pub pieces: &'a [Piece],
+    /// ARN parts of ARN patterns with policy variables.
+    pub parts: &'a [(u32, [Pattern; 6])],
+}
+
+impl<'a> Arena<'a> {
+    fn str_at(&self, (off, len): (u32, u32)) -> &'a str {
+        let off = off as usize;
+        self.text.get(off..off + len as usize).unwrap_or("")
+    }
+}
+
 /// One piece of a pattern that contains policy variables.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Piece {
-    /// Text matched as written (never a wildcard).
-    Lit(Box<str>),
+    /// Text matched as written (never a wildcard): (offset, length) in the
+    /// arena's text.
+    Lit(u32, u32),
     /// `*`: any run of characters; with `seg`, none of them `:`.
     Star {
         /// Inside the first five parts of an ARN.
@@ -24,14 +71,31 @@ pub enum Piece {
 }
 
 /// A policy variable reference.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Var {
-    /// The context key, lowercased.
-    pub key: Box<str>,
+    /// The context key, lowercased: (offset, length) in the arena's text.
+    pub key: (u32, u32),
     /// The key's lookup hash.
     hash: u64,
-    /// The default from `${key, 'default'}`.
-    pub default: Option<Box<str>>,
+    /// The default from `${key, 'default'}`, in the arena's text.
+    pub default: Option<(u32, u32)>,
+    /// Which variable of its pattern this is (0 for the first, …).
+    nth: u8,
+}
+
+impl Piece {
+    /// The same piece with its text `by` bytes further into its arena.
+    pub(crate) fn rebased(self, by: u32) -> Self {
+        match self {
+            Piece::Lit(off, len) => Piece::Lit(off + by, len),
+            Piece::Var(v) => Piece::Var(Var {
+                key: (v.key.0 + by, v.key.1),
+                default: v.default.map(|(o, l)| (o + by, l)),
+                ..v
+            }),
+            other => other,
+        }
+    }
 }
 
 /// How a pattern can be matched fastest.
@@ -51,11 +115,12 @@ enum Shape {
 }
 
 /// A compiled pattern. Patterns without policy variables keep only their
-/// text and are matched on it directly: one allocation, read front to back.
+/// text and are matched on it directly. Patterns with policy variables have
+/// their pieces in the arena's piece array.
 ///
 /// INVARIANT: kept small (32 bytes): a decision reads the patterns of every
 /// statement it looks at, and on varied requests each one is a cache miss.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pattern {
     /// Where the pattern text (lowercased when folding) sits in its
     /// policy's text arena.
@@ -77,21 +142,9 @@ pub struct Pattern {
     wildcards: bool,
     /// An ARN filled in from fewer than six parts.
     short: bool,
-    /// Pieces, only for patterns with policy variables or `${…}` escapes.
-    vars: Option<Box<Vars>>,
-}
-
-/// The parts of a pattern with policy variables (or `${…}` escapes).
-#[derive(Debug, Clone, PartialEq)]
-struct Vars {
-    pieces: Box<[Piece]>,
-    /// Per piece, for a variable, which variable of the pattern it is (0
-    /// for the first, …).
-    var_index: Box<[u8]>,
-    /// For an ARN pattern, its six parts as patterns of their own, with
-    /// their arena: to tell which parts a request differs in when a
-    /// variable has no value.
-    parts: Option<(String, Vec<Pattern>)>,
+    /// Pieces in the arena (start, end), only for patterns with policy
+    /// variables or `${…}` escapes; empty otherwise.
+    pieces: (u32, u32),
 }
 
 /// What a pattern may contain.
@@ -107,7 +160,7 @@ pub struct Syntax {
 
 impl Pattern {
     /// Compiles pattern text, storing it in `arena`.
-    pub fn new(arena: &mut String, text: &str, syntax: Syntax) -> Self {
+    pub fn new(arena: &mut PatternArena, text: &str, syntax: Syntax) -> Self {
         Self::build(arena, text, syntax, false)
     }
 
@@ -115,7 +168,7 @@ impl Pattern {
     /// of the ARN is checked separately and each can include multi-character
     /// match wildcards (*) or single-character match wildcards (?)." Text
     /// with fewer than five colons is matched as a whole.
-    pub fn arn(arena: &mut String, text: &str, variables: bool) -> Self {
+    pub fn arn(arena: &mut PatternArena, text: &str, variables: bool) -> Self {
         let syntax = Syntax {
             wildcards: true,
             variables,
@@ -129,41 +182,19 @@ impl Pattern {
         )
     }
 
-    fn build(arena: &mut String, text: &str, syntax: Syntax, arn: bool) -> Self {
+    fn build(arena: &mut PatternArena, text: &str, syntax: Syntax, arn: bool) -> Self {
         let text: String = if syntax.fold {
             text.to_ascii_lowercase()
         } else {
             text.to_owned()
         };
-        let vars = (syntax.variables && text.contains("${")).then(|| {
-            let pieces = pieces(&text, syntax, arn);
-            let mut k = 0u8;
-            let var_index = pieces
-                .iter()
-                .map(|p| match p {
-                    Piece::Var(_) => {
-                        k = k.saturating_add(1);
-                        k - 1
-                    }
-                    _ => 0,
-                })
-                .collect();
-            Box::new(Vars {
-                pieces: pieces.into_boxed_slice(),
-                var_index,
-                parts: if arn {
-                    super::arn_parts(&text, true)
-                } else {
-                    None
-                },
-            })
-        });
+        let has_vars = syntax.variables && text.contains("${");
         let seg5 = if arn { sixth_part_start(&text) } else { 0 };
         let wild = |b: &u8| syntax.wildcards && matches!(b, b'*' | b'?');
         let bytes = text.as_bytes();
         let head = bytes.iter().position(wild).unwrap_or(bytes.len());
         let tail = bytes.iter().rev().position(wild).unwrap_or(0);
-        let shape = if vars.is_some() {
+        let shape = if has_vars {
             Shape::General
         } else if !syntax.wildcards {
             Shape::Exact
@@ -177,11 +208,44 @@ impl Pattern {
                 _ => Shape::General,
             }
         };
-        let off = u32::try_from(arena.len()).unwrap_or(u32::MAX);
-        let len = u32::try_from(text.len()).unwrap_or(0);
-        let u = |n: usize| u32::try_from(n).unwrap_or(0);
-        arena.push_str(&text);
-        Self {
+        let u = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let off = u(arena.text.len());
+        let len = u(text.len());
+        arena.text.push_str(&text);
+        let mut pieces = (0, 0);
+        if has_vars {
+            // The pieces' text follows the pattern's, so both are read
+            // from the same few cache lines.
+            let start = u(arena.pieces.len());
+            let mut nth = 0u8;
+            for piece in split_pieces(&text, syntax, arn) {
+                let push = |arena: &mut PatternArena, s: &str| {
+                    let at = (u(arena.text.len()), u(s.len()));
+                    arena.text.push_str(s);
+                    at
+                };
+                let p = match piece {
+                    Part::Lit(s) => Piece::Lit(push(arena, &s).0, u(s.len())),
+                    Part::Star { seg } => Piece::Star { seg },
+                    Part::One { seg } => Piece::One { seg },
+                    Part::Var { key, hash, default } => {
+                        let key = push(arena, &key);
+                        let default = default.map(|d| push(arena, &d));
+                        let v = Var {
+                            key,
+                            hash,
+                            default,
+                            nth,
+                        };
+                        nth = nth.saturating_add(1);
+                        Piece::Var(v)
+                    }
+                };
+                arena.pieces.push(p);
+            }
+            pieces = (start, u(arena.pieces.len()));
+        }
+        let p = Self {
             off,
             len,
             head: u(head),
@@ -191,23 +255,62 @@ impl Pattern {
             fold: syntax.fold,
             wildcards: syntax.wildcards,
             short: false,
-            vars,
+            pieces,
+        };
+        if has_vars && arn {
+            // The six parts, compiled after the pattern: only read when a
+            // variable has no value (see `arn_parts`).
+            if let Some(parts) = super::split_arn(&text, true) {
+                let syntax = Syntax {
+                    wildcards: true,
+                    variables: true,
+                    fold: false,
+                };
+                let parts = parts.map(|s| Self::build(arena, s, syntax, false));
+                arena.parts.push((off, parts));
+            }
         }
+        p
     }
 
     /// For an ARN pattern with policy variables, its six parts as patterns
-    /// (and their arena).
-    pub(crate) fn arn_parts(&self) -> Option<(&str, &[Pattern])> {
-        let (arena, parts) = self.vars.as_ref()?.parts.as_ref()?;
-        Some((arena, parts))
+    /// (in the same arena).
+    pub(crate) fn arn_parts<'a>(&self, arena: Arena<'a>) -> Option<&'a [Pattern; 6]> {
+        if !self.has_pieces() {
+            return None;
+        }
+        let i = arena
+            .parts
+            .binary_search_by_key(&self.off, |(off, _)| *off)
+            .ok()?;
+        arena.parts.get(i).map(|(_, parts)| parts)
     }
 
-    /// The same pattern with its text `by` bytes further into its arena.
-    pub(crate) fn rebased(&self, by: u32) -> Self {
+    /// The same pattern with its text `text` bytes and its pieces `pieces`
+    /// records further into its arena.
+    pub(crate) fn rebased(&self, text: u32, pieces: u32) -> Self {
+        let p = if self.has_pieces() {
+            (self.pieces.0 + pieces, self.pieces.1 + pieces)
+        } else {
+            (0, 0)
+        };
         Self {
-            off: self.off + by,
-            ..self.clone()
+            off: self.off + text,
+            pieces: p,
+            ..*self
         }
+    }
+
+    fn has_pieces(&self) -> bool {
+        self.pieces.1 > self.pieces.0
+    }
+
+    /// The pattern's pieces (none without policy variables or escapes).
+    fn pieces<'a>(&self, arena: Arena<'a>) -> &'a [Piece] {
+        arena
+            .pieces
+            .get(self.pieces.0 as usize..self.pieces.1 as usize)
+            .unwrap_or(&[])
     }
 
     /// The pattern text as compiled, from its arena.
@@ -217,23 +320,21 @@ impl Pattern {
     }
 
     /// Whether the pattern contains policy variables.
-    pub fn has_variables(&self) -> bool {
-        self.vars
+    pub fn has_variables(&self, arena: Arena<'_>) -> bool {
+        self.pieces(arena)
             .iter()
-            .flat_map(|v| v.pieces.iter())
             .any(|p| matches!(p, Piece::Var(_)))
     }
 
     /// Whether every policy variable in the pattern has a value (or default).
-    pub fn resolvable(&self, ctx: &Context) -> bool {
-        self.vars
+    pub fn resolvable(&self, arena: Arena<'_>, ctx: &Context) -> bool {
+        self.pieces(arena)
             .iter()
-            .flat_map(|v| v.pieces.iter())
-            .all(|p| !matches!(p, Piece::Var(v) if resolve(v, ctx).is_none()))
+            .all(|p| !matches!(p, Piece::Var(v) if resolve(v, arena, ctx).is_none()))
     }
 
     /// A pattern that matches nothing (for ARNs a policy type rejects).
-    pub fn never(arena: &mut String, text: &str) -> Self {
+    pub fn never(arena: &mut PatternArena, text: &str) -> Self {
         let mut p = Self::build(
             arena,
             text,
@@ -270,7 +371,7 @@ impl Pattern {
 
     /// Matches `text`. Variables are looked up in `ctx`; a variable with no
     /// value and no default makes the pattern match nothing.
-    pub fn matches(&self, arena: &str, text: &str, ctx: &Context) -> bool {
+    pub fn matches(&self, arena: Arena<'_>, text: &str, ctx: &Context) -> bool {
         let fold = self.fold;
         let eq = |a: &[u8], b: &[u8]| {
             if fold {
@@ -279,7 +380,7 @@ impl Pattern {
                 a == b
             }
         };
-        let pat = self.text(arena).as_bytes();
+        let pat = self.text(arena.text).as_bytes();
         let text = text.as_bytes();
         match self.shape {
             Shape::Never => false,
@@ -292,8 +393,8 @@ impl Pattern {
                     _ => false,
                 }
             }
-            Shape::General => match &self.vars {
-                None => {
+            Shape::General => match self.has_pieces() {
+                false => {
                     // Quick reject on the literal ends, then the full match.
                     let (h, t) = (self.head as usize, self.tail as usize);
                     if text.len() < h + t {
@@ -310,15 +411,16 @@ impl Pattern {
                     };
                     ends && glob_bytes(pat, text, self.seg5 as usize, fold)
                 }
-                Some(vars) => {
+                true => {
+                    let pieces = self.pieces(arena);
                     // Each variable is looked up once, not at every step of
                     // the match.
                     const MAX: usize = 16;
                     let mut values: [&[u8]; MAX] = [&[]; MAX];
                     let mut n = 0;
-                    for p in vars.pieces.iter() {
+                    for p in pieces {
                         if let Piece::Var(v) = p {
-                            let Some(value) = resolve(v, ctx) else {
+                            let Some(value) = resolve(v, arena, ctx) else {
                                 return false;
                             };
                             if let Some(slot) = values.get_mut(n) {
@@ -329,23 +431,26 @@ impl Pattern {
                     }
                     if n > MAX {
                         let tok = |i: usize| -> Option<Tok<'_>> {
-                            Some(match vars.pieces.get(i)? {
-                                Piece::Lit(s) => Tok::Lit(s.as_bytes()),
+                            Some(match pieces.get(i)? {
+                                Piece::Lit(off, len) => {
+                                    Tok::Lit(arena.str_at((*off, *len)).as_bytes())
+                                }
                                 Piece::Star { seg } => Tok::Star(*seg),
                                 Piece::One { seg } => Tok::One(*seg),
-                                Piece::Var(v) => Tok::Lit(resolve(v, ctx).unwrap_or("").as_bytes()),
+                                Piece::Var(v) => {
+                                    Tok::Lit(resolve(v, arena, ctx).unwrap_or("").as_bytes())
+                                }
                             })
                         };
                         return glob(tok, text, fold);
                     }
                     let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match vars.pieces.get(i)? {
-                            Piece::Lit(s) => Tok::Lit(s.as_bytes()),
+                        Some(match pieces.get(i)? {
+                            Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
                             Piece::Star { seg } => Tok::Star(*seg),
                             Piece::One { seg } => Tok::One(*seg),
-                            Piece::Var(_) => {
-                                let k = vars.var_index.get(i).copied().unwrap_or(0) as usize;
-                                Tok::Lit(values.get(k).copied().unwrap_or_default())
+                            Piece::Var(v) => {
+                                Tok::Lit(values.get(v.nth as usize).copied().unwrap_or_default())
                             }
                         })
                     };
@@ -356,21 +461,21 @@ impl Pattern {
     }
 
     /// The pattern with variables replaced from `ctx` (for explanations).
-    pub fn render(&self, arena: &str, ctx: &Context) -> String {
-        let Some(vars) = &self.vars else {
-            return self.text(arena).to_owned();
-        };
+    pub fn render(&self, arena: Arena<'_>, ctx: &Context) -> String {
+        if !self.has_pieces() {
+            return self.text(arena.text).to_owned();
+        }
         let mut out = String::new();
-        for p in vars.pieces.iter() {
+        for p in self.pieces(arena) {
             match p {
-                Piece::Lit(s) => out.push_str(s),
+                Piece::Lit(off, len) => out.push_str(arena.str_at((*off, *len))),
                 Piece::Star { .. } => out.push('*'),
                 Piece::One { .. } => out.push('?'),
-                Piece::Var(v) => match resolve(v, ctx) {
+                Piece::Var(v) => match resolve(v, arena, ctx) {
                     Some(s) => out.push_str(s),
                     None => {
                         out.push_str("${");
-                        out.push_str(&v.key);
+                        out.push_str(arena.str_at(v.key));
                         out.push('}');
                     }
                 },
@@ -400,15 +505,33 @@ fn sixth_part_start(text: &str) -> usize {
     0
 }
 
-fn resolve<'a>(v: &'a Var, ctx: &'a Context) -> Option<&'a str> {
-    match ctx.single_hashed(v.hash, &v.key) {
+fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a str> {
+    match ctx.single_hashed(v.hash, arena.str_at(v.key)) {
         Some(s) => Some(s),
-        None => v.default.as_deref(),
+        None => v.default.map(|d| arena.str_at(d)),
     }
 }
 
+/// A piece of pattern text, before it is stored in an arena.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(String),
+    Star {
+        seg: bool,
+    },
+    One {
+        seg: bool,
+    },
+    Var {
+        /// Lowercased.
+        key: String,
+        hash: u64,
+        default: Option<String>,
+    },
+}
+
 /// Splits pattern text into pieces.
-fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
+fn split_pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Part> {
     let mut out = Vec::new();
     let mut lit = String::new();
     let mut rest = text;
@@ -419,7 +542,7 @@ fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
                 let inner = rest.get(2..end).unwrap_or("");
                 if let Some(piece) = variable(inner) {
                     match piece {
-                        Piece::Lit(s) => lit.push_str(&s),
+                        Part::Lit(s) => lit.push_str(&s),
                         other => {
                             flush(&mut out, &mut lit);
                             out.push(other);
@@ -434,13 +557,13 @@ fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
         match c {
             '*' if syntax.wildcards => {
                 flush(&mut out, &mut lit);
-                if !matches!(out.last(), Some(Piece::Star { .. })) {
-                    out.push(Piece::Star { seg });
+                if !matches!(out.last(), Some(Part::Star { .. })) {
+                    out.push(Part::Star { seg });
                 }
             }
             '?' if syntax.wildcards => {
                 flush(&mut out, &mut lit);
-                out.push(Piece::One { seg });
+                out.push(Part::One { seg });
             }
             c => {
                 if c == ':' {
@@ -455,18 +578,18 @@ fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
     out
 }
 
-fn flush(out: &mut Vec<Piece>, lit: &mut String) {
+fn flush(out: &mut Vec<Part>, lit: &mut String) {
     if !lit.is_empty() {
-        out.push(Piece::Lit(std::mem::take(lit).into()));
+        out.push(Part::Lit(std::mem::take(lit)));
     }
 }
 
 /// Reads the inside of `${…}`: a key, optionally `, 'default'`, or one of the
 /// escapes `*`, `?`, `$`.
-fn variable(inner: &str) -> Option<Piece> {
+fn variable(inner: &str) -> Option<Part> {
     let inner = inner.trim();
     match inner {
-        "*" | "?" | "$" => return Some(Piece::Lit(inner.into())),
+        "*" | "?" | "$" => return Some(Part::Lit(inner.into())),
         "" => return None,
         _ => {}
     }
@@ -474,7 +597,7 @@ fn variable(inner: &str) -> Option<Piece> {
         Some((k, d)) => {
             let d = d.trim();
             let d = d.strip_prefix('\'')?.strip_suffix('\'')?;
-            (k.trim(), Some(d.into()))
+            (k.trim(), Some(d.to_owned()))
         }
         None => (inner, None),
     };
@@ -482,11 +605,11 @@ fn variable(inner: &str) -> Option<Piece> {
         return None;
     }
     let key = key.to_ascii_lowercase();
-    Some(Piece::Var(Var {
+    Some(Part::Var {
         hash: crate::eval::context::key_hash(&key),
-        key: key.into(),
+        key,
         default,
-    }))
+    })
 }
 
 /// A token the matcher walks over.
@@ -645,8 +768,8 @@ mod tests {
     };
 
     fn one(pat: &str, syntax: Syntax, text: &str, c: &Context) -> bool {
-        let mut arena = String::new();
-        Pattern::new(&mut arena, pat, syntax).matches(&arena, text, c)
+        let mut arena = PatternArena::default();
+        Pattern::new(&mut arena, pat, syntax).matches(arena.view(), text, c)
     }
 
     fn ctx() -> Context {
@@ -765,8 +888,8 @@ mod tests {
         ] {
             assert_eq!(
                 {
-                    let mut a = String::new();
-                    Pattern::arn(&mut a, pat, true).matches(&a, text, &c)
+                    let mut a = PatternArena::default();
+                    Pattern::arn(&mut a, pat, true).matches(a.view(), text, &c)
                 },
                 want,
                 "{pat} vs {text}"
@@ -784,8 +907,8 @@ mod tests {
     fn literal_ends_and_limited_stars() {
         let c = Context::default();
         let arn = |pat: &str, text: &str| {
-            let mut a = String::new();
-            Pattern::arn(&mut a, pat, false).matches(&a, text, &c)
+            let mut a = PatternArena::default();
+            Pattern::arn(&mut a, pat, false).matches(a.view(), text, &c)
         };
         assert!(arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/k/x"));
         assert!(!arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/k/y"));

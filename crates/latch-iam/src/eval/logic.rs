@@ -158,7 +158,7 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             last = pool;
             black_box(pool.hot.first().map(|h| h.service_mask));
             black_box(pool.patterns.first().map(|p| p.is_any()));
-            black_box(pool.text.as_bytes().first().copied());
+            black_box(pool.arena.text.as_bytes().first().copied());
             black_box(pool.conditions.first().map(|c| c.key_hash));
         }
     };

@@ -66,7 +66,7 @@ fn actions_match(mask: u64, not_action: bool, actions: Span, pool: &Pool, req: &
     let any = actions
         .of_slice(&pool.patterns)
         .iter()
-        .any(|p| p.matches(&pool.text, &req.action, &req.context));
+        .any(|p| p.matches(pool.arena(), &req.action, &req.context));
     any != not_action
 }
 
@@ -88,11 +88,11 @@ fn resources_match(resources: Option<(bool, Span)>, pool: &Pool, req: &Request) 
         Some((true, span)) => span
             .of_slice(&pool.patterns)
             .iter()
-            .all(|p| arn_match3(p, &pool.text, &req.resource, &req.context) == Tri::NoMatch),
+            .all(|p| arn_match3(p, pool.arena(), &req.resource, &req.context) == Tri::NoMatch),
         Some((false, span)) => span
             .of_slice(&pool.patterns)
             .iter()
-            .any(|p| p.matches(&pool.text, &req.resource, &req.context)),
+            .any(|p| p.matches(pool.arena(), &req.resource, &req.context)),
     }
 }
 
