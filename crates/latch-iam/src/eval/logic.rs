@@ -3,6 +3,7 @@
 //! policy evaluation logic"), step by step.
 
 use super::kms;
+use super::prefetch::lines;
 use super::principal::{Grant, PrincipalType};
 use super::statement::{applies, Role};
 use super::{
@@ -137,8 +138,8 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     use std::hint::black_box;
     let r = input.request;
     // Values, not references: a reference would not read the memory.
-    black_box(r.action.as_bytes().first().copied());
-    black_box(r.resource.as_bytes().first().copied());
+    lines(r.action.as_bytes(), |b| *b);
+    lines(r.resource.as_bytes(), |b| *b);
     black_box(
         r.resource_account
             .as_ref()
@@ -156,10 +157,14 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
         let pool: &crate::compile::Pool = &p.pool;
         if !std::ptr::eq(pool, last) {
             last = pool;
-            black_box(pool.hot.first().map(|h| h.service_mask));
-            black_box(pool.patterns.first().map(|p| p.is_any()));
-            black_box(pool.arena.text.as_bytes().first().copied());
-            black_box(pool.conditions.first().map(|c| c.key_hash));
+            // Every line: a case's pool is a few hundred bytes per array,
+            // and most of it is read.
+            lines(&pool.hot, |h| h.service_mask);
+            lines(&pool.patterns, |p| p.is_any());
+            lines(pool.arena.text.as_bytes(), |b| *b);
+            lines(&pool.arena.pieces, std::mem::discriminant);
+            lines(&pool.conditions, |c| c.key_hash);
+            lines(&pool.principals, |p| p.1);
         }
     };
     input.identity_policies.policies().for_each(&mut pool);
