@@ -47,6 +47,13 @@ pub(crate) struct Pool {
     pub arena: PatternArena,
     /// Conditions (one key under one operator each).
     pub conditions: Vec<CompiledCondition>,
+    /// Condition values that are numbers (`f64` bits) or dates (epoch
+    /// seconds).
+    pub scalars: Vec<u64>,
+    /// Condition values that are CIDR blocks.
+    pub cidrs: Vec<Cidr>,
+    /// Condition values that are bytes (`BinaryEquals`).
+    pub blobs: Vec<Box<[u8]>>,
     /// `Principal` entries: kind and text in `text` (offset, length).
     pub principals: Vec<(PrincipalKind, u32, u32)>,
     /// Operator and key as written, per condition (explanations only).
@@ -215,6 +222,9 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
             parts: Vec::with_capacity(size.parts as usize),
         },
         conditions: Vec::with_capacity(size.conditions as usize),
+        scalars: Vec::with_capacity(size.scalars as usize),
+        cidrs: Vec::with_capacity(size.cidrs as usize),
+        blobs: Vec::with_capacity(size.blobs as usize),
         principals: Vec::with_capacity(size.principals as usize),
         labels: Vec::with_capacity(size.conditions as usize),
     };
@@ -245,6 +255,9 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
             .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
         pool.conditions
             .extend(src.conditions.iter().map(|c| c.rebased(&at)));
+        pool.scalars.extend_from_slice(&src.scalars);
+        pool.cidrs.extend_from_slice(&src.cidrs);
+        pool.blobs.extend(src.blobs.iter().cloned());
         pool.principals
             .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
         pool.hot.extend(src.hot.iter().map(|h| h.rebased(&at)));
@@ -294,6 +307,9 @@ struct Offsets {
     pieces: u32,
     parts: u32,
     conditions: u32,
+    scalars: u32,
+    cidrs: u32,
+    blobs: u32,
     principals: u32,
 }
 
@@ -307,6 +323,9 @@ impl Offsets {
             pieces: self.pieces + n(pool.arena.pieces.len()),
             parts: self.parts + n(pool.arena.parts.len()),
             conditions: self.conditions + n(pool.conditions.len()),
+            scalars: self.scalars + n(pool.scalars.len()),
+            cidrs: self.cidrs + n(pool.cidrs.len()),
+            blobs: self.blobs + n(pool.blobs.len()),
             principals: self.principals + n(pool.principals.len()),
         }
     }
@@ -335,10 +354,14 @@ impl HotStatement {
 
 impl CompiledCondition {
     fn rebased(&self, at: &Offsets) -> Self {
-        let values = match &self.values {
+        let values = match self.values {
             CondValues::Strings(s) => CondValues::Strings(s.plus(at.patterns)),
             CondValues::Arns(s) => CondValues::Arns(s.plus(at.patterns)),
-            other => other.clone(),
+            CondValues::Numbers(s) => CondValues::Numbers(s.plus(at.scalars)),
+            CondValues::Dates(s) => CondValues::Dates(s.plus(at.scalars)),
+            CondValues::Cidrs(s) => CondValues::Cidrs(s.plus(at.cidrs)),
+            CondValues::Binary(s) => CondValues::Binary(s.plus(at.blobs)),
+            other @ (CondValues::Bools(_) | CondValues::Null(_)) => other,
         };
         Self {
             operator: self.operator,
@@ -432,7 +455,7 @@ pub(crate) struct CompiledPrincipal {
 }
 
 /// One condition key under one operator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct CompiledCondition {
     pub operator: Operator,
     /// Lowercased key, in the pool's text.
@@ -442,19 +465,49 @@ pub(crate) struct CompiledCondition {
     pub values: CondValues,
 }
 
-/// Condition values, parsed for their operator.
-#[derive(Debug, Clone)]
+/// Condition values, parsed for their operator; all but booleans in the
+/// pool's arrays, so a condition is one small record.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum CondValues {
     /// String patterns in the pool.
     Strings(Span),
-    Numbers(Vec<f64>),
-    Dates(Vec<i64>),
-    Bools(Vec<bool>),
-    Binary(Vec<Vec<u8>>),
-    Cidrs(Vec<Cidr>),
+    /// Numbers (`f64` bits) in the pool's scalars.
+    Numbers(Span),
+    /// Dates (epoch seconds) in the pool's scalars.
+    Dates(Span),
+    Bools(Bools),
+    /// In the pool's blobs.
+    Binary(Span),
+    /// In the pool's CIDR blocks.
+    Cidrs(Span),
     /// ARN patterns in the pool.
     Arns(Span),
-    Null(Vec<bool>),
+    Null(Bools),
+}
+
+/// Which of `true` and `false` a condition lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Bools {
+    pub has_true: bool,
+    pub has_false: bool,
+}
+
+impl Bools {
+    fn of(values: impl IntoIterator<Item = bool>) -> Self {
+        values.into_iter().fold(Self::default(), |b, v| Self {
+            has_true: b.has_true || v,
+            has_false: b.has_false || !v,
+        })
+    }
+
+    /// Whether `v` is listed.
+    pub fn contains(self, v: bool) -> bool {
+        if v {
+            self.has_true
+        } else {
+            self.has_false
+        }
+    }
 }
 
 fn compile_statement(
@@ -644,7 +697,10 @@ fn compile_values(
         | NumericGreaterThan
         | NumericGreaterThanEquals => {
             all(&|t| parse_number(t).map(|_| ()), "a number")?;
-            CondValues::Numbers(texts.iter().filter_map(|t| parse_number(t)).collect())
+            let start = pool.scalars.len();
+            let numbers = texts.iter().filter_map(|t| parse_number(t));
+            pool.scalars.extend(numbers.map(f64::to_bits));
+            CondValues::Numbers(Span::of(start, pool.scalars.len()))
         }
         DateEquals
         | DateNotEquals
@@ -656,27 +712,36 @@ fn compile_values(
                 &|t| parse_date(t).map(|_| ()),
                 "an ISO 8601 date or epoch seconds",
             )?;
-            CondValues::Dates(texts.iter().filter_map(|t| parse_date(t)).collect())
+            let start = pool.scalars.len();
+            let dates = texts.iter().filter_map(|t| parse_date(t));
+            pool.scalars.extend(dates.map(|d| d as u64));
+            CondValues::Dates(Span::of(start, pool.scalars.len()))
         }
         Bool => {
             all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
-            CondValues::Bools(texts.iter().filter_map(|t| parse_bool(t)).collect())
+            CondValues::Bools(Bools::of(texts.iter().filter_map(|t| parse_bool(t))))
         }
         Null => {
             all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
-            CondValues::Null(texts.iter().filter_map(|t| parse_bool(t)).collect())
+            CondValues::Null(Bools::of(texts.iter().filter_map(|t| parse_bool(t))))
         }
         BinaryEquals => {
             let decode = |t: &str| base64::engine::general_purpose::STANDARD.decode(t).ok();
             all(&|t| decode(t).map(|_| ()), "base64 text")?;
-            CondValues::Binary(texts.iter().filter_map(|t| decode(t)).collect())
+            let start = pool.blobs.len();
+            let blobs = texts.iter().filter_map(|t| decode(t));
+            pool.blobs.extend(blobs.map(Vec::into_boxed_slice));
+            CondValues::Binary(Span::of(start, pool.blobs.len()))
         }
         IpAddress | NotIpAddress => {
             all(
                 &|t| Cidr::parse(t).map(|_| ()),
                 "an IP address or CIDR block",
             )?;
-            CondValues::Cidrs(texts.iter().filter_map(|t| Cidr::parse(t)).collect())
+            let start = pool.cidrs.len();
+            pool.cidrs
+                .extend(texts.iter().filter_map(|t| Cidr::parse(t)));
+            CondValues::Cidrs(Span::of(start, pool.cidrs.len()))
         }
         ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
             if let Some(v) = raw

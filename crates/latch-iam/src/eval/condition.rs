@@ -19,14 +19,14 @@ impl CompiledCondition {
             self.key_hash,
             pool.arena.text.get(off..off + len).unwrap_or(""),
         );
-        if let CondValues::Null(expect) = &self.values {
+        if let CondValues::Null(expect) = self.values {
             // "Use a Null condition operator to check if a condition key is
             // absent at the time of authorization. In the policy statement,
             // use either true (the key doesn't exist — it is null) or false
             // (the key exists and its value is not null)."
             // A key given in the request is present, even as an empty list.
             let absent = value.is_none();
-            return expect.contains(&absent);
+            return expect.contains(absent);
         }
         let negated = op.base.is_negated();
         // "If AWS cannot resolve a variable, this might cause the entire
@@ -82,7 +82,7 @@ impl CompiledCondition {
         let base = self.operator.base;
         let arena = pool.arena();
         let known = |b: bool| if b { Tri::Match } else { Tri::NoMatch };
-        match &self.values {
+        match self.values {
             CondValues::Strings(span) => {
                 let pats = span.of_slice(&pool.patterns);
                 if pats.iter().any(|p| p.matches(arena, v, ctx)) {
@@ -109,23 +109,29 @@ impl CompiledCondition {
                     Tri::Unknown
                 }
             }
-            CondValues::Numbers(ns) => known(match parse_number(v) {
-                Some(x) => ns.iter().any(|n| ordered(base, x.partial_cmp(n))),
+            CondValues::Numbers(span) => known(match parse_number(v) {
+                Some(x) => span
+                    .of_slice(&pool.scalars)
+                    .iter()
+                    .any(|n| ordered(base, x.partial_cmp(&f64::from_bits(*n)))),
                 None => false,
             }),
-            CondValues::Dates(ds) => known(match parse_date(v) {
-                Some(x) => ds.iter().any(|d| ordered(base, Some(x.cmp(d)))),
+            CondValues::Dates(span) => known(match parse_date(v) {
+                Some(x) => span
+                    .of_slice(&pool.scalars)
+                    .iter()
+                    .any(|d| ordered(base, Some(x.cmp(&(*d as i64))))),
                 None => false,
             }),
-            CondValues::Bools(bs) => known(parse_bool(v).is_some_and(|x| bs.contains(&x))),
-            CondValues::Binary(bins) => {
+            CondValues::Bools(bs) => known(parse_bool(v).is_some_and(|x| bs.contains(x))),
+            CondValues::Binary(span) => {
                 known(match base64::engine::general_purpose::STANDARD.decode(v) {
-                    Ok(x) => bins.contains(&x),
+                    Ok(x) => span.of_slice(&pool.blobs).iter().any(|b| **b == *x),
                     Err(_) => false,
                 })
             }
-            CondValues::Cidrs(cs) => known(match parse_ip(v) {
-                Some(ip) => cs.iter().any(|c| c.contains(ip)),
+            CondValues::Cidrs(span) => known(match parse_ip(v) {
+                Some(ip) => span.of_slice(&pool.cidrs).iter().any(|c| c.contains(ip)),
                 None => false,
             }),
             CondValues::Null(_) => Tri::NoMatch,

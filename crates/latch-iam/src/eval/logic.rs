@@ -164,6 +164,8 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             lines(pool.arena.text.as_bytes(), |b| *b);
             lines(&pool.arena.pieces, std::mem::discriminant);
             lines(&pool.conditions, |c| c.key_hash);
+            lines(&pool.scalars, |x| *x);
+            lines(&pool.cidrs, |c| *c);
             lines(&pool.principals, |p| p.1);
         }
     };
