@@ -371,28 +371,34 @@ impl Pattern {
 
     /// Matches `text`. Variables are looked up in `ctx`; a variable with no
     /// value and no default makes the pattern match nothing.
+    #[inline]
     pub fn matches(&self, arena: Arena<'_>, text: &str, ctx: &Context) -> bool {
-        let fold = self.fold;
-        let eq = |a: &[u8], b: &[u8]| {
-            if fold {
-                a.eq_ignore_ascii_case(b)
-            } else {
-                a == b
-            }
-        };
+        // The common shapes inline, at the call site; the general matcher
+        // on its own.
         let pat = self.text(arena.text).as_bytes();
         let text = text.as_bytes();
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
-            Shape::Exact => eq(pat, text),
+            Shape::Exact => eq(self.fold, pat, text),
             Shape::Prefix => {
                 let n = self.head as usize;
                 match (pat.get(..n), text.get(..n)) {
-                    (Some(p), Some(t)) => eq(p, t),
+                    (Some(p), Some(t)) => eq(self.fold, p, t),
                     _ => false,
                 }
             }
+            Shape::General => self.matches_general(arena, pat, text, ctx),
+        }
+    }
+
+    /// [`Self::matches`] for [`Shape::General`].
+    #[inline(never)]
+    fn matches_general(&self, arena: Arena<'_>, pat: &[u8], text: &[u8], ctx: &Context) -> bool {
+        let fold = self.fold;
+        let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
+        match self.shape {
+            Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,
             Shape::General => match self.has_pieces() {
                 false => {
                     // Quick reject on the literal ends, then the full match.
@@ -482,6 +488,16 @@ impl Pattern {
             }
         }
         out
+    }
+}
+
+/// Compares bytes, without regard to ASCII case with `fold`.
+#[inline]
+fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
+    if fold {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
     }
 }
 
