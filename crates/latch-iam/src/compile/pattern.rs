@@ -84,6 +84,11 @@ pub struct Var {
 }
 
 impl Piece {
+    /// Whether this is a policy variable.
+    pub fn is_var(&self) -> bool {
+        matches!(self, Piece::Var(_))
+    }
+
     /// The same piece with its text `by` bytes further into its arena.
     pub(crate) fn rebased(self, by: u32) -> Self {
         match self {

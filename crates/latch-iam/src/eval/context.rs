@@ -186,8 +186,8 @@ impl Context {
     pub(crate) fn touch(&self) {
         use super::prefetch::lines;
         lines(&self.hashes, |h| *h);
-        lines(&self.entries, |e| e.0 .0);
-        lines(self.buf.as_bytes(), |b| *b);
+        lines(&self.entries, |e| u64::from(e.0 .0));
+        lines(self.buf.as_bytes(), |b| u64::from(*b));
     }
 
     /// The value of a key given in lowercase with its [`key_hash`].

@@ -138,8 +138,8 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     use std::hint::black_box;
     let r = input.request;
     // Values, not references: a reference would not read the memory.
-    lines(r.action.as_bytes(), |b| *b);
-    lines(r.resource.as_bytes(), |b| *b);
+    lines(r.action.as_bytes(), |b| u64::from(*b));
+    lines(r.resource.as_bytes(), |b| u64::from(*b));
     black_box(
         r.resource_account
             .as_ref()
@@ -160,13 +160,13 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             // Every line: a case's pool is a few hundred bytes per array,
             // and most of it is read.
             lines(&pool.hot, |h| h.service_mask);
-            lines(&pool.patterns, |p| p.is_any());
-            lines(pool.arena.text.as_bytes(), |b| *b);
-            lines(&pool.arena.pieces, std::mem::discriminant);
+            lines(&pool.patterns, |p| u64::from(p.is_any()));
+            lines(pool.arena.text.as_bytes(), |b| u64::from(*b));
+            lines(&pool.arena.pieces, |p| u64::from(p.is_var()));
             lines(&pool.conditions, |c| c.key_hash);
             lines(&pool.scalars, |x| *x);
-            lines(&pool.cidrs, |c| *c);
-            lines(&pool.principals, |p| p.1);
+            lines(&pool.cidrs, |c| u64::from(c.prefix()));
+            lines(&pool.principals, |p| u64::from(p.1));
         }
     };
     input.identity_policies.policies().for_each(&mut pool);
