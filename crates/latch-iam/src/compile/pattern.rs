@@ -420,7 +420,9 @@ impl Pattern {
                         (Some(ph), Some(th), Some(pt), Some(tt)) => eq(ph, th) && eq(pt, tt),
                         _ => false,
                     };
-                    ends && glob_bytes(pat, text, self.seg5 as usize, fold)
+                    // The head is literal and equal: the match goes on from
+                    // the end of it, in the state it would have reached.
+                    ends && glob_bytes(pat, text, h, self.seg5 as usize, fold)
                 }
                 true => {
                     let pieces = self.pieces(arena);
@@ -655,8 +657,9 @@ fn char_len(b: Option<&u8>) -> usize {
 
 /// [`glob`] for a pattern without policy variables, read straight from its
 /// bytes: `*` and `?` are wildcards, and before byte `seg5` they do not
-/// match `:`. Never allocates.
-fn glob_bytes(pat: &[u8], text: &[u8], seg5: usize, fold: bool) -> bool {
+/// match `:`. Starts at byte `from` of both, whose first `from` bytes the
+/// caller found equal and free of wildcards. Never allocates.
+fn glob_bytes(pat: &[u8], text: &[u8], from: usize, seg5: usize, fold: bool) -> bool {
     let byte_eq = |a: u8, b: u8| {
         if fold {
             a.eq_ignore_ascii_case(&b)
@@ -664,7 +667,7 @@ fn glob_bytes(pat: &[u8], text: &[u8], seg5: usize, fold: bool) -> bool {
             a == b
         }
     };
-    let (mut p, mut t) = (0usize, 0usize);
+    let (mut p, mut t) = (from, from);
     // (pattern index after the star, text index it resumes at, limited)
     let mut star: Option<(usize, usize, bool)> = None;
     loop {
