@@ -220,6 +220,7 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
             text: String::with_capacity(size.text as usize),
             pieces: Vec::with_capacity(size.pieces as usize),
             parts: Vec::with_capacity(size.parts as usize),
+            cold: None,
         },
         conditions: Vec::with_capacity(size.conditions as usize),
         scalars: Vec::with_capacity(size.scalars as usize),
@@ -245,12 +246,18 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
         pool.arena
             .pieces
             .extend(src.arena.pieces.iter().map(|x| x.rebased(at.text)));
-        pool.arena.parts.extend(
-            src.arena
-                .parts
-                .iter()
-                .map(|(off, parts)| (off + at.text, parts.map(|p| p.rebased(at.text, at.pieces)))),
-        );
+        pool.arena
+            .parts
+            .extend(src.arena.parts.iter().map(|(off, parts)| {
+                let parts = parts.map(|p| p.rebased(at.cold_text, at.cold_pieces));
+                (off + at.text, parts)
+            }));
+        if let Some(src_cold) = &src.arena.cold {
+            let cold = pool.arena.cold.get_or_insert_with(Default::default);
+            cold.text.push_str(&src_cold.text);
+            cold.pieces
+                .extend(src_cold.pieces.iter().map(|x| x.rebased(at.cold_text)));
+        }
         pool.patterns
             .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
         pool.conditions
@@ -306,6 +313,8 @@ struct Offsets {
     text: u32,
     pieces: u32,
     parts: u32,
+    cold_text: u32,
+    cold_pieces: u32,
     conditions: u32,
     scalars: u32,
     cidrs: u32,
@@ -322,6 +331,9 @@ impl Offsets {
             text: self.text + n(pool.arena.text.len()),
             pieces: self.pieces + n(pool.arena.pieces.len()),
             parts: self.parts + n(pool.arena.parts.len()),
+            cold_text: self.cold_text + n(pool.arena.cold.as_ref().map_or(0, |c| c.text.len())),
+            cold_pieces: self.cold_pieces
+                + n(pool.arena.cold.as_ref().map_or(0, |c| c.pieces.len())),
             conditions: self.conditions + n(pool.conditions.len()),
             scalars: self.scalars + n(pool.scalars.len()),
             cidrs: self.cidrs + n(pool.cidrs.len()),

@@ -18,6 +18,9 @@ pub struct PatternArena {
     /// of their own (slow path: a variable with no value), by the offset of
     /// the whole pattern's text.
     pub parts: Vec<(u32, [Pattern; 6])>,
+    /// The text and pieces of those parts: kept apart, so that what is read
+    /// on every decision stays small.
+    pub cold: Option<Box<PatternArena>>,
 }
 
 impl PatternArena {
@@ -27,6 +30,7 @@ impl PatternArena {
             text: &self.text,
             pieces: &self.pieces,
             parts: &self.parts,
+            cold: self.cold.as_deref(),
         }
     }
 }
@@ -41,6 +45,8 @@ pub struct Arena<'a> {
     pub pieces: &'a [Piece],
     /// ARN parts of ARN patterns with policy variables.
     pub parts: &'a [(u32, [Pattern; 6])],
+    /// Where the parts' text and pieces are.
+    pub cold: Option<&'a PatternArena>,
 }
 
 impl<'a> Arena<'a> {
@@ -271,16 +277,17 @@ impl Pattern {
                     variables: true,
                     fold: false,
                 };
-                let parts = parts.map(|s| Self::build(arena, s, syntax, false));
+                let cold = arena.cold.get_or_insert_with(Default::default);
+                let parts = parts.map(|s| Self::build(cold, s, syntax, false));
                 arena.parts.push((off, parts));
             }
         }
         p
     }
 
-    /// For an ARN pattern with policy variables, its six parts as patterns
-    /// (in the same arena).
-    pub(crate) fn arn_parts<'a>(&self, arena: Arena<'a>) -> Option<&'a [Pattern; 6]> {
+    /// For an ARN pattern with policy variables, its six parts as patterns,
+    /// and the arena they are matched in.
+    pub(crate) fn arn_parts<'a>(&self, arena: Arena<'a>) -> Option<(&'a [Pattern; 6], Arena<'a>)> {
         if !self.has_pieces() {
             return None;
         }
@@ -288,7 +295,8 @@ impl Pattern {
             .parts
             .binary_search_by_key(&self.off, |(off, _)| *off)
             .ok()?;
-        arena.parts.get(i).map(|(_, parts)| parts)
+        let parts = arena.parts.get(i).map(|(_, parts)| parts)?;
+        Some((parts, arena.cold?.view()))
     }
 
     /// The same pattern with its text `text` bytes and its pieces `pieces`

@@ -180,11 +180,11 @@ pub(crate) fn arn_match3(p: &Pattern, arena: Arena<'_>, text: &str, ctx: &Contex
     }
     // Only patterns with policy variables get here: variables are on.
     match (p.arn_parts(arena), split_arn(text, false)) {
-        (Some(parts), Some(segs)) => {
+        (Some((parts, cold)), Some(segs)) => {
             let mismatch = parts
                 .iter()
                 .zip(segs.iter())
-                .any(|(pp, s)| pp.resolvable(arena, ctx) && !pp.matches(arena, s, ctx));
+                .any(|(pp, s)| pp.resolvable(cold, ctx) && !pp.matches(cold, s, ctx));
             if mismatch {
                 Tri::NoMatch
             } else {
