@@ -225,18 +225,25 @@ impl Pattern {
         arena.text.push_str(&text);
         let mut pieces = (0, 0);
         if has_vars {
-            // The pieces' text follows the pattern's, so both are read
-            // from the same few cache lines.
+            // A piece's text is found in the pattern's own text where it
+            // can be (nearly always), else it follows it: either way it is
+            // read from the same few cache lines.
             let start = u(arena.pieces.len());
             let mut nth = 0u8;
             for piece in split_pieces(&text, syntax, arn) {
-                let push = |arena: &mut PatternArena, s: &str| {
-                    let at = (u(arena.text.len()), u(s.len()));
-                    arena.text.push_str(s);
-                    at
+                let push = |arena: &mut PatternArena, s: &str| match text.find(s) {
+                    Some(i) => (off + u(i), u(s.len())),
+                    None => {
+                        let at = (u(arena.text.len()), u(s.len()));
+                        arena.text.push_str(s);
+                        at
+                    }
                 };
                 let p = match piece {
-                    Part::Lit(s) => Piece::Lit(push(arena, &s).0, u(s.len())),
+                    Part::Lit(s) => {
+                        let (at, len) = push(arena, &s);
+                        Piece::Lit(at, len)
+                    }
                     Part::Star { seg } => Piece::Star { seg },
                     Part::One { seg } => Piece::One { seg },
                     Part::Var { key, hash, default } => {
