@@ -129,7 +129,7 @@ enum Shape {
 /// text and are matched on it directly. Patterns with policy variables have
 /// their pieces in the arena's piece array.
 ///
-/// INVARIANT: kept small (32 bytes): a decision reads the patterns of every
+/// INVARIANT: kept small (24 bytes): a decision reads the patterns of every
 /// statement it looks at, and on varied requests each one is a cache miss.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pattern {
@@ -137,26 +137,32 @@ pub struct Pattern {
     /// policy's text arena.
     off: u32,
     len: u32,
-    /// Literal bytes before the first wildcard and after the last: a text
-    /// that does not start and end with them cannot match, whatever the
-    /// wildcards in between do.
-    head: u32,
-    tail: u32,
-    /// For ARN patterns, the byte offset in `text` where the sixth part
-    /// (the resource) starts; before it, wildcards do not match `:`, so each
-    /// of the first five parts is matched on its own. Zero otherwise.
-    seg5: u32,
-    shape: Shape,
-    /// Compare ASCII letters without regard to case.
-    fold: bool,
-    /// `*` and `?` are wildcards.
-    wildcards: bool,
-    /// An ARN filled in from fewer than six parts.
-    short: bool,
     /// Pieces in the arena (start, end), only for patterns with policy
     /// variables or `${…}` escapes; empty otherwise.
     pieces: (u32, u32),
+    /// Literal bytes before the first wildcard and after the last: a text
+    /// that does not start and end with them cannot match, whatever the
+    /// wildcards in between do. At most `u16::MAX`: a longer head or tail
+    /// is checked in part here, in full by the matcher (and a pattern whose
+    /// head is longer is not matched as a [`Shape::Prefix`]).
+    head: u16,
+    tail: u16,
+    /// For ARN patterns, the byte offset in `text` where the sixth part
+    /// (the resource) starts; before it, wildcards do not match `:`, so each
+    /// of the first five parts is matched on its own. Zero otherwise.
+    /// [`SEG5_FAR`]: found again from the text when matching.
+    seg5: u16,
+    shape: Shape,
+    /// [`FOLD`] and [`SHORT`].
+    flags: u8,
 }
+
+/// Compare ASCII letters without regard to case.
+const FOLD: u8 = 1;
+/// An ARN filled in from fewer than six parts.
+const SHORT: u8 = 2;
+/// `seg5` does not fit.
+const SEG5_FAR: u16 = u16::MAX;
 
 /// What a pattern may contain.
 #[derive(Debug, Clone, Copy)]
@@ -200,7 +206,11 @@ impl Pattern {
             text.to_owned()
         };
         let has_vars = syntax.variables && text.contains("${");
-        let seg5 = if arn { sixth_part_start(&text) } else { 0 };
+        let seg5 = if arn {
+            sixth_part_start(text.as_bytes())
+        } else {
+            0
+        };
         let wild = |b: &u8| syntax.wildcards && matches!(b, b'*' | b'?');
         let bytes = text.as_bytes();
         let head = bytes.iter().position(wild).unwrap_or(bytes.len());
@@ -215,7 +225,9 @@ impl Pattern {
             let wild = bytes.iter().filter(|b| wild(b)).count();
             match (wild, text.strip_suffix('*')) {
                 (0, _) => Shape::Exact,
-                (1, Some(h)) if !arn || h.len() >= seg5 => Shape::Prefix,
+                (1, Some(h)) if (!arn || h.len() >= seg5) && h.len() < usize::from(u16::MAX) => {
+                    Shape::Prefix
+                }
                 _ => Shape::General,
             }
         };
@@ -266,14 +278,12 @@ impl Pattern {
         let p = Self {
             off,
             len,
-            head: u(head),
-            tail: u(tail),
-            seg5: u(seg5),
-            shape,
-            fold: syntax.fold,
-            wildcards: syntax.wildcards,
-            short: false,
             pieces,
+            head: u16::try_from(head).unwrap_or(u16::MAX),
+            tail: u16::try_from(tail).unwrap_or(u16::MAX),
+            seg5: u16::try_from(seg5).unwrap_or(SEG5_FAR),
+            shape,
+            flags: if syntax.fold { FOLD } else { 0 },
         };
         if has_vars && arn {
             // The six parts, compiled after the pattern: only read when a
@@ -371,12 +381,16 @@ impl Pattern {
 
     /// Marks an ARN pattern as filled in from fewer than six parts.
     pub fn set_short(&mut self) {
-        self.short = true;
+        self.flags |= SHORT;
     }
 
     /// Whether the ARN pattern was filled in from fewer than six parts.
     pub fn is_short(&self) -> bool {
-        self.short
+        self.flags & SHORT != 0
+    }
+
+    fn fold(&self) -> bool {
+        self.flags & FOLD != 0
     }
 
     /// Whether this is a [`Pattern::never`] pattern.
@@ -400,11 +414,11 @@ impl Pattern {
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
-            Shape::Exact => eq(self.fold, pat, text),
+            Shape::Exact => eq(self.fold(), pat, text),
             Shape::Prefix => {
                 let n = self.head as usize;
                 match (pat.get(..n), text.get(..n)) {
-                    (Some(p), Some(t)) => eq(self.fold, p, t),
+                    (Some(p), Some(t)) => eq(self.fold(), p, t),
                     _ => false,
                 }
             }
@@ -415,7 +429,7 @@ impl Pattern {
     /// [`Self::matches`] for [`Shape::General`].
     #[inline(never)]
     fn matches_general(&self, arena: Arena<'_>, pat: &[u8], text: &[u8], ctx: &Context) -> bool {
-        let fold = self.fold;
+        let fold = self.fold();
         let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
         match self.shape {
             Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,
@@ -437,7 +451,11 @@ impl Pattern {
                     };
                     // The head is literal and equal: the match goes on from
                     // the end of it, in the state it would have reached.
-                    ends && glob_bytes(pat, text, h, self.seg5 as usize, fold)
+                    let seg5 = match self.seg5 {
+                        SEG5_FAR => sixth_part_start(pat),
+                        n => usize::from(n),
+                    };
+                    ends && glob_bytes(pat, text, h, seg5, fold)
                 }
                 true => {
                     let pieces = self.pieces(arena);
@@ -524,12 +542,12 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Byte offset after the fifth colon (not counting colons inside `${…}`).
-fn sixth_part_start(text: &str) -> usize {
+fn sixth_part_start(text: &[u8]) -> usize {
     let mut colons = 0;
     let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
+    for (i, &b) in text.iter().enumerate() {
         match b {
-            b'{' if i > 0 && text.as_bytes().get(i - 1) == Some(&b'$') => depth += 1,
+            b'{' if i > 0 && text.get(i - 1) == Some(&b'$') => depth += 1,
             b'}' if depth > 0 => depth -= 1,
             b':' if depth == 0 => {
                 colons += 1;
@@ -939,7 +957,7 @@ mod tests {
     #[test]
     fn patterns_stay_small() {
         // See the INVARIANT on `Pattern`.
-        assert!(std::mem::size_of::<Pattern>() <= 32);
+        assert!(std::mem::size_of::<Pattern>() <= 24);
     }
 
     #[test]
@@ -963,6 +981,33 @@ mod tests {
         assert!(one("s3:*Object", fold, "S3:GetOBJECT", &c));
         assert!(!one("s3:*Object", fold, "S3:GetBucket", &c));
         assert!(one("iam:?et*", fold, "IAM:GetUser", &c));
+    }
+
+    #[test]
+    fn long_heads_tails_and_arn_parts() {
+        let c = Context::default();
+        let long = "k".repeat(70_000);
+        let like = Syntax {
+            wildcards: true,
+            variables: false,
+            fold: false,
+        };
+        let text = format!("{long}xyz");
+        assert!(one(&format!("{long}*"), like, &text, &c));
+        assert!(!one(&format!("{long}*"), like, &text[1..], &c));
+        assert!(one(&format!("*{long}"), like, &format!("ab{long}"), &c));
+        assert!(one(&format!("{long}?yz"), like, &text, &c));
+        assert!(!one(&format!("{long}?yy"), like, &text, &c));
+        let arn = |pat: &str, text: &str| {
+            let mut a = PatternArena::default();
+            Pattern::arn(&mut a, pat, false).matches(a.view(), text, &c)
+        };
+        let p = format!("arn:aws:s3:{long}:1:x*");
+        assert!(arn(&p, &format!("arn:aws:s3:{long}:1:xy:z")));
+        assert!(!arn(&p, &format!("arn:aws:s3:{long}:1:y")));
+        let p = format!("arn:aws:s3:{long}*:1:x*");
+        assert!(arn(&p, &format!("arn:aws:s3:{long}q:1:xy")));
+        assert!(!arn(&p, &format!("arn:aws:s3:{long}q:z:1:xy")));
     }
 
     #[test]
