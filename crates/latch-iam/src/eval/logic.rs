@@ -129,8 +129,8 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
     v
 }
 
-/// Reads one value from each array a decision will read, before reading any
-/// of them in earnest. These loads do not depend on one another, so when
+/// Reads one value in every cache line of the arrays a decision will read,
+/// before reading any of them in earnest. These loads do not depend on one another, so when
 /// the data is not in cache (a service deciding for many principals in
 /// turn) their misses overlap instead of coming one after another as the
 /// evaluation follows pointers.
