@@ -405,7 +405,7 @@ impl Pattern {
 
     /// Matches `text`. Variables are looked up in `ctx`; a variable with no
     /// value and no default makes the pattern match nothing.
-    #[inline]
+    #[inline(always)]
     pub fn matches(&self, arena: Arena<'_>, text: &str, ctx: &Context) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
