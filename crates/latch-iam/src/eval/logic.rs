@@ -80,6 +80,7 @@ impl Verdict {
 fn policy<P: ?Sized>(
     p: &CompiledPolicy,
     input: &EvalInput<'_, P>,
+    action_lc: Option<&str>,
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
@@ -93,7 +94,7 @@ fn policy<P: ?Sized>(
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
             continue;
         }
-        if let Some(g) = applies(s, pool, input.request, role) {
+        if let Some(g) = applies(s, pool, input.request, action_lc, role) {
             if !quick {
                 let sid = p
                     .statements
@@ -116,6 +117,7 @@ fn policy<P: ?Sized>(
 fn set<L: PolicyList + ?Sized, P: ?Sized>(
     ps: &L,
     input: &EvalInput<'_, P>,
+    action_lc: Option<&str>,
     role: Role,
     kind: PolicyKind,
     level: Option<usize>,
@@ -124,7 +126,7 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
     let mut v = Verdict::default();
     for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
-        v.merge(policy(p, input, role, slot, sink));
+        v.merge(policy(p, input, action_lc, role, slot, sink));
     }
     v
 }
@@ -189,11 +191,16 @@ fn run<P: PolicyList + ?Sized>(
 ) -> (Outcome, Reason) {
     touch(input);
     let req = input.request;
+    // Action patterns are lowercase: comparing them with the action
+    // lowercased once is comparing without regard to case, in fewer steps.
+    let mut buf = [0u8; 128];
+    let action_lc = lowercase(&req.action, &mut buf);
     let has_boundary = !input.permission_boundaries.is_empty();
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
     let identity = set(
         input.identity_policies,
         input,
+        action_lc,
         Role::Identity,
         PolicyKind::Identity,
         None,
@@ -205,6 +212,7 @@ fn run<P: PolicyList + ?Sized>(
     let boundary = set(
         input.permission_boundaries,
         input,
+        action_lc,
         Role::Identity,
         PolicyKind::Boundary,
         None,
@@ -220,7 +228,7 @@ fn run<P: PolicyList + ?Sized>(
                 level: None,
                 index: 0,
             };
-            Some(policy(p, input, Role::Identity, slot, sink))
+            Some(policy(p, input, action_lc, Role::Identity, slot, sink))
         }
         None => None,
     };
@@ -231,7 +239,14 @@ fn run<P: PolicyList + ?Sized>(
                 level: None,
                 index: 0,
             };
-            policy(p, input, Role::Resource { has_boundary }, slot, sink)
+            policy(
+                p,
+                input,
+                action_lc,
+                Role::Resource { has_boundary },
+                slot,
+                sink,
+            )
         }
         None => Verdict::default(),
     };
@@ -252,6 +267,7 @@ fn run<P: PolicyList + ?Sized>(
         let v = set(
             ps.as_slice(),
             input,
+            action_lc,
             Role::Identity,
             PolicyKind::Scp,
             Some(level),
@@ -269,6 +285,7 @@ fn run<P: PolicyList + ?Sized>(
         denied |= set(
             ps.as_slice(),
             input,
+            action_lc,
             Role::Rcp,
             PolicyKind::Rcp,
             Some(level),
@@ -399,6 +416,14 @@ fn run<P: PolicyList + ?Sized>(
         return deny(r);
     }
     allow(Reason::IdentityAllows)
+}
+
+/// `s` with ASCII letters lowercased, in `buf`; `None` if it does not fit.
+fn lowercase<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b str> {
+    let out = buf.get_mut(..s.len())?;
+    out.copy_from_slice(s.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
 }
 
 /// Picks the statements that decided the outcome from all matching ones.
