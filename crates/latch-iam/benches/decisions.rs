@@ -3,7 +3,10 @@
 //!
 //! Run: `cargo bench -p latch-iam --bench decisions` (the oracle needs
 //! `npm ci --prefix tools/iam-oracle`; without it only latch-iam is measured).
-//! `LATCH_IAM_BENCH_CASES` sets the number of cases (default 5000).
+//! `LATCH_IAM_BENCH_CASES` sets the number of cases (default 5000),
+//! `LATCH_IAM_BENCH_ROUNDS` the rounds of the throughput loop (default 20).
+//! `LATCH_IAM_BENCH_ONLY_DECIDE=1` runs only that loop (for A/B runs of two
+//! builds and for callgrind, where the rest would drown it).
 
 #[expect(
     clippy::indexing_slicing,
@@ -18,10 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn main() {
-    let n = std::env::var("LATCH_IAM_BENCH_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5000);
+    let n = env_or("LATCH_IAM_BENCH_CASES", 5000);
     let lines = gen::cases(0x1a7c_41a3, n);
     let cases: Vec<Case> = lines.iter().filter_map(|l| Case::parse(l).ok()).collect();
     println!("cases: {} generated, {} valid", lines.len(), cases.len());
@@ -30,7 +30,7 @@ fn main() {
     // then every case decided in turn, `rounds` times. Only `decide` is in
     // the timed loop; no clock is read per decision here, so the figure is
     // not inflated by the cost of reading the clock.
-    let rounds = 20;
+    let rounds: usize = env_or("LATCH_IAM_BENCH_ROUNDS", 20);
     let mut allowed = 0usize;
     let start = Instant::now();
     for _ in 0..rounds {
@@ -42,6 +42,13 @@ fn main() {
     let total = start.elapsed();
     let decisions = cases.len() * rounds;
     let per_sec = decisions as f64 / total.as_secs_f64();
+    if env_or("LATCH_IAM_BENCH_ONLY_DECIDE", 0) != 0 {
+        println!(
+            "latch-iam decide (compiled): {per_sec:.0} decisions/s single thread, {:.0} ns per decision ({allowed} allowed)",
+            total.as_nanos() as f64 / decisions.max(1) as f64
+        );
+        return;
+    }
 
     // Latency per decision: the same loop again, timing each decision.
     let mut samples = Vec::with_capacity(cases.len() * 5);
@@ -104,6 +111,14 @@ fn main() {
         }
         None => println!("iam-simulate: not installed (run `npm ci --prefix tools/iam-oracle`)"),
     }
+}
+
+/// A number from the environment, or `default`.
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Runs the oracle; returns its own evaluation-loop throughput.

@@ -16,7 +16,7 @@ use crate::eval::date::parse_date;
 use crate::eval::ip::Cidr;
 use crate::validate::PolicyType;
 use base64::Engine;
-use pattern::{Pattern, Syntax};
+use pattern::{Arena, Pattern, PatternArena, Syntax};
 use std::sync::Arc;
 
 /// A policy ready for evaluation. Cheap to share between threads.
@@ -42,10 +42,18 @@ pub(crate) struct Pool {
     pub hot: Vec<HotStatement>,
     /// Action, resource and condition patterns.
     pub patterns: Vec<Pattern>,
-    /// Text of every pattern, condition key and principal entry.
-    pub text: String,
+    /// Text of every pattern, condition key and principal entry, and the
+    /// pieces of patterns with policy variables.
+    pub arena: PatternArena,
     /// Conditions (one key under one operator each).
     pub conditions: Vec<CompiledCondition>,
+    /// Condition values that are numbers (`f64` bits) or dates (epoch
+    /// seconds).
+    pub scalars: Vec<u64>,
+    /// Condition values that are CIDR blocks.
+    pub cidrs: Vec<Cidr>,
+    /// Condition values that are bytes (`BinaryEquals`).
+    pub blobs: Vec<Box<[u8]>>,
     /// `Principal` entries: kind and text in `text` (offset, length).
     pub principals: Vec<(PrincipalKind, u32, u32)>,
     /// Operator and key as written, per condition (explanations only).
@@ -77,7 +85,12 @@ impl Pool {
     /// The text at `(offset, length)`.
     pub fn str_at(&self, off: u32, len: u32) -> &str {
         let off = off as usize;
-        self.text.get(off..off + len as usize).unwrap_or("")
+        self.arena.text.get(off..off + len as usize).unwrap_or("")
+    }
+
+    /// What patterns are matched against.
+    pub fn arena(&self) -> Arena<'_> {
+        self.arena.view()
     }
 }
 
@@ -125,7 +138,7 @@ impl CompiledPolicy {
             .enumerate()
             .map(|(i, s)| compile_statement(&mut pool, i, s, vars, kind))
             .collect();
-        pool.text.shrink_to_fit();
+        pool.arena.text.shrink_to_fit();
         Self {
             statements,
             hot: Span::of(0, pool.hot.len()),
@@ -203,8 +216,16 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
     let mut pool = Pool {
         hot: Vec::with_capacity(size.hot as usize),
         patterns: Vec::with_capacity(size.patterns as usize),
-        text: String::with_capacity(size.text as usize),
+        arena: PatternArena {
+            text: String::with_capacity(size.text as usize),
+            pieces: Vec::with_capacity(size.pieces as usize),
+            parts: Vec::with_capacity(size.parts as usize),
+            cold: None,
+        },
         conditions: Vec::with_capacity(size.conditions as usize),
+        scalars: Vec::with_capacity(size.scalars as usize),
+        cidrs: Vec::with_capacity(size.cidrs as usize),
+        blobs: Vec::with_capacity(size.blobs as usize),
         principals: Vec::with_capacity(size.principals as usize),
         labels: Vec::with_capacity(size.conditions as usize),
     };
@@ -221,11 +242,29 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
             .map(|(_, o)| *o)
             .unwrap_or_default();
         let src: &Pool = &p.pool;
-        pool.text.push_str(&src.text);
+        pool.arena.text.push_str(&src.arena.text);
+        pool.arena
+            .pieces
+            .extend(src.arena.pieces.iter().map(|x| x.rebased(at.text)));
+        pool.arena
+            .parts
+            .extend(src.arena.parts.iter().map(|(off, parts)| {
+                let parts = parts.map(|p| p.rebased(at.cold_text, at.cold_pieces));
+                (off + at.text, parts)
+            }));
+        if let Some(src_cold) = &src.arena.cold {
+            let cold = pool.arena.cold.get_or_insert_with(Default::default);
+            cold.text.push_str(&src_cold.text);
+            cold.pieces
+                .extend(src_cold.pieces.iter().map(|x| x.rebased(at.cold_text)));
+        }
         pool.patterns
-            .extend(src.patterns.iter().map(|x| x.rebased(at.text)));
+            .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
         pool.conditions
             .extend(src.conditions.iter().map(|c| c.rebased(&at)));
+        pool.scalars.extend_from_slice(&src.scalars);
+        pool.cidrs.extend_from_slice(&src.cidrs);
+        pool.blobs.extend(src.blobs.iter().cloned());
         pool.principals
             .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
         pool.hot.extend(src.hot.iter().map(|h| h.rebased(&at)));
@@ -272,7 +311,14 @@ struct Offsets {
     hot: u32,
     patterns: u32,
     text: u32,
+    pieces: u32,
+    parts: u32,
+    cold_text: u32,
+    cold_pieces: u32,
     conditions: u32,
+    scalars: u32,
+    cidrs: u32,
+    blobs: u32,
     principals: u32,
 }
 
@@ -282,8 +328,16 @@ impl Offsets {
         Self {
             hot: self.hot + n(pool.hot.len()),
             patterns: self.patterns + n(pool.patterns.len()),
-            text: self.text + n(pool.text.len()),
+            text: self.text + n(pool.arena.text.len()),
+            pieces: self.pieces + n(pool.arena.pieces.len()),
+            parts: self.parts + n(pool.arena.parts.len()),
+            cold_text: self.cold_text + n(pool.arena.cold.as_ref().map_or(0, |c| c.text.len())),
+            cold_pieces: self.cold_pieces
+                + n(pool.arena.cold.as_ref().map_or(0, |c| c.pieces.len())),
             conditions: self.conditions + n(pool.conditions.len()),
+            scalars: self.scalars + n(pool.scalars.len()),
+            cidrs: self.cidrs + n(pool.cidrs.len()),
+            blobs: self.blobs + n(pool.blobs.len()),
             principals: self.principals + n(pool.principals.len()),
         }
     }
@@ -312,10 +366,14 @@ impl HotStatement {
 
 impl CompiledCondition {
     fn rebased(&self, at: &Offsets) -> Self {
-        let values = match &self.values {
+        let values = match self.values {
             CondValues::Strings(s) => CondValues::Strings(s.plus(at.patterns)),
             CondValues::Arns(s) => CondValues::Arns(s.plus(at.patterns)),
-            other => other.clone(),
+            CondValues::Numbers(s) => CondValues::Numbers(s.plus(at.scalars)),
+            CondValues::Dates(s) => CondValues::Dates(s.plus(at.scalars)),
+            CondValues::Cidrs(s) => CondValues::Cidrs(s.plus(at.cidrs)),
+            CondValues::Binary(s) => CondValues::Binary(s.plus(at.blobs)),
+            other @ (CondValues::Bools(_) | CondValues::Null(_)) => other,
         };
         Self {
             operator: self.operator,
@@ -400,23 +458,6 @@ pub(crate) fn pad_arn(text: &str, variables: bool) -> std::borrow::Cow<'_, str> 
     out.into()
 }
 
-/// The six parts of an ARN pattern as separate patterns, with their own
-/// arena (slow path: only for unresolved policy variables).
-pub(crate) fn arn_parts(text: &str, variables: bool) -> Option<(String, Vec<Pattern>)> {
-    let syntax = Syntax {
-        wildcards: true,
-        variables,
-        fold: false,
-    };
-    let parts = split_arn(text, variables)?;
-    let mut arena = String::new();
-    let patterns = parts
-        .iter()
-        .map(|s| Pattern::new(&mut arena, s, syntax))
-        .collect();
-    Some((arena, patterns))
-}
-
 /// A compiled `Principal` / `NotPrincipal`.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledPrincipal {
@@ -426,7 +467,7 @@ pub(crate) struct CompiledPrincipal {
 }
 
 /// One condition key under one operator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct CompiledCondition {
     pub operator: Operator,
     /// Lowercased key, in the pool's text.
@@ -436,19 +477,49 @@ pub(crate) struct CompiledCondition {
     pub values: CondValues,
 }
 
-/// Condition values, parsed for their operator.
-#[derive(Debug, Clone)]
+/// Condition values, parsed for their operator; all but booleans in the
+/// pool's arrays, so a condition is one small record.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum CondValues {
     /// String patterns in the pool.
     Strings(Span),
-    Numbers(Vec<f64>),
-    Dates(Vec<i64>),
-    Bools(Vec<bool>),
-    Binary(Vec<Vec<u8>>),
-    Cidrs(Vec<Cidr>),
+    /// Numbers (`f64` bits) in the pool's scalars.
+    Numbers(Span),
+    /// Dates (epoch seconds) in the pool's scalars.
+    Dates(Span),
+    Bools(Bools),
+    /// In the pool's blobs.
+    Binary(Span),
+    /// In the pool's CIDR blocks.
+    Cidrs(Span),
     /// ARN patterns in the pool.
     Arns(Span),
-    Null(Vec<bool>),
+    Null(Bools),
+}
+
+/// Which of `true` and `false` a condition lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Bools {
+    pub has_true: bool,
+    pub has_false: bool,
+}
+
+impl Bools {
+    fn of(values: impl IntoIterator<Item = bool>) -> Self {
+        values.into_iter().fold(Self::default(), |b, v| Self {
+            has_true: b.has_true || v,
+            has_false: b.has_false || !v,
+        })
+    }
+
+    /// Whether `v` is listed.
+    pub fn contains(self, v: bool) -> bool {
+        if v {
+            self.has_true
+        } else {
+            self.has_false
+        }
+    }
 }
 
 fn compile_statement(
@@ -465,7 +536,7 @@ fn compile_statement(
     };
     let start = pool.patterns.len();
     for a in s.action.values.iter() {
-        let p = Pattern::new(&mut pool.text, &a.value, action_syntax);
+        let p = Pattern::new(&mut pool.arena, &a.value, action_syntax);
         pool.patterns.push(p);
     }
     let actions = Span::of(start, pool.patterns.len());
@@ -485,13 +556,13 @@ fn compile_statement(
         for v in r.values.iter() {
             let p = if short_arn_accepted(&v.value, vars, kind) {
                 let padded = pad_arn(&v.value, vars);
-                let mut p = Pattern::arn(&mut pool.text, &padded, vars);
+                let mut p = Pattern::arn(&mut pool.arena, &padded, vars);
                 if padded.len() != v.value.len() {
                     p.set_short();
                 }
                 p
             } else {
-                Pattern::never(&mut pool.text, &v.value)
+                Pattern::never(&mut pool.arena, &v.value)
             };
             pool.patterns.push(p);
         }
@@ -530,9 +601,9 @@ fn compile_statement(
                 entry.values.iter().map(|v| v.value.as_text()).collect();
             match compile_values(pool, op, &texts, &entry.values.items, vars) {
                 Ok(values) => {
-                    let key_off = u32::try_from(pool.text.len()).unwrap_or(u32::MAX);
+                    let key_off = u32::try_from(pool.arena.text.len()).unwrap_or(u32::MAX);
                     let key = entry.key.value.to_ascii_lowercase();
-                    pool.text.push_str(&key);
+                    pool.arena.text.push_str(&key);
                     let key_len = u32::try_from(key.len()).unwrap_or(0);
                     compiled.push((
                         CompiledCondition {
@@ -560,8 +631,8 @@ fn compile_statement(
     let pstart = pool.principals.len();
     if let Some(p) = &principal {
         for (kind, value) in &p.entries {
-            let off = u32::try_from(pool.text.len()).unwrap_or(u32::MAX);
-            pool.text.push_str(value);
+            let off = u32::try_from(pool.arena.text.len()).unwrap_or(u32::MAX);
+            pool.arena.text.push_str(value);
             let len = u32::try_from(value.len()).unwrap_or(0);
             pool.principals.push((*kind, off, len));
         }
@@ -626,7 +697,7 @@ fn compile_values(
             };
             let start = pool.patterns.len();
             for t in texts {
-                let p = Pattern::new(&mut pool.text, t, syntax);
+                let p = Pattern::new(&mut pool.arena, t, syntax);
                 pool.patterns.push(p);
             }
             CondValues::Strings(Span::of(start, pool.patterns.len()))
@@ -638,7 +709,10 @@ fn compile_values(
         | NumericGreaterThan
         | NumericGreaterThanEquals => {
             all(&|t| parse_number(t).map(|_| ()), "a number")?;
-            CondValues::Numbers(texts.iter().filter_map(|t| parse_number(t)).collect())
+            let start = pool.scalars.len();
+            let numbers = texts.iter().filter_map(|t| parse_number(t));
+            pool.scalars.extend(numbers.map(f64::to_bits));
+            CondValues::Numbers(Span::of(start, pool.scalars.len()))
         }
         DateEquals
         | DateNotEquals
@@ -650,27 +724,36 @@ fn compile_values(
                 &|t| parse_date(t).map(|_| ()),
                 "an ISO 8601 date or epoch seconds",
             )?;
-            CondValues::Dates(texts.iter().filter_map(|t| parse_date(t)).collect())
+            let start = pool.scalars.len();
+            let dates = texts.iter().filter_map(|t| parse_date(t));
+            pool.scalars.extend(dates.map(|d| d as u64));
+            CondValues::Dates(Span::of(start, pool.scalars.len()))
         }
         Bool => {
             all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
-            CondValues::Bools(texts.iter().filter_map(|t| parse_bool(t)).collect())
+            CondValues::Bools(Bools::of(texts.iter().filter_map(|t| parse_bool(t))))
         }
         Null => {
             all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
-            CondValues::Null(texts.iter().filter_map(|t| parse_bool(t)).collect())
+            CondValues::Null(Bools::of(texts.iter().filter_map(|t| parse_bool(t))))
         }
         BinaryEquals => {
             let decode = |t: &str| base64::engine::general_purpose::STANDARD.decode(t).ok();
             all(&|t| decode(t).map(|_| ()), "base64 text")?;
-            CondValues::Binary(texts.iter().filter_map(|t| decode(t)).collect())
+            let start = pool.blobs.len();
+            let blobs = texts.iter().filter_map(|t| decode(t));
+            pool.blobs.extend(blobs.map(Vec::into_boxed_slice));
+            CondValues::Binary(Span::of(start, pool.blobs.len()))
         }
         IpAddress | NotIpAddress => {
             all(
                 &|t| Cidr::parse(t).map(|_| ()),
                 "an IP address or CIDR block",
             )?;
-            CondValues::Cidrs(texts.iter().filter_map(|t| Cidr::parse(t)).collect())
+            let start = pool.cidrs.len();
+            pool.cidrs
+                .extend(texts.iter().filter_map(|t| Cidr::parse(t)));
+            CondValues::Cidrs(Span::of(start, pool.cidrs.len()))
         }
         ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
             if let Some(v) = raw
@@ -681,7 +764,7 @@ fn compile_values(
             }
             let start = pool.patterns.len();
             for t in texts {
-                let p = Pattern::arn(&mut pool.text, t, variables);
+                let p = Pattern::arn(&mut pool.arena, t, variables);
                 pool.patterns.push(p);
             }
             CondValues::Arns(Span::of(start, pool.patterns.len()))

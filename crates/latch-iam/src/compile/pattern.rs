@@ -4,11 +4,64 @@
 
 use crate::eval::Context;
 
+/// Where pattern text and the pieces of patterns with policy variables are
+/// kept: one text buffer and one array of pieces, so that matching a
+/// pattern with variables reads a few contiguous records rather than
+/// following a pointer per piece.
+#[derive(Debug, Clone, Default)]
+pub struct PatternArena {
+    /// Pattern text, and the text of pieces.
+    pub text: String,
+    /// Pieces of patterns with policy variables.
+    pub pieces: Vec<Piece>,
+    /// For ARN patterns with policy variables, their six parts as patterns
+    /// of their own (slow path: a variable with no value), by the offset of
+    /// the whole pattern's text.
+    pub parts: Vec<(u32, [Pattern; 6])>,
+    /// The text and pieces of those parts: kept apart, so that what is read
+    /// on every decision stays small.
+    pub cold: Option<Box<PatternArena>>,
+}
+
+impl PatternArena {
+    /// A view for matching.
+    pub fn view(&self) -> Arena<'_> {
+        Arena {
+            text: &self.text,
+            pieces: &self.pieces,
+            parts: &self.parts,
+            cold: self.cold.as_deref(),
+        }
+    }
+}
+
+/// What patterns are matched against: a [`PatternArena`], or the same
+/// arrays in a compiled policy's pool.
+#[derive(Debug, Clone, Copy)]
+pub struct Arena<'a> {
+    /// Pattern text, and the text of pieces.
+    pub text: &'a str,
+    /// Pieces of patterns with policy variables.
+    pub pieces: &'a [Piece],
+    /// ARN parts of ARN patterns with policy variables.
+    pub parts: &'a [(u32, [Pattern; 6])],
+    /// Where the parts' text and pieces are.
+    pub cold: Option<&'a PatternArena>,
+}
+
+impl<'a> Arena<'a> {
+    fn str_at(&self, (off, len): (u32, u32)) -> &'a str {
+        let off = off as usize;
+        self.text.get(off..off + len as usize).unwrap_or("")
+    }
+}
+
 /// One piece of a pattern that contains policy variables.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Piece {
-    /// Text matched as written (never a wildcard).
-    Lit(Box<str>),
+    /// Text matched as written (never a wildcard): (offset, length) in the
+    /// arena's text.
+    Lit(u32, u32),
     /// `*`: any run of characters; with `seg`, none of them `:`.
     Star {
         /// Inside the first five parts of an ARN.
@@ -24,14 +77,36 @@ pub enum Piece {
 }
 
 /// A policy variable reference.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Var {
-    /// The context key, lowercased.
-    pub key: Box<str>,
+    /// The context key, lowercased: (offset, length) in the arena's text.
+    pub key: (u32, u32),
     /// The key's lookup hash.
     hash: u64,
-    /// The default from `${key, 'default'}`.
-    pub default: Option<Box<str>>,
+    /// The default from `${key, 'default'}`, in the arena's text.
+    pub default: Option<(u32, u32)>,
+    /// Which variable of its pattern this is (0 for the first, …).
+    nth: u8,
+}
+
+impl Piece {
+    /// Whether this is a policy variable.
+    pub fn is_var(&self) -> bool {
+        matches!(self, Piece::Var(_))
+    }
+
+    /// The same piece with its text `by` bytes further into its arena.
+    pub(crate) fn rebased(self, by: u32) -> Self {
+        match self {
+            Piece::Lit(off, len) => Piece::Lit(off + by, len),
+            Piece::Var(v) => Piece::Var(Var {
+                key: (v.key.0 + by, v.key.1),
+                default: v.default.map(|(o, l)| (o + by, l)),
+                ..v
+            }),
+            other => other,
+        }
+    }
 }
 
 /// How a pattern can be matched fastest.
@@ -51,48 +126,43 @@ enum Shape {
 }
 
 /// A compiled pattern. Patterns without policy variables keep only their
-/// text and are matched on it directly: one allocation, read front to back.
+/// text and are matched on it directly. Patterns with policy variables have
+/// their pieces in the arena's piece array.
 ///
-/// INVARIANT: kept small (32 bytes): a decision reads the patterns of every
+/// INVARIANT: kept small (24 bytes): a decision reads the patterns of every
 /// statement it looks at, and on varied requests each one is a cache miss.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pattern {
     /// Where the pattern text (lowercased when folding) sits in its
     /// policy's text arena.
     off: u32,
     len: u32,
+    /// Pieces in the arena (start, end), only for patterns with policy
+    /// variables or `${…}` escapes; empty otherwise.
+    pieces: (u32, u32),
     /// Literal bytes before the first wildcard and after the last: a text
     /// that does not start and end with them cannot match, whatever the
-    /// wildcards in between do.
-    head: u32,
-    tail: u32,
+    /// wildcards in between do. At most `u16::MAX`: a longer head or tail
+    /// is checked in part here, in full by the matcher (and a pattern whose
+    /// head is longer is not matched as a [`Shape::Prefix`]).
+    head: u16,
+    tail: u16,
     /// For ARN patterns, the byte offset in `text` where the sixth part
     /// (the resource) starts; before it, wildcards do not match `:`, so each
     /// of the first five parts is matched on its own. Zero otherwise.
-    seg5: u32,
+    /// [`SEG5_FAR`]: found again from the text when matching.
+    seg5: u16,
     shape: Shape,
-    /// Compare ASCII letters without regard to case.
-    fold: bool,
-    /// `*` and `?` are wildcards.
-    wildcards: bool,
-    /// An ARN filled in from fewer than six parts.
-    short: bool,
-    /// Pieces, only for patterns with policy variables or `${…}` escapes.
-    vars: Option<Box<Vars>>,
+    /// [`FOLD`] and [`SHORT`].
+    flags: u8,
 }
 
-/// The parts of a pattern with policy variables (or `${…}` escapes).
-#[derive(Debug, Clone, PartialEq)]
-struct Vars {
-    pieces: Box<[Piece]>,
-    /// Per piece, for a variable, which variable of the pattern it is (0
-    /// for the first, …).
-    var_index: Box<[u8]>,
-    /// For an ARN pattern, its six parts as patterns of their own, with
-    /// their arena: to tell which parts a request differs in when a
-    /// variable has no value.
-    parts: Option<(String, Vec<Pattern>)>,
-}
+/// Compare ASCII letters without regard to case.
+const FOLD: u8 = 1;
+/// An ARN filled in from fewer than six parts.
+const SHORT: u8 = 2;
+/// `seg5` does not fit.
+const SEG5_FAR: u16 = u16::MAX;
 
 /// What a pattern may contain.
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +177,7 @@ pub struct Syntax {
 
 impl Pattern {
     /// Compiles pattern text, storing it in `arena`.
-    pub fn new(arena: &mut String, text: &str, syntax: Syntax) -> Self {
+    pub fn new(arena: &mut PatternArena, text: &str, syntax: Syntax) -> Self {
         Self::build(arena, text, syntax, false)
     }
 
@@ -115,7 +185,7 @@ impl Pattern {
     /// of the ARN is checked separately and each can include multi-character
     /// match wildcards (*) or single-character match wildcards (?)." Text
     /// with fewer than five colons is matched as a whole.
-    pub fn arn(arena: &mut String, text: &str, variables: bool) -> Self {
+    pub fn arn(arena: &mut PatternArena, text: &str, variables: bool) -> Self {
         let syntax = Syntax {
             wildcards: true,
             variables,
@@ -129,41 +199,23 @@ impl Pattern {
         )
     }
 
-    fn build(arena: &mut String, text: &str, syntax: Syntax, arn: bool) -> Self {
+    fn build(arena: &mut PatternArena, text: &str, syntax: Syntax, arn: bool) -> Self {
         let text: String = if syntax.fold {
             text.to_ascii_lowercase()
         } else {
             text.to_owned()
         };
-        let vars = (syntax.variables && text.contains("${")).then(|| {
-            let pieces = pieces(&text, syntax, arn);
-            let mut k = 0u8;
-            let var_index = pieces
-                .iter()
-                .map(|p| match p {
-                    Piece::Var(_) => {
-                        k = k.saturating_add(1);
-                        k - 1
-                    }
-                    _ => 0,
-                })
-                .collect();
-            Box::new(Vars {
-                pieces: pieces.into_boxed_slice(),
-                var_index,
-                parts: if arn {
-                    super::arn_parts(&text, true)
-                } else {
-                    None
-                },
-            })
-        });
-        let seg5 = if arn { sixth_part_start(&text) } else { 0 };
+        let has_vars = syntax.variables && text.contains("${");
+        let seg5 = if arn {
+            sixth_part_start(text.as_bytes())
+        } else {
+            0
+        };
         let wild = |b: &u8| syntax.wildcards && matches!(b, b'*' | b'?');
         let bytes = text.as_bytes();
         let head = bytes.iter().position(wild).unwrap_or(bytes.len());
         let tail = bytes.iter().rev().position(wild).unwrap_or(0);
-        let shape = if vars.is_some() {
+        let shape = if has_vars {
             Shape::General
         } else if !syntax.wildcards {
             Shape::Exact
@@ -173,41 +225,122 @@ impl Pattern {
             let wild = bytes.iter().filter(|b| wild(b)).count();
             match (wild, text.strip_suffix('*')) {
                 (0, _) => Shape::Exact,
-                (1, Some(h)) if !arn || h.len() >= seg5 => Shape::Prefix,
+                (1, Some(h)) if (!arn || h.len() >= seg5) && h.len() < usize::from(u16::MAX) => {
+                    Shape::Prefix
+                }
                 _ => Shape::General,
             }
         };
-        let off = u32::try_from(arena.len()).unwrap_or(u32::MAX);
-        let len = u32::try_from(text.len()).unwrap_or(0);
-        let u = |n: usize| u32::try_from(n).unwrap_or(0);
-        arena.push_str(&text);
-        Self {
+        let u = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let off = u(arena.text.len());
+        let len = u(text.len());
+        arena.text.push_str(&text);
+        let mut pieces = (0, 0);
+        if has_vars {
+            // A piece's text is found in the pattern's own text where it
+            // can be (nearly always), else it follows it: either way it is
+            // read from the same few cache lines.
+            let start = u(arena.pieces.len());
+            let mut nth = 0u8;
+            for piece in split_pieces(&text, syntax, arn) {
+                let push = |arena: &mut PatternArena, s: &str| match text.find(s) {
+                    Some(i) => (off + u(i), u(s.len())),
+                    None => {
+                        let at = (u(arena.text.len()), u(s.len()));
+                        arena.text.push_str(s);
+                        at
+                    }
+                };
+                let p = match piece {
+                    Part::Lit(s) => {
+                        let (at, len) = push(arena, &s);
+                        Piece::Lit(at, len)
+                    }
+                    Part::Star { seg } => Piece::Star { seg },
+                    Part::One { seg } => Piece::One { seg },
+                    Part::Var { key, hash, default } => {
+                        let key = push(arena, &key);
+                        let default = default.map(|d| push(arena, &d));
+                        let v = Var {
+                            key,
+                            hash,
+                            default,
+                            nth,
+                        };
+                        nth = nth.saturating_add(1);
+                        Piece::Var(v)
+                    }
+                };
+                arena.pieces.push(p);
+            }
+            pieces = (start, u(arena.pieces.len()));
+        }
+        let p = Self {
             off,
             len,
-            head: u(head),
-            tail: u(tail),
-            seg5: u(seg5),
+            pieces,
+            head: u16::try_from(head).unwrap_or(u16::MAX),
+            tail: u16::try_from(tail).unwrap_or(u16::MAX),
+            seg5: u16::try_from(seg5).unwrap_or(SEG5_FAR),
             shape,
-            fold: syntax.fold,
-            wildcards: syntax.wildcards,
-            short: false,
-            vars,
+            flags: if syntax.fold { FOLD } else { 0 },
+        };
+        if has_vars && arn {
+            // The six parts, compiled after the pattern: only read when a
+            // variable has no value (see `arn_parts`).
+            if let Some(parts) = super::split_arn(&text, true) {
+                let syntax = Syntax {
+                    wildcards: true,
+                    variables: true,
+                    fold: false,
+                };
+                let cold = arena.cold.get_or_insert_with(Default::default);
+                let parts = parts.map(|s| Self::build(cold, s, syntax, false));
+                arena.parts.push((off, parts));
+            }
         }
+        p
     }
 
-    /// For an ARN pattern with policy variables, its six parts as patterns
-    /// (and their arena).
-    pub(crate) fn arn_parts(&self) -> Option<(&str, &[Pattern])> {
-        let (arena, parts) = self.vars.as_ref()?.parts.as_ref()?;
-        Some((arena, parts))
+    /// For an ARN pattern with policy variables, its six parts as patterns,
+    /// and the arena they are matched in.
+    pub(crate) fn arn_parts<'a>(&self, arena: Arena<'a>) -> Option<(&'a [Pattern; 6], Arena<'a>)> {
+        if !self.has_pieces() {
+            return None;
+        }
+        let i = arena
+            .parts
+            .binary_search_by_key(&self.off, |(off, _)| *off)
+            .ok()?;
+        let parts = arena.parts.get(i).map(|(_, parts)| parts)?;
+        Some((parts, arena.cold?.view()))
     }
 
-    /// The same pattern with its text `by` bytes further into its arena.
-    pub(crate) fn rebased(&self, by: u32) -> Self {
+    /// The same pattern with its text `text` bytes and its pieces `pieces`
+    /// records further into its arena.
+    pub(crate) fn rebased(&self, text: u32, pieces: u32) -> Self {
+        let p = if self.has_pieces() {
+            (self.pieces.0 + pieces, self.pieces.1 + pieces)
+        } else {
+            (0, 0)
+        };
         Self {
-            off: self.off + by,
-            ..self.clone()
+            off: self.off + text,
+            pieces: p,
+            ..*self
         }
+    }
+
+    fn has_pieces(&self) -> bool {
+        self.pieces.1 > self.pieces.0
+    }
+
+    /// The pattern's pieces (none without policy variables or escapes).
+    fn pieces<'a>(&self, arena: Arena<'a>) -> &'a [Piece] {
+        arena
+            .pieces
+            .get(self.pieces.0 as usize..self.pieces.1 as usize)
+            .unwrap_or(&[])
     }
 
     /// The pattern text as compiled, from its arena.
@@ -217,23 +350,21 @@ impl Pattern {
     }
 
     /// Whether the pattern contains policy variables.
-    pub fn has_variables(&self) -> bool {
-        self.vars
+    pub fn has_variables(&self, arena: Arena<'_>) -> bool {
+        self.pieces(arena)
             .iter()
-            .flat_map(|v| v.pieces.iter())
             .any(|p| matches!(p, Piece::Var(_)))
     }
 
     /// Whether every policy variable in the pattern has a value (or default).
-    pub fn resolvable(&self, ctx: &Context) -> bool {
-        self.vars
+    pub fn resolvable(&self, arena: Arena<'_>, ctx: &Context) -> bool {
+        self.pieces(arena)
             .iter()
-            .flat_map(|v| v.pieces.iter())
-            .all(|p| !matches!(p, Piece::Var(v) if resolve(v, ctx).is_none()))
+            .all(|p| !matches!(p, Piece::Var(v) if resolve(v, arena, ctx).is_none()))
     }
 
     /// A pattern that matches nothing (for ARNs a policy type rejects).
-    pub fn never(arena: &mut String, text: &str) -> Self {
+    pub fn never(arena: &mut PatternArena, text: &str) -> Self {
         let mut p = Self::build(
             arena,
             text,
@@ -250,12 +381,16 @@ impl Pattern {
 
     /// Marks an ARN pattern as filled in from fewer than six parts.
     pub fn set_short(&mut self) {
-        self.short = true;
+        self.flags |= SHORT;
     }
 
     /// Whether the ARN pattern was filled in from fewer than six parts.
     pub fn is_short(&self) -> bool {
-        self.short
+        self.flags & SHORT != 0
+    }
+
+    fn fold(&self) -> bool {
+        self.flags & FOLD != 0
     }
 
     /// Whether this is a [`Pattern::never`] pattern.
@@ -270,30 +405,60 @@ impl Pattern {
 
     /// Matches `text`. Variables are looked up in `ctx`; a variable with no
     /// value and no default makes the pattern match nothing.
-    pub fn matches(&self, arena: &str, text: &str, ctx: &Context) -> bool {
-        let fold = self.fold;
-        let eq = |a: &[u8], b: &[u8]| {
-            if fold {
-                a.eq_ignore_ascii_case(b)
-            } else {
-                a == b
-            }
-        };
-        let pat = self.text(arena).as_bytes();
+    #[inline(always)]
+    pub fn matches(&self, arena: Arena<'_>, text: &str, ctx: &Context) -> bool {
+        // The common shapes inline, at the call site; the general matcher
+        // on its own.
+        let pat = self.text(arena.text).as_bytes();
         let text = text.as_bytes();
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
-            Shape::Exact => eq(pat, text),
+            Shape::Exact => eq(self.fold(), pat, text),
             Shape::Prefix => {
                 let n = self.head as usize;
                 match (pat.get(..n), text.get(..n)) {
-                    (Some(p), Some(t)) => eq(p, t),
+                    (Some(p), Some(t)) => eq(self.fold(), p, t),
                     _ => false,
                 }
             }
-            Shape::General => match &self.vars {
-                None => {
+            Shape::General => self.matches_general(arena, pat, text, ctx),
+        }
+    }
+
+    /// [`Self::matches`], given `text` and `text_lc`, the same lowercased. A
+    /// pattern that folds case is lowercase itself: comparing it with
+    /// `text_lc` byte for byte is comparing it with `text` without regard to
+    /// case, in fewer steps. (Not with policy variables: their values are
+    /// not lowercased.)
+    #[inline(always)]
+    pub fn matches_lowercase(
+        &self,
+        arena: Arena<'_>,
+        text: &str,
+        text_lc: &str,
+        ctx: &Context,
+    ) -> bool {
+        if self.fold() && !self.has_pieces() {
+            let exact = Self {
+                flags: self.flags & !FOLD,
+                ..*self
+            };
+            exact.matches(arena, text_lc, ctx)
+        } else {
+            self.matches(arena, text, ctx)
+        }
+    }
+
+    /// [`Self::matches`] for [`Shape::General`].
+    #[inline(never)]
+    fn matches_general(&self, arena: Arena<'_>, pat: &[u8], text: &[u8], ctx: &Context) -> bool {
+        let fold = self.fold();
+        let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
+        match self.shape {
+            Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,
+            Shape::General => match self.has_pieces() {
+                false => {
                     // Quick reject on the literal ends, then the full match.
                     let (h, t) = (self.head as usize, self.tail as usize);
                     if text.len() < h + t {
@@ -308,17 +473,24 @@ impl Pattern {
                         (Some(ph), Some(th), Some(pt), Some(tt)) => eq(ph, th) && eq(pt, tt),
                         _ => false,
                     };
-                    ends && glob_bytes(pat, text, self.seg5 as usize, fold)
+                    // The head is literal and equal: the match goes on from
+                    // the end of it, in the state it would have reached.
+                    let seg5 = match self.seg5 {
+                        SEG5_FAR => sixth_part_start(pat),
+                        n => usize::from(n),
+                    };
+                    ends && glob_bytes(pat, text, h, seg5, fold)
                 }
-                Some(vars) => {
+                true => {
+                    let pieces = self.pieces(arena);
                     // Each variable is looked up once, not at every step of
                     // the match.
                     const MAX: usize = 16;
                     let mut values: [&[u8]; MAX] = [&[]; MAX];
                     let mut n = 0;
-                    for p in vars.pieces.iter() {
+                    for p in pieces {
                         if let Piece::Var(v) = p {
-                            let Some(value) = resolve(v, ctx) else {
+                            let Some(value) = resolve(v, arena, ctx) else {
                                 return false;
                             };
                             if let Some(slot) = values.get_mut(n) {
@@ -329,23 +501,26 @@ impl Pattern {
                     }
                     if n > MAX {
                         let tok = |i: usize| -> Option<Tok<'_>> {
-                            Some(match vars.pieces.get(i)? {
-                                Piece::Lit(s) => Tok::Lit(s.as_bytes()),
+                            Some(match pieces.get(i)? {
+                                Piece::Lit(off, len) => {
+                                    Tok::Lit(arena.str_at((*off, *len)).as_bytes())
+                                }
                                 Piece::Star { seg } => Tok::Star(*seg),
                                 Piece::One { seg } => Tok::One(*seg),
-                                Piece::Var(v) => Tok::Lit(resolve(v, ctx).unwrap_or("").as_bytes()),
+                                Piece::Var(v) => {
+                                    Tok::Lit(resolve(v, arena, ctx).unwrap_or("").as_bytes())
+                                }
                             })
                         };
                         return glob(tok, text, fold);
                     }
                     let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match vars.pieces.get(i)? {
-                            Piece::Lit(s) => Tok::Lit(s.as_bytes()),
+                        Some(match pieces.get(i)? {
+                            Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
                             Piece::Star { seg } => Tok::Star(*seg),
                             Piece::One { seg } => Tok::One(*seg),
-                            Piece::Var(_) => {
-                                let k = vars.var_index.get(i).copied().unwrap_or(0) as usize;
-                                Tok::Lit(values.get(k).copied().unwrap_or_default())
+                            Piece::Var(v) => {
+                                Tok::Lit(values.get(v.nth as usize).copied().unwrap_or_default())
                             }
                         })
                     };
@@ -356,21 +531,21 @@ impl Pattern {
     }
 
     /// The pattern with variables replaced from `ctx` (for explanations).
-    pub fn render(&self, arena: &str, ctx: &Context) -> String {
-        let Some(vars) = &self.vars else {
-            return self.text(arena).to_owned();
-        };
+    pub fn render(&self, arena: Arena<'_>, ctx: &Context) -> String {
+        if !self.has_pieces() {
+            return self.text(arena.text).to_owned();
+        }
         let mut out = String::new();
-        for p in vars.pieces.iter() {
+        for p in self.pieces(arena) {
             match p {
-                Piece::Lit(s) => out.push_str(s),
+                Piece::Lit(off, len) => out.push_str(arena.str_at((*off, *len))),
                 Piece::Star { .. } => out.push('*'),
                 Piece::One { .. } => out.push('?'),
-                Piece::Var(v) => match resolve(v, ctx) {
+                Piece::Var(v) => match resolve(v, arena, ctx) {
                     Some(s) => out.push_str(s),
                     None => {
                         out.push_str("${");
-                        out.push_str(&v.key);
+                        out.push_str(arena.str_at(v.key));
                         out.push('}');
                     }
                 },
@@ -380,13 +555,23 @@ impl Pattern {
     }
 }
 
+/// Compares bytes, without regard to ASCII case with `fold`.
+#[inline]
+fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
+    if fold {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
+}
+
 /// Byte offset after the fifth colon (not counting colons inside `${…}`).
-fn sixth_part_start(text: &str) -> usize {
+fn sixth_part_start(text: &[u8]) -> usize {
     let mut colons = 0;
     let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
+    for (i, &b) in text.iter().enumerate() {
         match b {
-            b'{' if i > 0 && text.as_bytes().get(i - 1) == Some(&b'$') => depth += 1,
+            b'{' if i > 0 && text.get(i - 1) == Some(&b'$') => depth += 1,
             b'}' if depth > 0 => depth -= 1,
             b':' if depth == 0 => {
                 colons += 1;
@@ -400,15 +585,33 @@ fn sixth_part_start(text: &str) -> usize {
     0
 }
 
-fn resolve<'a>(v: &'a Var, ctx: &'a Context) -> Option<&'a str> {
-    match ctx.single_hashed(v.hash, &v.key) {
+fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a str> {
+    match ctx.single_hashed(v.hash, arena.str_at(v.key)) {
         Some(s) => Some(s),
-        None => v.default.as_deref(),
+        None => v.default.map(|d| arena.str_at(d)),
     }
 }
 
+/// A piece of pattern text, before it is stored in an arena.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(String),
+    Star {
+        seg: bool,
+    },
+    One {
+        seg: bool,
+    },
+    Var {
+        /// Lowercased.
+        key: String,
+        hash: u64,
+        default: Option<String>,
+    },
+}
+
 /// Splits pattern text into pieces.
-fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
+fn split_pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Part> {
     let mut out = Vec::new();
     let mut lit = String::new();
     let mut rest = text;
@@ -419,7 +622,7 @@ fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
                 let inner = rest.get(2..end).unwrap_or("");
                 if let Some(piece) = variable(inner) {
                     match piece {
-                        Piece::Lit(s) => lit.push_str(&s),
+                        Part::Lit(s) => lit.push_str(&s),
                         other => {
                             flush(&mut out, &mut lit);
                             out.push(other);
@@ -434,13 +637,13 @@ fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
         match c {
             '*' if syntax.wildcards => {
                 flush(&mut out, &mut lit);
-                if !matches!(out.last(), Some(Piece::Star { .. })) {
-                    out.push(Piece::Star { seg });
+                if !matches!(out.last(), Some(Part::Star { .. })) {
+                    out.push(Part::Star { seg });
                 }
             }
             '?' if syntax.wildcards => {
                 flush(&mut out, &mut lit);
-                out.push(Piece::One { seg });
+                out.push(Part::One { seg });
             }
             c => {
                 if c == ':' {
@@ -455,18 +658,18 @@ fn pieces(text: &str, syntax: Syntax, arn: bool) -> Vec<Piece> {
     out
 }
 
-fn flush(out: &mut Vec<Piece>, lit: &mut String) {
+fn flush(out: &mut Vec<Part>, lit: &mut String) {
     if !lit.is_empty() {
-        out.push(Piece::Lit(std::mem::take(lit).into()));
+        out.push(Part::Lit(std::mem::take(lit)));
     }
 }
 
 /// Reads the inside of `${…}`: a key, optionally `, 'default'`, or one of the
 /// escapes `*`, `?`, `$`.
-fn variable(inner: &str) -> Option<Piece> {
+fn variable(inner: &str) -> Option<Part> {
     let inner = inner.trim();
     match inner {
-        "*" | "?" | "$" => return Some(Piece::Lit(inner.into())),
+        "*" | "?" | "$" => return Some(Part::Lit(inner.into())),
         "" => return None,
         _ => {}
     }
@@ -474,7 +677,7 @@ fn variable(inner: &str) -> Option<Piece> {
         Some((k, d)) => {
             let d = d.trim();
             let d = d.strip_prefix('\'')?.strip_suffix('\'')?;
-            (k.trim(), Some(d.into()))
+            (k.trim(), Some(d.to_owned()))
         }
         None => (inner, None),
     };
@@ -482,11 +685,11 @@ fn variable(inner: &str) -> Option<Piece> {
         return None;
     }
     let key = key.to_ascii_lowercase();
-    Some(Piece::Var(Var {
+    Some(Part::Var {
         hash: crate::eval::context::key_hash(&key),
-        key: key.into(),
+        key,
         default,
-    }))
+    })
 }
 
 /// A token the matcher walks over.
@@ -511,8 +714,9 @@ fn char_len(b: Option<&u8>) -> usize {
 
 /// [`glob`] for a pattern without policy variables, read straight from its
 /// bytes: `*` and `?` are wildcards, and before byte `seg5` they do not
-/// match `:`. Never allocates.
-fn glob_bytes(pat: &[u8], text: &[u8], seg5: usize, fold: bool) -> bool {
+/// match `:`. Starts at byte `from` of both, whose first `from` bytes the
+/// caller found equal and free of wildcards. Never allocates.
+fn glob_bytes(pat: &[u8], text: &[u8], from: usize, seg5: usize, fold: bool) -> bool {
     let byte_eq = |a: u8, b: u8| {
         if fold {
             a.eq_ignore_ascii_case(&b)
@@ -520,7 +724,7 @@ fn glob_bytes(pat: &[u8], text: &[u8], seg5: usize, fold: bool) -> bool {
             a == b
         }
     };
-    let (mut p, mut t) = (0usize, 0usize);
+    let (mut p, mut t) = (from, from);
     // (pattern index after the star, text index it resumes at, limited)
     let mut star: Option<(usize, usize, bool)> = None;
     loop {
@@ -645,8 +849,8 @@ mod tests {
     };
 
     fn one(pat: &str, syntax: Syntax, text: &str, c: &Context) -> bool {
-        let mut arena = String::new();
-        Pattern::new(&mut arena, pat, syntax).matches(&arena, text, c)
+        let mut arena = PatternArena::default();
+        Pattern::new(&mut arena, pat, syntax).matches(arena.view(), text, c)
     }
 
     fn ctx() -> Context {
@@ -765,8 +969,8 @@ mod tests {
         ] {
             assert_eq!(
                 {
-                    let mut a = String::new();
-                    Pattern::arn(&mut a, pat, true).matches(&a, text, &c)
+                    let mut a = PatternArena::default();
+                    Pattern::arn(&mut a, pat, true).matches(a.view(), text, &c)
                 },
                 want,
                 "{pat} vs {text}"
@@ -777,15 +981,15 @@ mod tests {
     #[test]
     fn patterns_stay_small() {
         // See the INVARIANT on `Pattern`.
-        assert!(std::mem::size_of::<Pattern>() <= 32);
+        assert!(std::mem::size_of::<Pattern>() <= 24);
     }
 
     #[test]
     fn literal_ends_and_limited_stars() {
         let c = Context::default();
         let arn = |pat: &str, text: &str| {
-            let mut a = String::new();
-            Pattern::arn(&mut a, pat, false).matches(&a, text, &c)
+            let mut a = PatternArena::default();
+            Pattern::arn(&mut a, pat, false).matches(a.view(), text, &c)
         };
         assert!(arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/k/x"));
         assert!(!arn("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/k/y"));
@@ -801,6 +1005,68 @@ mod tests {
         assert!(one("s3:*Object", fold, "S3:GetOBJECT", &c));
         assert!(!one("s3:*Object", fold, "S3:GetBucket", &c));
         assert!(one("iam:?et*", fold, "IAM:GetUser", &c));
+    }
+
+    #[test]
+    fn long_heads_tails_and_arn_parts() {
+        let c = Context::default();
+        let long = "k".repeat(70_000);
+        let like = Syntax {
+            wildcards: true,
+            variables: false,
+            fold: false,
+        };
+        let text = format!("{long}xyz");
+        assert!(one(&format!("{long}*"), like, &text, &c));
+        assert!(!one(&format!("{long}*"), like, &text[1..], &c));
+        assert!(one(&format!("*{long}"), like, &format!("ab{long}"), &c));
+        assert!(one(&format!("{long}?yz"), like, &text, &c));
+        assert!(!one(&format!("{long}?yy"), like, &text, &c));
+        let arn = |pat: &str, text: &str| {
+            let mut a = PatternArena::default();
+            Pattern::arn(&mut a, pat, false).matches(a.view(), text, &c)
+        };
+        let p = format!("arn:aws:s3:{long}:1:x*");
+        assert!(arn(&p, &format!("arn:aws:s3:{long}:1:xy:z")));
+        assert!(!arn(&p, &format!("arn:aws:s3:{long}:1:y")));
+        let p = format!("arn:aws:s3:{long}*:1:x*");
+        assert!(arn(&p, &format!("arn:aws:s3:{long}q:1:xy")));
+        assert!(!arn(&p, &format!("arn:aws:s3:{long}q:z:1:xy")));
+    }
+
+    #[test]
+    fn lowercase_text_matches_as_folding() {
+        let c = Context::default();
+        let fold = Syntax {
+            wildcards: true,
+            variables: false,
+            fold: true,
+        };
+        for pat in [
+            "S3:GetObject",
+            "s3:get*",
+            "s3:*OBJECT",
+            "s3:?et*ect",
+            "*",
+            "s3:Put*",
+        ] {
+            for text in [
+                "s3:GetObject",
+                "S3:GETOBJECT",
+                "s3:getobjecT",
+                "s3:PutObject",
+                "sqs:Get",
+            ] {
+                let mut a = PatternArena::default();
+                let p = Pattern::new(&mut a, pat, fold);
+                let lc = text.to_ascii_lowercase();
+                assert_eq!(
+                    p.matches_lowercase(a.view(), text, &lc, &c),
+                    p.matches(a.view(), text, &c),
+                    "{pat} vs {text}"
+                );
+            }
+        }
     }
 
     #[test]

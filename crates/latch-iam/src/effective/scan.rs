@@ -54,7 +54,7 @@ fn actions<'a>(p: &'a CompiledPolicy, s: &'a CompiledStatement) -> impl Iterator
     s.actions
         .of_slice(&p.pool.patterns)
         .iter()
-        .map(|a| a.text(&p.pool.text))
+        .map(|a| a.text(&p.pool.arena.text))
 }
 
 /// Whether a statement can grant: `Allow`, and evaluable (a statement that

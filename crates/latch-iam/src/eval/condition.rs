@@ -6,7 +6,7 @@ use super::context::{Context, ValueRef};
 use super::date::parse_date;
 use super::ip::parse_ip;
 use crate::ast::{BaseOperator, SetQualifier};
-use crate::compile::pattern::Pattern;
+use crate::compile::pattern::{Arena, Pattern};
 use crate::compile::{parse_bool, parse_number, split_arn, CompiledCondition, CondValues, Pool};
 use base64::Engine;
 
@@ -15,15 +15,18 @@ impl CompiledCondition {
     pub(crate) fn holds(&self, pool: &Pool, ctx: &Context) -> bool {
         let op = self.operator;
         let (off, len) = (self.key.0 as usize, self.key.1 as usize);
-        let value = ctx.get_hashed(self.key_hash, pool.text.get(off..off + len).unwrap_or(""));
-        if let CondValues::Null(expect) = &self.values {
+        let value = ctx.get_hashed(
+            self.key_hash,
+            pool.arena.text.get(off..off + len).unwrap_or(""),
+        );
+        if let CondValues::Null(expect) = self.values {
             // "Use a Null condition operator to check if a condition key is
             // absent at the time of authorization. In the policy statement,
             // use either true (the key doesn't exist — it is null) or false
             // (the key exists and its value is not null)."
             // A key given in the request is present, even as an empty list.
             let absent = value.is_none();
-            return expect.contains(&absent);
+            return expect.contains(absent);
         }
         let negated = op.base.is_negated();
         // "If AWS cannot resolve a variable, this might cause the entire
@@ -77,14 +80,14 @@ impl CompiledCondition {
     /// no value.
     fn positive(&self, pool: &Pool, v: &str, ctx: &Context) -> Tri {
         let base = self.operator.base;
-        let arena = pool.text.as_str();
+        let arena = pool.arena();
         let known = |b: bool| if b { Tri::Match } else { Tri::NoMatch };
-        match &self.values {
+        match self.values {
             CondValues::Strings(span) => {
                 let pats = span.of_slice(&pool.patterns);
                 if pats.iter().any(|p| p.matches(arena, v, ctx)) {
                     Tri::Match
-                } else if pats.iter().all(|p| p.resolvable(ctx)) {
+                } else if pats.iter().all(|p| p.resolvable(arena, ctx)) {
                     Tri::NoMatch
                 } else {
                     Tri::Unknown
@@ -100,29 +103,35 @@ impl CompiledCondition {
                 let arns = span.of_slice(&pool.patterns);
                 if arns.iter().any(|a| a.matches(arena, v, ctx)) {
                     Tri::Match
-                } else if arns.iter().all(|a| a.resolvable(ctx)) {
+                } else if arns.iter().all(|a| a.resolvable(arena, ctx)) {
                     Tri::NoMatch
                 } else {
                     Tri::Unknown
                 }
             }
-            CondValues::Numbers(ns) => known(match parse_number(v) {
-                Some(x) => ns.iter().any(|n| ordered(base, x.partial_cmp(n))),
+            CondValues::Numbers(span) => known(match parse_number(v) {
+                Some(x) => span
+                    .of_slice(&pool.scalars)
+                    .iter()
+                    .any(|n| ordered(base, x.partial_cmp(&f64::from_bits(*n)))),
                 None => false,
             }),
-            CondValues::Dates(ds) => known(match parse_date(v) {
-                Some(x) => ds.iter().any(|d| ordered(base, Some(x.cmp(d)))),
+            CondValues::Dates(span) => known(match parse_date(v) {
+                Some(x) => span
+                    .of_slice(&pool.scalars)
+                    .iter()
+                    .any(|d| ordered(base, Some(x.cmp(&(*d as i64))))),
                 None => false,
             }),
-            CondValues::Bools(bs) => known(parse_bool(v).is_some_and(|x| bs.contains(&x))),
-            CondValues::Binary(bins) => {
+            CondValues::Bools(bs) => known(parse_bool(v).is_some_and(|x| bs.contains(x))),
+            CondValues::Binary(span) => {
                 known(match base64::engine::general_purpose::STANDARD.decode(v) {
-                    Ok(x) => bins.contains(&x),
+                    Ok(x) => span.of_slice(&pool.blobs).iter().any(|b| **b == *x),
                     Err(_) => false,
                 })
             }
-            CondValues::Cidrs(cs) => known(match parse_ip(v) {
-                Some(ip) => cs.iter().any(|c| c.contains(ip)),
+            CondValues::Cidrs(span) => known(match parse_ip(v) {
+                Some(ip) => span.of_slice(&pool.cidrs).iter().any(|c| c.contains(ip)),
                 None => false,
             }),
             CondValues::Null(_) => Tri::NoMatch,
@@ -155,11 +164,11 @@ pub(crate) enum Tri {
 /// Matches an ARN against an ARN pattern, telling a definite mismatch (some
 /// part without unresolved variables differs) from an unknown one (the parts
 /// that can be read match, and some part needs a variable that has no value).
-pub(crate) fn arn_match3(p: &Pattern, arena: &str, text: &str, ctx: &Context) -> Tri {
+pub(crate) fn arn_match3(p: &Pattern, arena: Arena<'_>, text: &str, ctx: &Context) -> Tri {
     if p.is_never() {
         return Tri::Unknown;
     }
-    if p.resolvable(ctx) {
+    if p.resolvable(arena, ctx) {
         return match (p.matches(arena, text, ctx), p.is_short()) {
             (true, _) => Tri::Match,
             // A filled-in short ARN that does not match cannot show that the
@@ -170,12 +179,12 @@ pub(crate) fn arn_match3(p: &Pattern, arena: &str, text: &str, ctx: &Context) ->
         };
     }
     // Only patterns with policy variables get here: variables are on.
-    match (p.arn_parts(), split_arn(text, false)) {
-        (Some((part_arena, parts)), Some(segs)) => {
+    match (p.arn_parts(arena), split_arn(text, false)) {
+        (Some((parts, cold)), Some(segs)) => {
             let mismatch = parts
                 .iter()
                 .zip(segs.iter())
-                .any(|(pp, s)| pp.resolvable(ctx) && !pp.matches(part_arena, s, ctx));
+                .any(|(pp, s)| pp.resolvable(cold, ctx) && !pp.matches(cold, s, ctx));
             if mismatch {
                 Tri::NoMatch
             } else {

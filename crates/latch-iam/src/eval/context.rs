@@ -182,10 +182,12 @@ impl Context {
         Some(self.slot_ref(*slot))
     }
 
-    /// Reads the first of its keys and of its text (see `logic::touch`).
+    /// Reads every line of its keys, entries and text (see `logic::touch`).
     pub(crate) fn touch(&self) {
-        std::hint::black_box(self.hashes.first().copied());
-        std::hint::black_box(self.buf.as_bytes().first().copied());
+        use super::prefetch::lines;
+        lines(&self.hashes, |h| *h);
+        lines(&self.entries, |e| u64::from(e.0 .0));
+        lines(self.buf.as_bytes(), |b| u64::from(*b));
     }
 
     /// The value of a key given in lowercase with its [`key_hash`].

@@ -11,6 +11,11 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    /// The prefix length.
+    pub(crate) fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// Parses `addr/prefix` or a bare address.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();

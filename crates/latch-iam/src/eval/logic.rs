@@ -3,6 +3,7 @@
 //! policy evaluation logic"), step by step.
 
 use super::kms;
+use super::prefetch::lines;
 use super::principal::{Grant, PrincipalType};
 use super::statement::{applies, Role};
 use super::{
@@ -79,6 +80,7 @@ impl Verdict {
 fn policy<P: ?Sized>(
     p: &CompiledPolicy,
     input: &EvalInput<'_, P>,
+    action_lc: Option<&str>,
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
@@ -92,7 +94,7 @@ fn policy<P: ?Sized>(
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
             continue;
         }
-        if let Some(g) = applies(s, pool, input.request, role) {
+        if let Some(g) = applies(s, pool, input.request, action_lc, role) {
             if !quick {
                 let sid = p
                     .statements
@@ -115,6 +117,7 @@ fn policy<P: ?Sized>(
 fn set<L: PolicyList + ?Sized, P: ?Sized>(
     ps: &L,
     input: &EvalInput<'_, P>,
+    action_lc: Option<&str>,
     role: Role,
     kind: PolicyKind,
     level: Option<usize>,
@@ -123,13 +126,13 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
     let mut v = Verdict::default();
     for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
-        v.merge(policy(p, input, role, slot, sink));
+        v.merge(policy(p, input, action_lc, role, slot, sink));
     }
     v
 }
 
-/// Reads one value from each array a decision will read, before reading any
-/// of them in earnest. These loads do not depend on one another, so when
+/// Reads one value in every cache line of the arrays a decision will read,
+/// before reading any of them in earnest. These loads do not depend on one another, so when
 /// the data is not in cache (a service deciding for many principals in
 /// turn) their misses overlap instead of coming one after another as the
 /// evaluation follows pointers.
@@ -137,8 +140,8 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     use std::hint::black_box;
     let r = input.request;
     // Values, not references: a reference would not read the memory.
-    black_box(r.action.as_bytes().first().copied());
-    black_box(r.resource.as_bytes().first().copied());
+    lines(r.action.as_bytes(), |b| u64::from(*b));
+    lines(r.resource.as_bytes(), |b| u64::from(*b));
     black_box(
         r.resource_account
             .as_ref()
@@ -156,10 +159,16 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
         let pool: &crate::compile::Pool = &p.pool;
         if !std::ptr::eq(pool, last) {
             last = pool;
-            black_box(pool.hot.first().map(|h| h.service_mask));
-            black_box(pool.patterns.first().map(|p| p.is_any()));
-            black_box(pool.text.as_bytes().first().copied());
-            black_box(pool.conditions.first().map(|c| c.key_hash));
+            // Every line: a case's pool is a few hundred bytes per array,
+            // and most of it is read.
+            lines(&pool.hot, |h| h.service_mask);
+            lines(&pool.patterns, |p| u64::from(p.is_any()));
+            lines(pool.arena.text.as_bytes(), |b| u64::from(*b));
+            lines(&pool.arena.pieces, |p| u64::from(p.is_var()));
+            lines(&pool.conditions, |c| c.key_hash);
+            lines(&pool.scalars, |x| *x);
+            lines(&pool.cidrs, |c| u64::from(c.prefix()));
+            lines(&pool.principals, |p| u64::from(p.1));
         }
     };
     input.identity_policies.policies().for_each(&mut pool);
@@ -182,11 +191,16 @@ fn run<P: PolicyList + ?Sized>(
 ) -> (Outcome, Reason) {
     touch(input);
     let req = input.request;
+    // Action patterns are lowercase: comparing them with the action
+    // lowercased once is comparing without regard to case, in fewer steps.
+    let mut buf = [0u8; 128];
+    let action_lc = lowercase(&req.action, &mut buf);
     let has_boundary = !input.permission_boundaries.is_empty();
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
     let identity = set(
         input.identity_policies,
         input,
+        action_lc,
         Role::Identity,
         PolicyKind::Identity,
         None,
@@ -198,6 +212,7 @@ fn run<P: PolicyList + ?Sized>(
     let boundary = set(
         input.permission_boundaries,
         input,
+        action_lc,
         Role::Identity,
         PolicyKind::Boundary,
         None,
@@ -213,7 +228,7 @@ fn run<P: PolicyList + ?Sized>(
                 level: None,
                 index: 0,
             };
-            Some(policy(p, input, Role::Identity, slot, sink))
+            Some(policy(p, input, action_lc, Role::Identity, slot, sink))
         }
         None => None,
     };
@@ -224,7 +239,14 @@ fn run<P: PolicyList + ?Sized>(
                 level: None,
                 index: 0,
             };
-            policy(p, input, Role::Resource { has_boundary }, slot, sink)
+            policy(
+                p,
+                input,
+                action_lc,
+                Role::Resource { has_boundary },
+                slot,
+                sink,
+            )
         }
         None => Verdict::default(),
     };
@@ -245,6 +267,7 @@ fn run<P: PolicyList + ?Sized>(
         let v = set(
             ps.as_slice(),
             input,
+            action_lc,
             Role::Identity,
             PolicyKind::Scp,
             Some(level),
@@ -262,6 +285,7 @@ fn run<P: PolicyList + ?Sized>(
         denied |= set(
             ps.as_slice(),
             input,
+            action_lc,
             Role::Rcp,
             PolicyKind::Rcp,
             Some(level),
@@ -392,6 +416,14 @@ fn run<P: PolicyList + ?Sized>(
         return deny(r);
     }
     allow(Reason::IdentityAllows)
+}
+
+/// `s` with ASCII letters lowercased, in `buf`; `None` if it does not fit.
+fn lowercase<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b str> {
+    let out = buf.get_mut(..s.len())?;
+    out.copy_from_slice(s.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
 }
 
 /// Picks the statements that decided the outcome from all matching ones.

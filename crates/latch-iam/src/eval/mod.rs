@@ -8,6 +8,7 @@ mod err;
 pub(crate) mod ip;
 mod kms;
 mod logic;
+mod prefetch;
 pub mod principal;
 pub(crate) mod statement;
 

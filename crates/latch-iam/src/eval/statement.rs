@@ -25,13 +25,26 @@ pub(crate) enum Role {
 
 /// The result of matching a statement: `None` if it does not apply, else how
 /// the principal was named (always `Direct` outside resource policies).
-pub(crate) fn applies(s: &HotStatement, pool: &Pool, req: &Request, role: Role) -> Option<Grant> {
+/// `action_lc` is the request's action lowercased, if at hand.
+pub(crate) fn applies(
+    s: &HotStatement,
+    pool: &Pool,
+    req: &Request,
+    action_lc: Option<&str>,
+    role: Role,
+) -> Option<Grant> {
     // A statement that cannot be evaluated never allows.
     if s.effect == Effect::Allow && s.broken {
         return None;
     }
-    if !actions_match(s.service_mask, s.not_action, s.actions, pool, req)
-        || !resources_match(s.resources, pool, req)
+    if !actions_match(
+        s.service_mask,
+        s.not_action,
+        s.actions,
+        pool,
+        req,
+        action_lc,
+    ) || !resources_match(s.resources, pool, req)
     {
         return None;
     }
@@ -56,17 +69,27 @@ pub(crate) fn applies(s: &HotStatement, pool: &Pool, req: &Request, role: Role) 
 }
 
 pub(crate) fn action_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
-    actions_match(s.service_mask, s.not_action, s.actions, pool, req)
+    actions_match(s.service_mask, s.not_action, s.actions, pool, req, None)
 }
 
-fn actions_match(mask: u64, not_action: bool, actions: Span, pool: &Pool, req: &Request) -> bool {
+fn actions_match(
+    mask: u64,
+    not_action: bool,
+    actions: Span,
+    pool: &Pool,
+    req: &Request,
+    action_lc: Option<&str>,
+) -> bool {
     if mask & req.service_bit == 0 {
         return false;
     }
     let any = actions
         .of_slice(&pool.patterns)
         .iter()
-        .any(|p| p.matches(&pool.text, &req.action, &req.context));
+        .any(|p| match action_lc {
+            Some(lc) => p.matches_lowercase(pool.arena(), &req.action, lc, &req.context),
+            None => p.matches(pool.arena(), &req.action, &req.context),
+        });
     any != not_action
 }
 
@@ -88,11 +111,11 @@ fn resources_match(resources: Option<(bool, Span)>, pool: &Pool, req: &Request) 
         Some((true, span)) => span
             .of_slice(&pool.patterns)
             .iter()
-            .all(|p| arn_match3(p, &pool.text, &req.resource, &req.context) == Tri::NoMatch),
+            .all(|p| arn_match3(p, pool.arena(), &req.resource, &req.context) == Tri::NoMatch),
         Some((false, span)) => span
             .of_slice(&pool.patterns)
             .iter()
-            .any(|p| p.matches(&pool.text, &req.resource, &req.context)),
+            .any(|p| p.matches(pool.arena(), &req.resource, &req.context)),
     }
 }
 

@@ -227,7 +227,7 @@ pub fn check_action(action: &str) -> Option<ValidationError> {
         return Some(ValidationError::UnknownService(prefix.to_owned()));
     };
     if name.contains(['*', '?']) {
-        let mut arena = String::new();
+        let mut arena = crate::compile::pattern::PatternArena::default();
         let syntax = crate::compile::pattern::Syntax {
             wildcards: true,
             variables: false,
@@ -235,7 +235,7 @@ pub fn check_action(action: &str) -> Option<ValidationError> {
         };
         let p = crate::compile::pattern::Pattern::new(&mut arena, name, syntax);
         let ctx = crate::eval::Context::default();
-        if svc.actions().any(|a| p.matches(&arena, a, &ctx)) {
+        if svc.actions().any(|a| p.matches(arena.view(), a, &ctx)) {
             return None;
         }
         return Some(ValidationError::UnknownAction {
