@@ -464,7 +464,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         ),
         (
             "backup:StartBackupJob",
-            format!("arn:aws:backup:us-east-1:{a0}:backup-vault/v"),
+            format!("arn:aws:backup:us-east-1:{a0}:backup-vault:v"),
             a0.clone(),
         ),
     ];
