@@ -139,8 +139,14 @@ impl Sink {
         let write = tokio::spawn(async move {
             store.put_items(&org, &account, version, &items).await?;
             let mut cursor = cursor.lock().await;
+            let at = json!({"marker": next, "done": false});
+            // A stage that keeps no marker (it restarts whole) leaves the
+            // cursor as its first page saved it: nothing to save again.
+            if cursor.get(&stage_name) == Some(&at) {
+                return Ok(());
+            }
             if let Some(obj) = cursor.as_object_mut() {
-                obj.insert(stage_name, json!({"marker": next, "done": false}));
+                obj.insert(stage_name, at);
             }
             store.save_cursor(&org, &account, version, &cursor).await
         });
