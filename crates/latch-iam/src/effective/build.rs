@@ -599,7 +599,8 @@ impl Builder {
 
 /// A policy allowing every action on every resource.
 fn anything() -> CompiledPolicy {
-    let text = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+    let text =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
     // INVARIANT: a constant, well-formed policy.
     Policy::parse(text).map_or_else(|_| nothing(), CompiledPolicy::new)
 }

@@ -253,7 +253,10 @@ impl Inventory {
     /// account (the caller's when the request does not say), for the
     /// services RCPs support.
     pub(super) fn rcp_chain(&self, p: &Principal, req: &Request) -> Option<&Chain> {
-        self.rcp_chain_of(&req.action, req.resource_account.as_deref().unwrap_or(&p.account))
+        self.rcp_chain_of(
+            &req.action,
+            req.resource_account.as_deref().unwrap_or(&p.account),
+        )
     }
 
     /// The RCPs above `account` that govern `action`, if RCPs govern its

@@ -37,12 +37,12 @@ mod tests;
 pub use assume::MAX_HOPS;
 pub use err::{BuildError, Problem, QueryError};
 pub use inventory::Inventory;
-pub use outside::{OutsideAccess, Outsider};
 pub use keys::SESSION_NAME;
 pub use model::{
     GroupSpec, InlinePolicy, ManagedPolicy, OrgAccount, OrgLevel, OrgPolicy, OrgPolicyKind,
     Organization, ResourcePolicy, RoleSpec, Sources, UserSpec,
 };
+pub use outside::{OutsideAccess, Outsider};
 pub use report::{
     AssumePath, AssumeStep, BoundaryFit, Capability, Entity, ExactDecision, Finding, Grant,
     PolicyId, StatementAt,

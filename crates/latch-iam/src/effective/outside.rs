@@ -104,7 +104,10 @@ impl Inventory {
             let mut ctx = Context::default();
             if let Some(a) = its_account {
                 ctx.insert("aws:PrincipalAccount", ContextValue::One(a.to_owned()));
-                ctx.insert("aws:PrincipalIsAWSService", ContextValue::One("false".into()));
+                ctx.insert(
+                    "aws:PrincipalIsAWSService",
+                    ContextValue::One("false".into()),
+                );
             }
             if kind == Outsider::Principal {
                 ctx.insert("aws:PrincipalArn", ContextValue::One(principal.to_owned()));

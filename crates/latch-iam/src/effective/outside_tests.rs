@@ -55,7 +55,10 @@ fn sources(rcp: bool) -> Sources {
                 json!([{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*",
                         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]),
             ),
-            bucket("writes", json!([{"Effect": "Allow", "Principal": {"AWS": X}, "Action": "s3:PutObject", "Resource": "*"}])),
+            bucket(
+                "writes",
+                json!([{"Effect": "Allow", "Principal": {"AWS": X}, "Action": "s3:PutObject", "Resource": "*"}]),
+            ),
             ResourcePolicy {
                 unreadable: Some("AccessDenied".into()),
                 ..bucket("locked", json!([get(json!("*"))]))
@@ -69,14 +72,22 @@ fn sources(rcp: bool) -> Sources {
                 policies: vec![OrgPolicy {
                     arn: rcp_arn.clone(),
                     kind: OrgPolicyKind::Rcp,
-                    document: doc(json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-                        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-1"}}}])),
+                    document: doc(
+                        json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-1"}}}]),
+                    ),
                 }],
                 accounts: vec![OrgAccount {
                     account: A.into(),
                     levels: vec![
-                        OrgLevel { target: "r-1".into(), policies: vec![rcp_arn] },
-                        OrgLevel { target: A.into(), policies: Vec::new() },
+                        OrgLevel {
+                            target: "r-1".into(),
+                            policies: vec![rcp_arn],
+                        },
+                        OrgLevel {
+                            target: A.into(),
+                            policies: Vec::new(),
+                        },
                     ],
                 }],
             }]
@@ -102,15 +113,24 @@ fn pairs(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
 #[test]
 fn everyone_other_accounts_and_their_principals_are_reported() {
     let inv = Inventory::build(&sources(false)).unwrap();
-    assert_eq!(outside(&inv, "s3:GetObject", "arn:aws:s3:::public/k"), pairs(&[("*", "anyone")]));
+    assert_eq!(
+        outside(&inv, "s3:GetObject", "arn:aws:s3:::public/k"),
+        pairs(&[("*", "anyone")])
+    );
     // The inventory's own principals (alice, account B's) are who-can's:
     // not reported here. The role a deny names is kept out.
-    assert_eq!(outside(&inv, "s3:GetObject", "arn:aws:s3:::shared/k"), pairs(&[(X, "account")]));
+    assert_eq!(
+        outside(&inv, "s3:GetObject", "arn:aws:s3:::shared/k"),
+        pairs(&[(X, "account")])
+    );
     // A condition no outside caller is known to meet lets none in.
     assert!(outside(&inv, "s3:GetObject", "arn:aws:s3:::org-only/k").is_empty());
     // Only for the actions the policy grants.
     assert!(outside(&inv, "s3:GetObject", "arn:aws:s3:::writes/k").is_empty());
-    assert_eq!(outside(&inv, "s3:PutObject", "arn:aws:s3:::writes/k"), pairs(&[(X, "account")]));
+    assert_eq!(
+        outside(&inv, "s3:PutObject", "arn:aws:s3:::writes/k"),
+        pairs(&[(X, "account")])
+    );
     // An unreadable policy allows nothing; a resource without one has none.
     assert!(outside(&inv, "s3:GetObject", "arn:aws:s3:::locked/k").is_empty());
     assert!(outside(&inv, "s3:GetObject", "arn:aws:s3:::nopolicy/k").is_empty());
@@ -119,7 +139,9 @@ fn everyone_other_accounts_and_their_principals_are_reported() {
 #[test]
 fn the_statement_that_lets_them_in_is_named() {
     let inv = Inventory::build(&sources(false)).unwrap();
-    let found = inv.who_can_from_outside("s3:GetObject", "arn:aws:s3:::shared/k", &Context::default()).unwrap();
+    let found = inv
+        .who_can_from_outside("s3:GetObject", "arn:aws:s3:::shared/k", &Context::default())
+        .unwrap();
     let only = found.first().unwrap();
     assert_eq!(only.kind, Outsider::Account);
     assert_eq!(only.statements.len(), 1);
@@ -133,8 +155,16 @@ fn the_request_context_counts() {
     let inv = Inventory::build(&sources(false)).unwrap();
     let mut ctx = Context::default();
     ctx.insert("aws:PrincipalOrgID", ContextValue::One("o-1".into()));
-    let found = inv.who_can_from_outside("s3:GetObject", "arn:aws:s3:::org-only/k", &ctx).unwrap();
-    assert_eq!(found.iter().map(|o| o.principal.as_str()).collect::<Vec<_>>(), ["*"]);
+    let found = inv
+        .who_can_from_outside("s3:GetObject", "arn:aws:s3:::org-only/k", &ctx)
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|o| o.principal.as_str())
+            .collect::<Vec<_>>(),
+        ["*"]
+    );
 }
 
 #[test]

@@ -429,22 +429,25 @@ mod tests {
     #[test]
     fn flags_an_action_that_acts_on_none_of_the_resources() {
         let check = |action: &str, resources: &[&str]| {
-            check_action_resources(action, resources.iter().copied()).map(|e| {
-                format!("{e} / {}", e.help().unwrap_or_default())
-            })
+            check_action_resources(action, resources.iter().copied())
+                .map(|e| format!("{e} / {}", e.help().unwrap_or_default()))
         };
         let bucket = "arn:aws:s3:::reports";
         let object = "arn:aws:s3:::reports/q1.csv";
         assert_eq!(check("s3:GetObject", &[bucket, object]), None);
         assert_eq!(check("s3:GetObject", &[bucket, "*"]), None);
-        assert_eq!(check("s3:GetObject", &["arn:aws:s3:::${aws:username}"]), None);
+        assert_eq!(
+            check("s3:GetObject", &["arn:aws:s3:::${aws:username}"]),
+            None
+        );
         assert_eq!(check("s3:Get*", &[bucket]), None);
         assert_eq!(check("nosuch:Thing", &[bucket]), None);
         assert_eq!(check("s3:GetObject", &[]), None);
         let got = check("s3:GetObject", &[bucket]).unwrap();
         assert!(
-            got.starts_with("`s3:GetObject` acts on none of the statement's resources / it acts on ")
-                && got.contains("`object` (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`)"),
+            got.starts_with(
+                "`s3:GetObject` acts on none of the statement's resources / it acts on "
+            ) && got.contains("`object` (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`)"),
             "{got}"
         );
         let got = check("s3:ListAllMyBuckets", &[bucket]).unwrap();

@@ -66,17 +66,9 @@ pub(super) fn glob_bytes(pat: &[u8], text: &[u8], from: usize, seg5: usize, fold
                 }
             }
         }
-        match star {
-            Some((sp, st, limited)) if st < text.len() => {
-                if limited && text.get(st) == Some(&b':') {
-                    return false;
-                }
-                let next = st + char_len(text.get(st));
-                star = Some((sp, next, limited));
-                p = sp;
-                t = next;
-            }
-            _ => return false,
+        match backtrack(&mut star, text) {
+            Some((sp, next)) => (p, t) = (sp, next),
+            None => return false,
         }
     }
 }
@@ -131,17 +123,23 @@ pub(super) fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold
         if step {
             continue;
         }
-        match star {
-            Some((sp, st, limited)) if st < text.len() => {
-                if limited && text.get(st) == Some(&b':') {
-                    return false;
-                }
-                let next = st + char_len(text.get(st));
-                star = Some((sp, next, limited));
-                pi = sp;
-                t = next;
-            }
-            _ => return false,
+        match backtrack(&mut star, text) {
+            Some((sp, next)) => (pi, t) = (sp, next),
+            None => return false,
         }
     }
+}
+
+/// After a mismatch, lets the last `*` (at pattern position, text position,
+/// and whether it may not match `:`) take one more character of `text`:
+/// the positions to go on from, or `None` when no `*` can.
+#[inline]
+fn backtrack(star: &mut Option<(usize, usize, bool)>, text: &[u8]) -> Option<(usize, usize)> {
+    let (sp, st, limited) = (*star)?;
+    if st >= text.len() || (limited && text.get(st) == Some(&b':')) {
+        return None;
+    }
+    let next = st + char_len(text.get(st));
+    *star = Some((sp, next, limited));
+    Some((sp, next))
 }

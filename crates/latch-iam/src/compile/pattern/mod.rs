@@ -3,9 +3,9 @@
 //! `${*}`, `${?}`, `${$}`), matched against request text without allocating.
 
 mod glob;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use crate::eval::Context;
 
@@ -573,11 +573,9 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-
 fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a str> {
     match ctx.single_hashed(v.hash, arena.str_at(v.key)) {
         Some(s) => Some(s),
         None => v.default.map(|d| arena.str_at(d)),
     }
 }
-
