@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::access::lifecycle::State;
+use crate::access::notice::Notice;
 use crate::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::jobs::{Job, NewJob};
@@ -464,10 +465,29 @@ pub trait WebhookStore: Send + Sync {
     async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>>;
     /// Removes one.
     async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<()>;
-    /// Queues a notification for a webhook; returns its id.
-    async fn create_notification(&self, org_id: &str, webhook_id: &str, event: &str, payload: &str, now: Timestamp) -> StoreResult<String>;
-    /// A notification with its webhook and the webhook's secret.
-    async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<(Webhook, String, String)>>;
+    /// Queues `notices` for every webhook of the org that wants them (one
+    /// notification and one delivery job each), in one transaction; returns
+    /// how many notifications were queued. A change to a request queues its
+    /// notices through its [`Effects`](crate::access::request::Effects)
+    /// instead, in the change's own transaction.
+    async fn queue_notices(&self, org_id: &str, notices: &[Notice], now: Timestamp) -> StoreResult<usize>;
+    /// A queued notification, with its webhook and the webhook's secret.
+    async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<QueuedNotification>>;
+}
+
+/// A notification waiting for delivery.
+#[derive(Debug, Clone)]
+pub struct QueuedNotification {
+    /// Where it goes.
+    pub webhook: Webhook,
+    /// The webhook's signing secret.
+    pub secret: String,
+    /// What was stored.
+    pub payload: String,
+    /// Whether `payload` is a [`Notice`] document (rendered per webhook kind
+    /// at delivery) rather than a body queued already rendered by an
+    /// earlier Latch.
+    pub is_document: bool,
 }
 
 /// Connected AWS accounts.

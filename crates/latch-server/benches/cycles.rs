@@ -149,6 +149,9 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
         lat.extend(t.await.unwrap());
     }
     lat.sort_unstable();
+    if let (Some(u), Ok(n)) = (&pg_url, std::env::var("BENCH_PG_STATEMENTS")) {
+        print_statements(u, n.parse().unwrap_or(25), lat.len().max(1)).await;
+    }
     running.stop().await.unwrap();
     println!("  {engine}: {} cycles in {elapsed:.1}s", lat.len());
     if let (Some((x0, t0)), Some((x1, t1))) = (before, after) {
@@ -159,6 +162,25 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
         println!("  rows read by sequential scans per cycle: {scans:?}");
     }
     (lat.len() as f64 / elapsed, lat)
+}
+
+/// The `top` statements by total server time, per cycle, from
+/// `pg_stat_statements` (run with
+/// `LATCH_TEST_PG_SETTINGS=shared_preload_libraries=pg_stat_statements`);
+/// the counts include the warm-up.
+async fn print_statements(url: &str, top: i64, cycles: usize) {
+    use sqlx::{Connection as _, Row as _};
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut conn).await {
+        println!("  pg_stat_statements: {e}");
+        return;
+    }
+    let sql = "SELECT calls::BIGINT AS calls, total_exec_time::FLOAT8 AS ms, (shared_blks_hit::FLOAT8 / GREATEST(calls, 1)) AS blks, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1";
+    let rows = sqlx::query(sql).bind(top).fetch_all(&mut conn).await.unwrap();
+    println!("  top statements (calls per measured cycle, total ms, buffers hit per call):");
+    for r in rows {
+        println!("    {:6.2}  {:8.1}  {:6.1}  {}", r.get::<i64, _>("calls") as f64 / cycles as f64, r.get::<f64, _>("ms"), r.get::<f64, _>("blks"), r.get::<String, _>("q"));
+    }
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {

@@ -1,9 +1,12 @@
 //! Notifications: every request event worth telling people about goes to
-//! the org's webhooks, as a job (retried, never blocking the request).
+//! the org's webhooks, as a job (retried, never blocking the request). The
+//! notice is queued in the transaction of the change it reports (a
+//! [`Notice`](latch_core::access::notice::Notice) in its effects), so a
+//! crash cannot lose it; this module delivers it.
 //!
 //! - `slack`: Slack incoming-webhook JSON (`text` and `blocks`), with the
 //!   request's link and the commands to approve or deny it.
-//! - `generic`: `{"id", "event", "at", "request"}`, signed: `X-Latch-Timestamp`
+//! - `generic`: `{"event", "at", "request"}`, signed: `X-Latch-Timestamp`
 //!   (Unix seconds) and `X-Latch-Signature: v1=HEX` where HEX is
 //!   HMAC-SHA256(secret, "TIMESTAMP.BODY"). Receivers should refuse a
 //!   timestamp more than five minutes from their clock (replays), and compare
@@ -13,29 +16,14 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use latch_core::access::request::Request;
-use latch_core::jobs::{Job, NewJob};
+use latch_core::jobs::Job;
 use serde_json::json;
 use sha2::Sha256;
 
 use crate::state::AppState;
 use crate::workers::Failure;
 
-/// Attempts before a notification is given up (dead, visible, alerting).
-const MAX_ATTEMPTS: i64 = 8;
-
-/// The events a webhook can receive.
-pub const EVENTS: &[&str] = &[
-    "request.created",
-    "request.approved",
-    "request.denied",
-    "request.active",
-    "request.expiring_soon",
-    "request.expired",
-    "request.revoked",
-    "request.relinquished",
-    "request.failed",
-    "request.break_glass",
-];
+pub use latch_core::access::notice::EVENTS;
 
 fn slack_payload(state: &AppState, event: &str, r: &Request) -> serde_json::Value {
     let what: Vec<String> = r.targets.iter().map(|t| format!("{} `{}` in {}", t.kind.as_str(), t.name, t.account)).collect();
@@ -55,35 +43,18 @@ fn slack_payload(state: &AppState, event: &str, r: &Request) -> serde_json::Valu
     })
 }
 
-/// Queues `event` about `r` for every webhook of the org that wants it.
-/// Failures are logged, never returned: a notification must not block or
-/// fail the change it reports.
-pub async fn emit(state: &AppState, event: &str, r: &Request) {
-    let hooks = match state.store.list_webhooks(&r.org_id).await {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::warn!(error = %e, event, "could not load webhooks");
-            return;
-        }
-    };
-    for hook in hooks.into_iter().filter(|h| h.events.is_empty() || h.events.iter().any(|e| e == event)) {
-        let payload = if hook.kind == "slack" {
-            slack_payload(state, event, r)
-        } else {
-            json!({"event": event, "at": state.now(), "request": r})
-        };
-        let queued = async {
-            let id = state.store.create_notification(&r.org_id, &hook.id, event, &payload.to_string(), state.now()).await?;
-            state
-                .enqueue(NewJob { org_id: r.org_id.clone(), kind: "notify".into(), subject: id.clone(), idempotency_key: format!("notify:{id}"), run_at: state.now(), max_attempts: MAX_ATTEMPTS })
-                .await
-                .map_err(|e| latch_core::store::StoreError::Internal(e.to_string().into()))
-        }
-        .await;
-        if let Err(e) = queued {
-            tracing::warn!(error = %e, event, webhook = %hook.id, "could not queue a notification");
-        }
+/// The body to send for a queued notification: a stored notice document
+/// as is (generic) or rendered as a Slack message; a body queued already
+/// rendered by an earlier Latch as it is.
+fn body(state: &AppState, kind: &str, payload: String, is_document: bool) -> Result<String, Failure> {
+    if !is_document || kind != "slack" {
+        return Ok(payload);
     }
+    let unreadable = |e: serde_json::Error| Failure::Permanent(format!("the queued notification cannot be read: {e}"));
+    let mut doc: serde_json::Value = serde_json::from_str(&payload).map_err(unreadable)?;
+    let event = doc.get("event").and_then(|e| e.as_str()).unwrap_or_default().to_owned();
+    let r: Request = serde_json::from_value(doc.get_mut("request").map(serde_json::Value::take).unwrap_or_default()).map_err(unreadable)?;
+    Ok(slack_payload(state, &event, &r).to_string())
 }
 
 /// The signature header value for `body` sent at `ts` (Unix seconds).
@@ -99,9 +70,11 @@ pub fn signature(secret: &str, ts: i64, body: &str) -> String {
 
 /// Delivers one queued notification (a `notify` job).
 pub(crate) async fn deliver(state: &AppState, job: &Job) -> Result<(), Failure> {
-    let Some((hook, secret, payload)) = state.store.notification(&job.org_id, &job.subject).await? else {
+    let Some(queued) = state.store.notification(&job.org_id, &job.subject).await? else {
         return Ok(()); // the webhook was removed
     };
+    let (hook, secret) = (queued.webhook, queued.secret);
+    let payload = body(state, &hook.kind, queued.payload, queued.is_document)?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())

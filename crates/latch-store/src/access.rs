@@ -184,12 +184,14 @@ impl SqlStore {
     }
 }
 
-/// Queues the jobs and appends the audit events that follow a change, inside
+/// Queues the jobs and notices and appends the audit events that follow a change, inside
 /// its transaction.
 async fn record_effects(tx: &mut sqlx::AnyConnection, engine: Engine, org_id: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
     for job in &effects.jobs {
         crate::jobs::enqueue_in(tx, job, now).await?;
     }
+    crate::webhooks::queue_in(tx, org_id, &effects.notices, now).await?;
+    // Last: the audit head's lock is held from here to the commit.
     for event in &effects.audit {
         crate::audit::append_in(tx, engine, org_id, event, now).await?;
     }
@@ -273,26 +275,7 @@ impl AccessStore for SqlStore {
         record_effects(&mut tx, self.engine, org_id, effects, now).await?;
         tx.commit().await.db()?;
         // Exactly what was inserted (the conformance tests read it back).
-        Ok(Request {
-            id,
-            org_id: org_id.to_owned(),
-            requester_id: r.requester_id.clone(),
-            requester_email: r.requester_email.clone(),
-            rule: r.rule.clone(),
-            policy_version: r.policy_version,
-            reason: r.reason.clone(),
-            duration: Duration::from_secs(r.duration.as_secs()),
-            state: r.state,
-            end_reason: None,
-            break_glass: false,
-            created_at: now,
-            pending_until: r.pending_until,
-            decided_at: (r.state == State::Approved).then_some(now),
-            expires_at: None,
-            failure: None,
-            targets: r.targets.clone(),
-            decisions: Vec::new(),
-        })
+        Ok(r.created(org_id, now))
     }
 
     async fn request(&self, org_id: &str, id: &str) -> StoreResult<Option<Request>> {

@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, name: "sso_start_url", sql: include_str!("../migrations/0011_sso_start_url.sql") },
     Migration { version: 12, name: "replicas", sql: include_str!("../migrations/0012_replicas.sql") },
     Migration { version: 13, name: "federation_protocol", sql: include_str!("../migrations/0013_federation_protocol.sql") },
+    Migration { version: 14, name: "notification_documents", sql: include_str!("../migrations/0014_notification_documents.sql") },
 ];
 
 /// Why migrating failed.

@@ -1,9 +1,11 @@
 //! Webhooks and queued notifications.
 
 use async_trait::async_trait;
+use latch_core::access::notice::{self, Notice};
 use latch_core::id::new_id;
+use latch_core::jobs::NewJob;
 use latch_core::model::Webhook;
-use latch_core::store::{StoreError, StoreResult, WebhookStore};
+use latch_core::store::{QueuedNotification, StoreError, StoreResult, WebhookStore};
 use latch_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -23,6 +25,46 @@ fn webhook(row: &AnyRow) -> StoreResult<Webhook> {
         events: events.split_whitespace().map(str::to_owned).collect(),
         created_at: Timestamp(row.try_get("created_at").db()?),
     })
+}
+
+/// `notifications.format` of a row holding a [`Notice`] document.
+const DOCUMENT: &str = "document";
+
+/// Queues `notices` for the org's webhooks that want them, inside the
+/// caller's transaction: one notification and one delivery job each.
+pub(crate) async fn queue_in(tx: &mut sqlx::AnyConnection, org_id: &str, notices: &[Notice], now: Timestamp) -> StoreResult<usize> {
+    if notices.is_empty() {
+        return Ok(0);
+    }
+    let hooks: Vec<Webhook> = sqlx::query(&format!("SELECT {COLS} FROM webhooks w WHERE w.org_id = $1 ORDER BY w.created_at, w.id"))
+        .bind(org_id)
+        .fetch_all(&mut *tx)
+        .await
+        .db()?
+        .iter()
+        .map(webhook)
+        .collect::<StoreResult<_>>()?;
+    let mut queued = 0;
+    for notice in notices {
+        for hook in hooks.iter().filter(|h| notice.wanted_by(&h.events)) {
+            let id = new_id("ntf");
+            sqlx::query("INSERT INTO notifications (id, org_id, webhook_id, event, payload, created_at, format) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&id)
+                .bind(org_id)
+                .bind(&hook.id)
+                .bind(&notice.event)
+                .bind(&notice.document)
+                .bind(now.millis())
+                .bind(DOCUMENT)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let job = NewJob { org_id: org_id.to_owned(), kind: notice::JOB_KIND.into(), idempotency_key: format!("notify:{id}"), subject: id, run_at: now, max_attempts: notice::MAX_ATTEMPTS };
+            crate::jobs::enqueue_in(tx, &job, now).await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 #[async_trait]
@@ -59,24 +101,16 @@ impl WebhookStore for SqlStore {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn create_notification(&self, org_id: &str, webhook_id: &str, event: &str, payload: &str, now: Timestamp) -> StoreResult<String> {
-        let id = new_id("ntf");
-        sqlx::query("INSERT INTO notifications (id, org_id, webhook_id, event, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&id)
-            .bind(org_id)
-            .bind(webhook_id)
-            .bind(event)
-            .bind(payload)
-            .bind(now.millis())
-            .execute(&self.write)
-            .await
-            .db()?;
-        Ok(id)
+    async fn queue_notices(&self, org_id: &str, notices: &[Notice], now: Timestamp) -> StoreResult<usize> {
+        let mut tx = self.write.begin().await.db()?;
+        let n = queue_in(&mut tx, org_id, notices, now).await?;
+        tx.commit().await.db()?;
+        Ok(n)
     }
 
-    async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<(Webhook, String, String)>> {
+    async fn notification(&self, org_id: &str, id: &str) -> StoreResult<Option<QueuedNotification>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLS}, w.secret, n.payload FROM notifications n JOIN webhooks w ON w.id = n.webhook_id WHERE n.org_id = $1 AND n.id = $2"
+            "SELECT {COLS}, w.secret, n.payload, n.format FROM notifications n JOIN webhooks w ON w.id = n.webhook_id WHERE n.org_id = $1 AND n.id = $2"
         ))
         .bind(org_id)
         .bind(id)
@@ -84,6 +118,12 @@ impl WebhookStore for SqlStore {
         .await
         .db()?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some((webhook(&row)?, row.try_get("secret").db()?, row.try_get("payload").db()?)))
+        let format: String = row.try_get("format").db()?;
+        Ok(Some(QueuedNotification {
+            webhook: webhook(&row)?,
+            secret: row.try_get("secret").db()?,
+            payload: row.try_get("payload").db()?,
+            is_document: format == DOCUMENT,
+        }))
     }
 }

@@ -113,6 +113,7 @@ impl PgCluster {
         ]
         .iter()
         .map(|s| (*s).to_owned())
+        .chain(extra_settings())
         .collect();
         if let Some(user) = as_user {
             std::fs::write(&log, "")?;
@@ -212,6 +213,17 @@ fn parse_base(base: &str) -> anyhow::Result<(String, String)> {
     let rest = base.strip_prefix("postgres://").context("LATCH_TEST_PG must start with postgres://")?;
     let (user, host) = rest.split_once('@').context("LATCH_TEST_PG must name a user")?;
     Ok((host.trim_end_matches('/').to_owned(), user.to_owned()))
+}
+
+/// Extra server settings from `LATCH_TEST_PG_SETTINGS` (space-separated
+/// `name=value` pairs), for diagnosing a run, e.g.
+/// `shared_preload_libraries=pg_stat_statements`.
+fn extra_settings() -> Vec<String> {
+    std::env::var("LATCH_TEST_PG_SETTINGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .flat_map(|kv| ["-c".to_owned(), kv.to_owned()])
+        .collect()
 }
 
 /// Runs `psql -c SQL` against a database URL (for fault injection in tests).

@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod glob;
 pub mod lifecycle;
+pub mod notice;
 pub mod policy;
 pub mod provision;
 pub mod request;

@@ -115,6 +115,34 @@ pub struct NewRequest {
     pub targets: Vec<Target>,
 }
 
+impl NewRequest {
+    /// The request as creating it in `org_id` at `now` stores it (durations
+    /// are stored in whole seconds).
+    #[must_use]
+    pub fn created(&self, org_id: &str, now: Timestamp) -> Request {
+        Request {
+            id: self.id.clone(),
+            org_id: org_id.to_owned(),
+            requester_id: self.requester_id.clone(),
+            requester_email: self.requester_email.clone(),
+            rule: self.rule.clone(),
+            policy_version: self.policy_version,
+            reason: self.reason.clone(),
+            duration: Duration::from_secs(self.duration.as_secs()),
+            state: self.state,
+            end_reason: None,
+            break_glass: false,
+            created_at: now,
+            pending_until: self.pending_until,
+            decided_at: (self.state == State::Approved).then_some(now),
+            expires_at: None,
+            failure: None,
+            targets: self.targets.clone(),
+            decisions: Vec::new(),
+        }
+    }
+}
+
 /// Fields a transition may set along with the state.
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
@@ -143,6 +171,8 @@ pub struct Effects {
     pub jobs: Vec<crate::jobs::NewJob>,
     /// Audit events to append, in order.
     pub audit: Vec<crate::audit::NewAuditEvent>,
+    /// Events to tell the org's webhooks about.
+    pub notices: Vec<super::notice::Notice>,
 }
 
 impl Effects {
@@ -157,6 +187,13 @@ impl Effects {
     #[must_use]
     pub fn audit(mut self, event: crate::audit::NewAuditEvent) -> Self {
         self.audit.push(event);
+        self
+    }
+
+    /// Adds a notice for the org's webhooks.
+    #[must_use]
+    pub fn notice(mut self, notice: super::notice::Notice) -> Self {
+        self.notices.push(notice);
         self
     }
 }

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latch_core::access::approval::{self, Outcome};
 use latch_core::access::lifecycle::{self, EndReason, Event, State as RequestState};
+use latch_core::access::notice::Notice;
 use latch_core::access::policy::{Approval, Person, Policy, Rule};
 use latch_core::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use latch_core::access::target::{Kind, Level, Target};
@@ -22,7 +23,7 @@ use crate::api::openapi::{AuthErrors, CsrfHeader, JsonBodyErrors};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
-use crate::notify;
+
 use crate::state::AppState;
 use crate::workers;
 
@@ -171,7 +172,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
         targets,
     };
     let detail = json!({"rule": new.rule, "targets": new.targets, "duration_secs": new.duration.as_secs(), "reason": new.reason});
-    let mut effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.created", &new.id).with(detail));
+    let event = if initial == RequestState::Approved { "request.approved" } else { "request.created" };
+    let mut effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.created", &new.id).with(detail)).notice(Notice::new(event, now, &new.created(&caller.org_id, now)));
     effects = if initial == RequestState::Approved {
         effects.audit(NewAuditEvent::new("system", "request.approved", &new.id).with(json!({"by": "policy", "rule": new.rule}))).job(workers::provision_job(&caller.org_id, &new.id))
     } else {
@@ -179,7 +181,6 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     };
     let request = state.store.create_request(&caller.org_id, &new, now, &effects).await?;
     state.request_changed(&request.id, workers::due_soon(&state, &effects));
-    notify::emit(&state, if initial == RequestState::Approved { "request.approved" } else { "request.created" }, &request).await;
     Ok((StatusCode::CREATED, axum::Json(request)))
 }
 
@@ -395,27 +396,30 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     // Another approver may have completed it between our decision and this
     // read: then our decision is recorded and there is nothing left to move.
     if (break_glass || have >= need) && fresh.state == RequestState::Pending {
-        let mut effects = Effects::default();
-        if break_glass {
-            effects = effects.audit(NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})));
-        }
-        effects = effects.audit(NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass}))).job(workers::provision_job(&caller.org_id, &r.id));
-        let changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), effects, ..Changes::default() };
         let to = lifecycle::next(fresh.state, Event::Approve).map_err(|e| ApiError::InvalidState(e.to_string()))?;
+        let mut changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
+        // The answer is the request as of this decision; workers may
+        // already be moving it on.
+        let approved = fresh.moved(to, &changes);
+        if break_glass {
+            changes.effects = changes
+                .effects
+                .audit(NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})))
+                .notice(Notice::new("request.break_glass", state.now(), &approved));
+        }
+        changes.effects = changes
+            .effects
+            .audit(NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass})))
+            .job(workers::provision_job(&caller.org_id, &r.id))
+            .notice(Notice::new("request.approved", state.now(), &approved));
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
         if state.store.transition(&caller.org_id, &r.id, fresh.state, to, &changes, state.now()).await? {
             state.request_changed(&r.id, workers::due_soon(&state, &changes.effects));
-            // The answer is the request as of this decision; workers may
-            // already be moving it on.
-            fresh.state = to;
-            fresh.decided_at = changes.decided_at;
-            fresh.break_glass = break_glass;
             if break_glass {
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
-                notify::emit(&state, "request.break_glass", &fresh).await;
             }
-            notify::emit(&state, "request.approved", &fresh).await;
+            fresh = approved;
         }
     } else if fresh.state == RequestState::Pending {
         state
@@ -455,9 +459,17 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
     if !eligible && caller.role != Role::Admin {
         return Err(ApiError::ForbiddenBecause("you are not an approver for this request".to_owned()));
     }
-    let effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})));
-    apply(&state, &caller, &r, Event::Deny, &Changes { decided_at: Some(state.now()), effects, ..Changes::default() }).await?;
     let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "deny".to_owned(), reason: reason.clone(), at: state.now() };
+    let to = lifecycle::next(r.state, Event::Deny).map_err(|e| ApiError::InvalidState(e.to_string()))?;
+    let mut changes = Changes { decided_at: Some(state.now()), ..Changes::default() };
+    let mut denied = r.moved(to, &changes);
+    if !denied.decisions.iter().any(|d| d.approver_id == decision.approver_id) {
+        denied.decisions.push(decision.clone());
+    }
+    changes.effects = Effects::default()
+        .audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})))
+        .notice(Notice::new("request.denied", state.now(), &denied));
+    apply(&state, &caller, &r, Event::Deny, &changes).await?;
     // A person who approved earlier and now denies keeps one decision: the first.
     if let Err(e) = state.store.add_decision(&caller.org_id, &r.id, &decision).await {
         if !matches!(e, latch_core::store::StoreError::Conflict) {
@@ -465,7 +477,6 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
         }
     }
     let denied = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
-    notify::emit(&state, "request.denied", &denied).await;
     Ok(axum::Json(denied))
 }
 

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use latch_core::access::lifecycle::{self, EndReason, Event, State};
+use latch_core::access::notice::Notice;
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
 use latch_core::access::request::{Changes, Effects, Request};
 use latch_core::audit::NewAuditEvent;
@@ -18,7 +19,6 @@ use latch_core::store::StoreError;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::notify;
 use crate::state::AppState;
 
 /// How long one job may hold an entitlement's lock.
@@ -91,8 +91,10 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(),
         "pending_timeout" => pending_timeout(state, r).await,
         "extend" => extend(state, r, worker).await,
         "expiring_soon" => {
+            // At least once: a crash between queueing and finishing this
+            // job queues the notice again when the job is retried.
             if r.state == State::Active {
-                notify::emit(state, "request.expiring_soon", &r).await;
+                state.store.queue_notices(&r.org_id, &[Notice::new("request.expiring_soon", state.now(), &r)], state.now()).await?;
             }
             Ok(())
         }
@@ -101,13 +103,18 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(),
 }
 
 /// Moves `r` by `event` if it is still where we saw it; returns the fresh request.
-async fn step(state: &AppState, r: &Request, event: Event, changes: &Changes) -> Result<Option<Request>, Failure> {
+/// Moves `r` on by `event` with `changes`; with `notice`, the org's webhooks
+/// hear of it (queued in the same transaction). `None` if it had moved.
+async fn step(state: &AppState, r: &Request, event: Event, mut changes: Changes, notice: Option<&str>) -> Result<Option<Request>, Failure> {
     let to = lifecycle::next(r.state, event).map_err(|e| Failure::Permanent(e.to_string()))?;
-    if !state.store.transition(&r.org_id, &r.id, r.state, to, changes, state.now()).await? {
+    // The store moves exactly this row from exactly `r.state`: no re-read.
+    let fresh = r.moved(to, &changes);
+    if let Some(event) = notice {
+        changes.effects.notices.push(Notice::new(event, state.now(), &fresh));
+    }
+    if !state.store.transition(&r.org_id, &r.id, r.state, to, &changes, state.now()).await? {
         return Ok(None);
     }
-    // The store moved exactly this row from exactly `r.state`: no re-read.
-    let fresh = r.moved(to, changes);
     state.request_moved(&fresh, due_soon(state, &changes.effects));
     Ok(Some(fresh))
 }
@@ -137,7 +144,7 @@ async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &Grant
 
 async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
     let r = match r.state {
-        State::Approved => match step(state, &r, Event::StartProvisioning, &Changes::default()).await? {
+        State::Approved => match step(state, &r, Event::StartProvisioning, Changes::default(), None).await? {
             Some(fresh) => fresh,
             None => return Err(Failure::Retry("the request moved; looking again".into())),
         },
@@ -165,8 +172,7 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
         .job(expiring_soon)
         .audit(NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": expires_at})));
     let changes = Changes { expires_at: Some(expires_at), effects, ..Changes::default() };
-    let Some(active) = step(state, &r, Event::Provisioned, &changes).await? else { return Ok(()) };
-    notify::emit(state, "request.active", &active).await;
+    step(state, &r, Event::Provisioned, changes, Some("request.active")).await?;
     Ok(())
 }
 
@@ -222,7 +228,7 @@ pub(crate) async fn gave_up(state: &AppState, job: &Job, error: &str) -> Result<
     }
     let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(()) };
     let r = match r.state {
-        State::Approved => match step(state, &r, Event::StartProvisioning, &Changes::default()).await? {
+        State::Approved => match step(state, &r, Event::StartProvisioning, Changes::default(), None).await? {
             Some(fresh) => fresh,
             None => return Ok(()),
         },
@@ -237,7 +243,7 @@ async fn fail(state: &AppState, r: &Request, msg: &str) -> Result<(), Failure> {
     tracing::warn!(request = %r.id, error = %msg, "provisioning failed");
     let effects = Effects::default().job(deprovision_job(r)).audit(NewAuditEvent::new("system", "request.failing", &r.id).with(json!({"error": msg})));
     let changes = Changes { end_reason: Some(EndReason::Failed), failure: Some(msg.to_owned()), effects, ..Changes::default() };
-    step(state, r, Event::End(EndReason::Failed), &changes).await?;
+    step(state, r, Event::End(EndReason::Failed), changes, None).await?;
     Ok(())
 }
 
@@ -246,7 +252,7 @@ async fn expire(state: &AppState, r: Request, worker: &str) -> Result<(), Failur
     match r.state {
         State::Active if due => {
             let changes = Changes { end_reason: Some(EndReason::Expired), ..Changes::default() };
-            match step(state, &r, Event::End(EndReason::Expired), &changes).await? {
+            match step(state, &r, Event::End(EndReason::Expired), changes, None).await? {
                 Some(ending) => deprovision(state, ending, worker).await,
                 None => Err(Failure::Retry("the request moved; looking again".into())),
             }
@@ -273,9 +279,7 @@ async fn deprovision(state: &AppState, r: Request, worker: &str) -> Result<(), F
         EndReason::Failed => "request.failed",
     };
     let changes = Changes { effects: Effects::default().audit(NewAuditEvent::new("system", action, &r.id)), ..Changes::default() };
-    if let Some(done) = step(state, &r, Event::Deprovisioned(reason), &changes).await? {
-        notify::emit(state, action, &done).await;
-    }
+    step(state, &r, Event::Deprovisioned(reason), changes, Some(action)).await?;
     Ok(())
 }
 
@@ -382,8 +386,6 @@ async fn pending_timeout(state: &AppState, r: Request) -> Result<(), Failure> {
         return Ok(());
     }
     let effects = Effects::default().audit(NewAuditEvent::new("system", "request.expired", &r.id).with(json!({"why": "not decided in time"})));
-    if let Some(done) = step(state, &r, Event::PendingTimeout, &Changes { effects, ..Changes::default() }).await? {
-        notify::emit(state, "request.expired", &done).await;
-    }
+    step(state, &r, Event::PendingTimeout, Changes { effects, ..Changes::default() }, Some("request.expired")).await?;
     Ok(())
 }

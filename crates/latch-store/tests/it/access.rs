@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use latch_core::access::lifecycle::{EndReason, State};
+use latch_core::access::notice::{self, Notice};
 use latch_core::access::request::{Changes, Decision, Effects, Extension, NewRequest, RequestFilter};
 use latch_core::audit::NewAuditEvent;
 use latch_core::jobs::NewJob;
 use latch_core::access::target::{Kind, Level, Target};
-use latch_core::store::{AccessStore, AuditStore, JobStore, OrgStore, StoreError};
+use latch_core::store::{AccessStore, AuditStore, JobStore, OrgStore, StoreError, WebhookStore};
 use latch_core::Timestamp;
 use latch_store::SqlStore;
 
@@ -131,7 +132,40 @@ async fn effects_are_recorded_with_the_change_or_not_at_all(s: SqlStore) {
     assert_eq!(keys, ["expire-later", "provision", "timeout"]);
 }
 
+/// Notices are queued with the change they report, once per webhook that
+/// wants them, or not at all; each with its delivery job.
+async fn notices_are_queued_with_the_change_for_the_webhooks_that_want_them(s: SqlStore) {
+    let a = s.create_org("org-a", "A", T0).await.unwrap();
+    let b = s.create_org("org-b", "B", T0).await.unwrap();
+    let every = s.create_webhook(&a.id, "https://h.example/1", "generic", "s1", &[], T0).await.unwrap();
+    let denials = s.create_webhook(&a.id, "https://h.example/2", "slack", "s2", &["request.denied".to_owned()], T0).await.unwrap();
+    s.create_webhook(&b.id, "https://h.example/3", "generic", "s3", &[], T0).await.unwrap();
+    let new = new_request("alice", State::Pending);
+    let created = Notice::new("request.created", T0, &new.created(&a.id, T0));
+    let r = s.create_request(&a.id, &new, T0, &Effects::default().notice(created.clone())).await.unwrap();
+    let denied = Notice::new("request.denied", T0, &r.moved(State::Denied, &Changes::default()));
+    let deny = Changes { effects: Effects::default().notice(denied.clone()), ..Changes::default() };
+    // A transition that does not happen queues nothing.
+    assert!(!s.transition(&a.id, &r.id, State::Approved, State::Denied, &deny, T0).await.unwrap());
+    assert!(s.transition(&a.id, &r.id, State::Pending, State::Denied, &deny, T0).await.unwrap());
+
+    let mut got = Vec::new();
+    while let Some(j) = s.claim("w", T0, T0.plus(Duration::from_secs(30))).await.unwrap() {
+        assert_eq!((j.kind.as_str(), j.org_id.as_str(), j.max_attempts), (notice::JOB_KIND, a.id.as_str(), notice::MAX_ATTEMPTS));
+        let n = s.notification(&a.id, &j.subject).await.unwrap().expect("the job's notification");
+        assert!(n.is_document);
+        assert!(s.notification(&b.id, &j.subject).await.unwrap().is_none(), "another org cannot read it");
+        got.push((n.webhook.id, n.secret, n.payload));
+    }
+    got.sort();
+    let mut want = vec![(every.id.clone(), "s1".to_owned(), created.document), (every.id, "s1".to_owned(), denied.document.clone()), (denials.id, "s2".to_owned(), denied.document)];
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(s.queue_notices(&a.id, &[Notice::new("request.expiring_soon", T0, &r)], T0).await.unwrap(), 1, "only the webhook with no filter");
+}
+
 crate::conformance!(
+    notices_are_queued_with_the_change_for_the_webhooks_that_want_them,
     effects_are_recorded_with_the_change_or_not_at_all,
     policies_are_versioned_per_org,
     requests_round_trip_and_move_only_from_the_expected_state,
