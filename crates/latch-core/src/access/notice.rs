@@ -49,7 +49,7 @@ impl Notice {
     /// Whether a webhook subscribed to `events` (none: every event) gets it.
     #[must_use]
     pub fn wanted_by(&self, events: &[String]) -> bool {
-        events.is_empty() || events.iter().any(|e| *e == self.event)
+        events.is_empty() || events.contains(&self.event)
     }
 }
 
