@@ -78,13 +78,22 @@ pub fn chain_hash(
     detail: &str,
     prev_hash: &str,
 ) -> String {
-    let mut h = Sha256::new();
-    // Length-prefix every field so that no two different records hash alike.
-    for field in [org_id, &seq.to_string(), &at.millis().to_string(), actor, action, target, detail, prev_hash] {
-        h.update((field.len() as u64).to_be_bytes());
-        h.update(field.as_bytes());
+    let fields = encode_fields(&[org_id, &seq.to_string(), &at.millis().to_string(), actor, action, target, detail, prev_hash]);
+    hex::encode(Sha256::digest(fields))
+}
+
+/// Fields as [`chain_hash`] hashes them, one after another: each one's
+/// length (8 bytes, big-endian), then its bytes, so that no two different
+/// records hash alike. (The PostgreSQL store hashes in the database from
+/// these bytes plus the two fields only the chain's head knows.)
+#[must_use]
+pub fn encode_fields(fields: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(fields.iter().map(|f| 8 + f.len()).sum());
+    for f in fields {
+        out.extend_from_slice(&(f.len() as u64).to_be_bytes());
+        out.extend_from_slice(f.as_bytes());
     }
-    hex::encode(h.finalize())
+    out
 }
 
 impl AuditRecord {

@@ -406,8 +406,11 @@ pub trait JobStore: Send + Sync {
     async fn postpone(&self, job_id: &str, worker: &str, run_at: Timestamp, now: Timestamp) -> StoreResult<bool>;
     /// Gives up on it: dead, visible, alerting.
     async fn bury(&self, job_id: &str, worker: &str, error: &str, now: Timestamp) -> StoreResult<bool>;
-    /// When the next job falls due (queued run time or expiring lease).
-    async fn next_due(&self) -> StoreResult<Option<Timestamp>>;
+    /// The earliest run time of a queued job later than `after` (a worker
+    /// that found nothing to claim at `after` sleeps until then). Lapsed
+    /// leases are not counted: the claims that workers make at least every
+    /// poll interval take them over.
+    async fn next_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>>;
     /// The org's dead jobs.
     async fn dead_jobs(&self, org_id: &str) -> StoreResult<Vec<Job>>;
 }

@@ -12,6 +12,9 @@
 //!     cargo bench -p latch-server --bench cycles               # both engines
 //!     BENCH_ENGINE=sqlite cargo bench -p latch-server --bench cycles
 //!     BENCH_CLIENTS=32 BENCH_SECS=20 cargo bench -p latch-server --bench cycles
+//!     # the 25 costliest statements on PostgreSQL, per cycle
+//!     LATCH_TEST_PG_SETTINGS=shared_preload_libraries=pg_stat_statements BENCH_PG_STATEMENTS=25 \
+//!         BENCH_ENGINE=postgres cargo bench -p latch-server --bench cycles
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "a benchmark fails loudly")]
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -87,11 +87,18 @@ impl JobStore for SqlStore {
             Engine::Postgres => " FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",
         };
+        // Two candidates, each the first entry of its partial index: the
+        // earliest due queued job and the earliest lapsed lease; the earlier
+        // of the two by run time is taken.
         let row = sqlx::query(&format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2
-             WHERE id = (SELECT id FROM jobs
-                         WHERE (state = 'queued' AND run_at <= $2) OR (state = 'running' AND lease_until < $2)
-                         ORDER BY run_at, id LIMIT 1{lock})
+             WHERE id = (SELECT id FROM (
+                           SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'queued' AND run_at <= $2
+                                                   ORDER BY run_at, id LIMIT 1{lock}) due
+                           UNION ALL
+                           SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < $2
+                                                   ORDER BY lease_until LIMIT 1{lock}) lapsed
+                         ) candidates ORDER BY run_at, id LIMIT 1)
              RETURNING {JOB_COLS}"
         ))
         .bind(worker)
@@ -143,13 +150,14 @@ impl JobStore for SqlStore {
         self.release(job_id, worker, "dead", None, Some(error), now).await
     }
 
-    async fn next_due(&self) -> StoreResult<Option<Timestamp>> {
-        let row = sqlx::query(
-            "SELECT MIN(t) AS t FROM (
-               SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued'
-               UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE state = 'running') due",
-        )
-        .fetch_one(&self.read)
+    async fn next_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
+        // INVARIANT: the bound starts the index scan after every job that
+        // was claimed already (all were due by `after`): a queue table's
+        // index keeps their dead entries until vacuum, and an unbounded MIN
+        // walked through all of them on every call.
+        let row = sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued' AND run_at > $1")
+            .bind(after.millis())
+            .fetch_one(&self.read)
         .await
         .db()?;
         Ok(row.try_get::<Option<i64>, _>("t").db()?.map(Timestamp))

@@ -7,28 +7,36 @@ use thiserror::Error;
 
 use crate::connect::{Engine, SqlStore};
 
-/// One schema step. `sql` is portable unless an engine needs its own text.
+/// One schema step: `sql` is portable; `postgres` runs after it on
+/// PostgreSQL only.
 struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
+    postgres: Option<&'static str>,
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
-    Migration { version: 2, name: "totp_replay", sql: include_str!("../migrations/0002_totp_replay.sql") },
-    Migration { version: 3, name: "sso", sql: include_str!("../migrations/0003_sso.sql") },
-    Migration { version: 4, name: "access", sql: include_str!("../migrations/0004_access.sql") },
-    Migration { version: 5, name: "jobs_grants", sql: include_str!("../migrations/0005_jobs_grants.sql") },
-    Migration { version: 6, name: "webhooks", sql: include_str!("../migrations/0006_webhooks.sql") },
-    Migration { version: 7, name: "aws_integrations", sql: include_str!("../migrations/0007_aws_integrations.sql") },
-    Migration { version: 8, name: "request_failure", sql: include_str!("../migrations/0008_request_failure.sql") },
-    Migration { version: 9, name: "inventory", sql: include_str!("../migrations/0009_inventory.sql") },
-    Migration { version: 10, name: "signing_keys", sql: include_str!("../migrations/0010_signing_keys.sql") },
-    Migration { version: 11, name: "sso_start_url", sql: include_str!("../migrations/0011_sso_start_url.sql") },
-    Migration { version: 12, name: "replicas", sql: include_str!("../migrations/0012_replicas.sql") },
-    Migration { version: 13, name: "federation_protocol", sql: include_str!("../migrations/0013_federation_protocol.sql") },
-    Migration { version: 14, name: "notification_documents", sql: include_str!("../migrations/0014_notification_documents.sql") },
+    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql"), postgres: None },
+    Migration { version: 2, name: "totp_replay", sql: include_str!("../migrations/0002_totp_replay.sql"), postgres: None },
+    Migration { version: 3, name: "sso", sql: include_str!("../migrations/0003_sso.sql"), postgres: None },
+    Migration { version: 4, name: "access", sql: include_str!("../migrations/0004_access.sql"), postgres: None },
+    Migration { version: 5, name: "jobs_grants", sql: include_str!("../migrations/0005_jobs_grants.sql"), postgres: None },
+    Migration { version: 6, name: "webhooks", sql: include_str!("../migrations/0006_webhooks.sql"), postgres: None },
+    Migration { version: 7, name: "aws_integrations", sql: include_str!("../migrations/0007_aws_integrations.sql"), postgres: None },
+    Migration { version: 8, name: "request_failure", sql: include_str!("../migrations/0008_request_failure.sql"), postgres: None },
+    Migration { version: 9, name: "inventory", sql: include_str!("../migrations/0009_inventory.sql"), postgres: None },
+    Migration { version: 10, name: "signing_keys", sql: include_str!("../migrations/0010_signing_keys.sql"), postgres: None },
+    Migration { version: 11, name: "sso_start_url", sql: include_str!("../migrations/0011_sso_start_url.sql"), postgres: None },
+    Migration { version: 12, name: "replicas", sql: include_str!("../migrations/0012_replicas.sql"), postgres: None },
+    Migration { version: 13, name: "federation_protocol", sql: include_str!("../migrations/0013_federation_protocol.sql"), postgres: None },
+    Migration { version: 14, name: "notification_documents", sql: include_str!("../migrations/0014_notification_documents.sql"), postgres: None },
+    Migration {
+        version: 15,
+        name: "hot_paths",
+        sql: include_str!("../migrations/0015_hot_paths.sql"),
+        postgres: Some(include_str!("../migrations/0015_hot_paths.postgres.sql")),
+    },
 ];
 
 /// Why migrating failed.
@@ -72,14 +80,14 @@ pub(crate) async fn run(store: &SqlStore) -> Result<(), MigrateError> {
         // or explicitly below.
         conn.execute("SELECT pg_advisory_lock(7283824)").await.map_err(MigrateError::Bookkeeping)?;
     }
-    let result = apply(&mut conn).await;
+    let result = apply(&mut conn, store.engine).await;
     if store.engine == Engine::Postgres {
         conn.execute("SELECT pg_advisory_unlock(7283824)").await.map_err(MigrateError::Bookkeeping)?;
     }
     result
 }
 
-async fn apply(conn: &mut sqlx::AnyConnection) -> Result<(), MigrateError> {
+async fn apply(conn: &mut sqlx::AnyConnection, engine: Engine) -> Result<(), MigrateError> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS latch_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
     )
@@ -97,6 +105,9 @@ async fn apply(conn: &mut sqlx::AnyConnection) -> Result<(), MigrateError> {
         let failed = |source| MigrateError::Failed { version: m.version, name: m.name, source };
         let mut tx = conn.begin().await.map_err(failed)?;
         sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(failed)?;
+        if let (Some(sql), Engine::Postgres) = (m.postgres, engine) {
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
+        }
         sqlx::query("INSERT INTO latch_schema (version, name) VALUES ($1, $2)")
             .bind(m.version)
             .bind(m.name)

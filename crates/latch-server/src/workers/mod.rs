@@ -116,7 +116,7 @@ async fn run(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "could not claim a job"),
         }
-        let wait = match state.store.next_due().await {
+        let wait = match state.store.next_due(now).await {
             Ok(Some(due)) => Duration::from_millis(u64::try_from((due.millis() - state.now().millis()).max(0)).unwrap_or(0)).min(POLL),
             _ => POLL,
         };

@@ -21,7 +21,8 @@ async fn jobs_are_leased_retried_and_buried(s: SqlStore) {
     assert!(s.enqueue(&job(&org.id, "k1", T0), T0).await.unwrap());
     assert!(!s.enqueue(&job(&org.id, "k1", T0), T0).await.unwrap(), "same idempotency key");
     assert!(s.enqueue(&job(&org.id, "k2", T0.plus(SEC * 60)), T0).await.unwrap());
-    assert_eq!(s.next_due().await.unwrap(), Some(T0));
+    assert_eq!(s.next_due(T0.minus(SEC)).await.unwrap(), Some(T0));
+    assert_eq!(s.next_due(T0).await.unwrap(), Some(T0.plus(SEC * 60)), "later than the time asked about");
 
     let j = s.claim("w1", T0, T0.plus(SEC * 30)).await.unwrap().unwrap();
     assert_eq!((j.attempts, j.state.as_str()), (1, "running"));
@@ -47,7 +48,7 @@ async fn jobs_are_leased_retried_and_buried(s: SqlStore) {
     let k2 = s.claim("w1", t, t.plus(SEC * 30)).await.unwrap().unwrap();
     assert_eq!(k2.attempts, 1, "a postponed attempt is not counted");
     assert!(s.complete(&k2.id, "w1", T0.plus(SEC * 61)).await.unwrap());
-    assert_eq!(s.next_due().await.unwrap(), None);
+    assert_eq!(s.next_due(T0).await.unwrap(), None);
 }
 
 async fn concurrent_claims_take_different_jobs(s: SqlStore) {
