@@ -10,6 +10,7 @@ mod inventory;
 mod jobs;
 mod people;
 mod replicas;
+mod schema;
 
 /// Declares `sqlite_NAME` and `postgres_NAME` tests around an async
 /// `fn NAME(store: SqlStore)`.
