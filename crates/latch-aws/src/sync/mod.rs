@@ -98,16 +98,28 @@ pub fn stages(i: &AwsIntegration) -> Vec<&'static str> {
 
 /// Where a running sync writes, and its cursor.
 ///
-/// A stage's page is written while the stage fetches its next one (one
-/// write in flight per stage, awaited before the next starts, so pages and
-/// their cursor are saved in order): the database is off the critical path.
+/// A stage's pages are written while the stage fetches the next ones: up to
+/// [`WRITES_IN_FLIGHT`] per stage, each write starting once the one before
+/// it is saved, so pages and their cursor are saved in order. Stages share
+/// one database writer; a stage whose page waits behind another stage's
+/// large page keeps fetching instead of waiting with it.
 pub(crate) struct Sink {
     store: Arc<dyn Store>,
     org_id: String,
     account_id: String,
     version: i64,
     cursor: Arc<Mutex<Value>>,
-    writes: Mutex<std::collections::HashMap<String, tokio::task::JoinHandle<Result<(), StoreError>>>>,
+    writes: Mutex<std::collections::HashMap<String, Writes>>,
+}
+
+/// Pages of one stage a sync may have written while it fetches on.
+const WRITES_IN_FLIGHT: usize = 4;
+
+/// A stage's writes in flight: the last one (which waits for those before
+/// it and passes on their failure), and a permit per write.
+struct Writes {
+    last: tokio::task::JoinHandle<Result<(), StoreError>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Sink {
@@ -120,23 +132,47 @@ impl Sink {
         self.cursor.lock().await.pointer(&format!("/{stage}/done")).and_then(Value::as_bool) == Some(true)
     }
 
-    /// Waits for `stage`'s write in flight, if any.
+    /// Waits for `stage`'s writes in flight, if any.
     async fn settle(&self, stage: &str) -> Result<(), StoreError> {
         let pending = self.writes.lock().await.remove(stage);
         match pending {
-            Some(handle) => handle.await.map_err(|e| StoreError::Internal(Box::new(e)))?,
+            Some(w) => w.last.await.map_err(|e| StoreError::Internal(Box::new(e)))?,
             None => Ok(()),
         }
     }
 
     /// Writes a page of items, then remembers `next` (the marker of the
-    /// page after it) for `stage`; returns once the previous page is saved.
+    /// page after it) for `stage`, after the stage's earlier pages; returns
+    /// once fewer than [`WRITES_IN_FLIGHT`] of its pages are unsaved.
     pub(crate) async fn page(&self, stage: &str, items: Vec<Item>, next: Option<&str>) -> Result<(), StoreError> {
-        self.settle(stage).await?;
+        // Each stage writes from one task: its entry changes only here and
+        // in `settle`, both called by that task. The map is not held while
+        // waiting for a permit, so other stages go on writing.
+        let permits = match self.writes.lock().await.get(stage) {
+            Some(w) => w.permits.clone(),
+            None => Arc::new(tokio::sync::Semaphore::new(WRITES_IN_FLIGHT)),
+        };
+        // The semaphore is never closed.
+        let permit = permits.clone().acquire_owned().await.map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let mut writes = self.writes.lock().await;
+        let mut before = writes.remove(stage).map(|w| w.last);
+        // A failed write stops the stage at its next page, not at its end.
+        if before.as_ref().is_some_and(tokio::task::JoinHandle::is_finished) {
+            if let Some(done) = before.take() {
+                done.await.map_err(|e| StoreError::Internal(Box::new(e)))??;
+            }
+        }
         let (store, cursor) = (self.store.clone(), self.cursor.clone());
         let (org, account, version) = (self.org_id.clone(), self.account_id.clone(), self.version);
         let (stage_name, next) = (stage.to_owned(), next.map(str::to_owned));
         let write = tokio::spawn(async move {
+            let _permit = permit;
+            // INVARIANT: a page is saved only after every earlier page of
+            // its stage, and not at all if one of them failed, so the
+            // cursor never moves past a page that is not in the store.
+            if let Some(before) = before {
+                before.await.map_err(|e| StoreError::Internal(Box::new(e)))??;
+            }
             store.put_items(&org, &account, version, &items).await?;
             let mut cursor = cursor.lock().await;
             let at = json!({"marker": next, "done": false});
@@ -150,7 +186,7 @@ impl Sink {
             }
             store.save_cursor(&org, &account, version, &cursor).await
         });
-        self.writes.lock().await.insert(stage.to_owned(), write);
+        writes.insert(stage.to_owned(), Writes { last: write, permits });
         Ok(())
     }
 
