@@ -98,12 +98,22 @@ async fn anchor(c: &Clients, store: &str) -> Duration {
         let instances = c.sso_admin.list_instances().send().await.unwrap();
         c.sso_admin.list_permission_sets().instance_arn(instances.instances()[0].instance_arn().unwrap()).send().await.unwrap();
     };
-    tokio::join!(iam, report, aliases, ic);
+    let timed = |name: &'static str, f| async move {
+        f.await;
+        if std::env::var_os("RUST_LOG").is_some() {
+            eprintln!("anchor branch {name}: {} ms", started.elapsed().as_millis());
+        }
+    };
+    tokio::join!(timed("iam", Box::pin(iam) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>), timed("credential-report", Box::pin(report)), timed("aliases", Box::pin(aliases)), timed("identity-center", Box::pin(ic)));
     started.elapsed()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `RUST_LOG=latch_aws=debug` prints when each stage has fetched its last page.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    }
     let (users, groups, roles, ic_users) = (scaled(10_000), scaled(1_000), scaled(2_000), scaled(10_000));
     let w = AwsWorld::build().await.unwrap();
     let settings = AwsSettings { endpoint_url: Some(w.endpoint.clone()), ..AwsSettings::default() };

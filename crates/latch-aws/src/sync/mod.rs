@@ -245,6 +245,7 @@ async fn sync_in(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, c
             if sink.done(stage).await {
                 return Ok(());
             }
+            let started = std::time::Instant::now();
             let result = match stage {
                 "iam" => iam::authorization_details(clients, sink).await,
                 "credential-report" => iam::credential_report(clients, sink).await,
@@ -256,6 +257,7 @@ async fn sync_in(clients: &Clients, i: &AwsIntegration, store: Arc<dyn Store>, c
                 "identity-center" => identity_center::sync(clients, sink).await,
                 _ => resources::sync(clients, sink).await,
             };
+            tracing::debug!(stage, ms = started.elapsed().as_millis(), ok = result.is_ok(), "sync stage fetched");
             match result {
                 Ok(()) => sink.finish_stage(stage).await.map_err(SyncError::from),
                 Err(stop) => {
