@@ -80,7 +80,7 @@ impl Verdict {
 fn policy<P: ?Sized>(
     p: &CompiledPolicy,
     input: &EvalInput<'_, P>,
-    action_lc: Option<&str>,
+    action_lc: Option<&[u8]>,
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
@@ -117,7 +117,7 @@ fn policy<P: ?Sized>(
 fn set<L: PolicyList + ?Sized, P: ?Sized>(
     ps: &L,
     input: &EvalInput<'_, P>,
-    action_lc: Option<&str>,
+    action_lc: Option<&[u8]>,
     role: Role,
     kind: PolicyKind,
     level: Option<usize>,
@@ -419,11 +419,11 @@ fn run<P: PolicyList + ?Sized>(
 }
 
 /// `s` with ASCII letters lowercased, in `buf`; `None` if it does not fit.
-fn lowercase<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b str> {
+fn lowercase<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
     let out = buf.get_mut(..s.len())?;
     out.copy_from_slice(s.as_bytes());
     out.make_ascii_lowercase();
-    std::str::from_utf8(out).ok()
+    Some(out)
 }
 
 /// Picks the statements that decided the outcome from all matching ones.

@@ -415,10 +415,15 @@ impl Pattern {
     /// value and no default makes the pattern match nothing.
     #[inline(always)]
     pub fn matches(&self, arena: Arena<'_>, text: &str, ctx: &Context) -> bool {
+        self.matches_bytes(arena, text.as_bytes(), ctx)
+    }
+
+    /// [`Self::matches`] on the bytes of a text.
+    #[inline(always)]
+    fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
         let pat = self.text(arena.text).as_bytes();
-        let text = text.as_bytes();
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
@@ -447,12 +452,25 @@ impl Pattern {
         text_lc: &str,
         ctx: &Context,
     ) -> bool {
+        self.matches_lowercase_bytes(arena, text, text_lc.as_bytes(), ctx)
+    }
+
+    /// [`Self::matches_lowercase`] with the lowercased text as bytes (ASCII
+    /// letters lowercased in place, so no UTF-8 check is needed).
+    #[inline(always)]
+    pub(crate) fn matches_lowercase_bytes(
+        &self,
+        arena: Arena<'_>,
+        text: &str,
+        text_lc: &[u8],
+        ctx: &Context,
+    ) -> bool {
         if self.fold() && !self.has_pieces() {
             let exact = Self {
                 flags: self.flags & !FOLD,
                 ..*self
             };
-            exact.matches(arena, text_lc, ctx)
+            exact.matches_bytes(arena, text_lc, ctx)
         } else {
             self.matches(arena, text, ctx)
         }
