@@ -473,7 +473,7 @@ pub(crate) struct CompiledCondition {
     /// Lowercased key, in the pool's text.
     pub key: (u32, u32),
     /// The key's lookup hash.
-    pub key_hash: u64,
+    pub key_hash: u32,
     pub values: CondValues,
 }
 

@@ -165,7 +165,7 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             lines(&pool.patterns, |p| u64::from(p.is_any()));
             lines(pool.arena.text.as_bytes(), |b| u64::from(*b));
             lines(&pool.arena.pieces, |p| u64::from(p.is_var()));
-            lines(&pool.conditions, |c| c.key_hash);
+            lines(&pool.conditions, |c| u64::from(c.key_hash));
             lines(&pool.scalars, |x| *x);
             lines(&pool.cidrs, |c| u64::from(c.prefix()));
             lines(&pool.principals, |p| u64::from(p.1));

@@ -90,11 +90,9 @@ pub struct Var {
     /// The context key, lowercased: (offset, length) in the arena's text.
     pub key: (u32, u32),
     /// The key's lookup hash.
-    hash: u64,
+    hash: u32,
     /// The default from `${key, 'default'}`, in the arena's text.
     pub default: Option<(u32, u32)>,
-    /// Which variable of its pattern this is (0 for the first, …).
-    nth: u8,
 }
 
 impl Piece {
@@ -249,7 +247,6 @@ impl Pattern {
             // can be (nearly always), else it follows it: either way it is
             // read from the same few cache lines.
             let start = u(arena.pieces.len());
-            let mut nth = 0u8;
             for piece in split_pieces(&text, syntax, arn) {
                 let push = |arena: &mut PatternArena, s: &str| match text.find(s) {
                     Some(i) => (off + u(i), u(s.len())),
@@ -269,13 +266,7 @@ impl Pattern {
                     Part::Var { key, hash, default } => {
                         let key = push(arena, &key);
                         let default = default.map(|d| push(arena, &d));
-                        let v = Var {
-                            key,
-                            hash,
-                            default,
-                            nth,
-                        };
-                        nth = nth.saturating_add(1);
+                        let v = Var { key, hash, default };
                         Piece::Var(v)
                     }
                 };
@@ -510,22 +501,20 @@ impl Pattern {
                 true => {
                     let pieces = self.pieces(arena);
                     // Each variable is looked up once, not at every step of
-                    // the match.
+                    // the match; its value is kept at its piece's position.
                     const MAX: usize = 16;
                     let mut values: [&[u8]; MAX] = [&[]; MAX];
-                    let mut n = 0;
-                    for p in pieces {
+                    for (i, p) in pieces.iter().enumerate() {
                         if let Piece::Var(v) = p {
                             let Some(value) = resolve(v, arena, ctx) else {
                                 return false;
                             };
-                            if let Some(slot) = values.get_mut(n) {
+                            if let Some(slot) = values.get_mut(i) {
                                 *slot = value.as_bytes();
                             }
-                            n += 1;
                         }
                     }
-                    if n > MAX {
+                    if pieces.len() > MAX {
                         let tok = |i: usize| -> Option<Tok<'_>> {
                             Some(match pieces.get(i)? {
                                 Piece::Lit(off, len) => {
@@ -545,9 +534,7 @@ impl Pattern {
                             Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
                             Piece::Star { seg } => Tok::Star(*seg),
                             Piece::One { seg } => Tok::One(*seg),
-                            Piece::Var(v) => {
-                                Tok::Lit(values.get(v.nth as usize).copied().unwrap_or_default())
-                            }
+                            Piece::Var(_) => Tok::Lit(values.get(i).copied().unwrap_or_default()),
                         })
                     };
                     glob(tok, text, fold)
