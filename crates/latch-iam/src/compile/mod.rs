@@ -60,19 +60,21 @@ pub(crate) struct Pool {
     pub labels: Vec<(Box<str>, Box<str>)>,
 }
 
-/// What a decision reads of a statement, in one small record.
+/// What a decision reads of a statement, in one small record (48 bytes:
+/// its position in the policy is its position among the policy's records,
+/// and `Resource` is a span and a one-byte flag rather than an `Option`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HotStatement {
     /// See [`CompiledStatement::service_mask`].
     pub service_mask: u64,
     pub actions: Span,
-    /// `Resource` / `NotResource`: (negated, ARN patterns).
-    pub resources: Option<(bool, Span)>,
+    /// The ARN patterns of `Resource` / `NotResource` (see [`Self::resources`]).
+    resource_span: Span,
     pub conditions: Span,
     /// `Principal` entries in `Pool::principals`.
     pub principals: Span,
-    /// Position in the policy.
-    pub index: u32,
+    /// `None`: no `Resource`; `Some(true)`: `NotResource`.
+    resource_negated: Option<bool>,
     pub effect: Effect,
     pub not_action: bool,
     /// Some part cannot be evaluated.
@@ -353,10 +355,15 @@ impl Span {
 }
 
 impl HotStatement {
+    /// `Resource` / `NotResource`: (negated, ARN patterns).
+    pub fn resources(&self) -> Option<(bool, Span)> {
+        self.resource_negated.map(|n| (n, self.resource_span))
+    }
+
     fn rebased(&self, at: &Offsets) -> Self {
         Self {
             actions: self.actions.plus(at.patterns),
-            resources: self.resources.map(|(n, s)| (n, s.plus(at.patterns))),
+            resource_span: self.resource_span.plus(at.patterns),
             conditions: self.conditions.plus(at.conditions),
             principals: self.principals.plus(at.principals),
             ..*self
@@ -640,10 +647,10 @@ fn compile_statement(
     pool.hot.push(HotStatement {
         service_mask,
         actions,
-        resources,
+        resource_span: resources.map(|(_, span)| span).unwrap_or_default(),
         conditions,
         principals: Span::of(pstart, pool.principals.len()),
-        index: u32::try_from(index).unwrap_or(u32::MAX),
+        resource_negated: resources.map(|(negated, _)| negated),
         effect: s.effect.value,
         not_action: s.action.negated,
         broken: !broken.is_empty(),

@@ -88,7 +88,8 @@ fn policy<P: ?Sized>(
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
     let pool: &crate::compile::Pool = &p.pool;
-    for s in p.hot.of_slice(&pool.hot) {
+    // A statement's record is at its position in the policy.
+    for (index, s) in p.hot.of_slice(&pool.hot).iter().enumerate() {
         // Not recording: once an allow with the strongest grant is found,
         // further Allow statements cannot change the decision.
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
@@ -96,11 +97,8 @@ fn policy<P: ?Sized>(
         }
         if let Some(g) = applies(s, pool, input.request, action_lc, role) {
             if !quick {
-                let sid = p
-                    .statements
-                    .get(s.index as usize)
-                    .and_then(|c| c.sid.as_deref());
-                sink.hit(slot, s.index as usize, sid, s.effect);
+                let sid = p.statements.get(index).and_then(|c| c.sid.as_deref());
+                sink.hit(slot, index, sid, s.effect);
             }
             match s.effect {
                 Effect::Deny => v.deny = true,

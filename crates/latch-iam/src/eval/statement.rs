@@ -44,7 +44,7 @@ pub(crate) fn applies(
         pool,
         req,
         action_lc,
-    ) || !resources_match(s.resources, pool, req)
+    ) || !resources_match(s.resources(), pool, req)
     {
         return None;
     }

@@ -145,6 +145,7 @@ fn patterns_stay_small() {
     // A decision reads every piece and condition of its case too.
     assert!(std::mem::size_of::<super::Piece>() <= 24);
     assert!(std::mem::size_of::<crate::compile::CompiledCondition>() <= 28);
+    assert!(std::mem::size_of::<crate::compile::HotStatement>() <= 48);
 }
 
 #[test]
