@@ -110,7 +110,7 @@ impl Context {
         let mut from = 0;
         while let Some(i) = self.hashes.get(from..)?.iter().position(|h| *h == hash) {
             let (k, slot) = self.entries.get(from + i)?;
-            if self.text(*k) == key_lc {
+            if crate::compile::pattern::same(self.text(*k).as_bytes(), key_lc.as_bytes()) {
                 return Some(*slot);
             }
             from += i + 1;

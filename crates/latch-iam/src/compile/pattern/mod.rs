@@ -3,9 +3,12 @@
 //! `${*}`, `${?}`, `${$}`), matched against request text without allocating.
 
 mod glob;
+mod same;
 #[cfg(test)]
 mod tests;
 mod text;
+
+pub(crate) use same::same;
 
 use crate::eval::Context;
 
@@ -574,7 +577,7 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
     if fold {
         a.eq_ignore_ascii_case(b)
     } else {
-        a == b
+        same(a, b)
     }
 }
 
