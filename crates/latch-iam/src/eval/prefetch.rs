@@ -1,8 +1,9 @@
 //! Reading memory ahead of use, so that cache misses overlap.
 
-/// Reads one value in every cache line of `items`, and its last item. The loads do not depend
-/// on one another, so when the data is not in cache their misses overlap
-/// instead of coming one after another as evaluation walks the data.
+/// Reads one value in every cache line of `items`, and its last item. The
+/// loads do not depend on one another, so when the data is not in cache
+/// their misses overlap instead of coming one after another as evaluation
+/// walks the data.
 /// The values read are summed and the sum kept (`black_box`), so that the
 /// loads are not optimised away; that costs fewer instructions than keeping
 /// each value.
