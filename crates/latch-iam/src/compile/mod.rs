@@ -6,16 +6,17 @@
 
 mod err;
 pub mod pattern;
+mod share;
+mod values;
 
 pub use err::Broken;
+pub(crate) use share::share_pool;
+use values::compile_values;
+pub(crate) use values::{parse_bool, parse_number};
 
-use crate::ast::{
-    BaseOperator, ConditionValue, Effect, Operator, Policy, Principal, PrincipalKind, Statement,
-};
-use crate::eval::date::parse_date;
+use crate::ast::{Effect, Operator, Policy, Principal, PrincipalKind, Statement};
 use crate::eval::ip::Cidr;
 use crate::validate::PolicyType;
-use base64::Engine;
 use pattern::{Arena, Pattern, PatternArena, Syntax};
 use std::sync::Arc;
 
@@ -60,19 +61,21 @@ pub(crate) struct Pool {
     pub labels: Vec<(Box<str>, Box<str>)>,
 }
 
-/// What a decision reads of a statement, in one small record.
+/// What a decision reads of a statement, in one small record (48 bytes:
+/// its position in the policy is its position among the policy's records,
+/// and `Resource` is a span and a one-byte flag rather than an `Option`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HotStatement {
     /// See [`CompiledStatement::service_mask`].
     pub service_mask: u64,
     pub actions: Span,
-    /// `Resource` / `NotResource`: (negated, ARN patterns).
-    pub resources: Option<(bool, Span)>,
+    /// The ARN patterns of `Resource` / `NotResource` (see [`Self::resources`]).
+    resource_span: Span,
     pub conditions: Span,
     /// `Principal` entries in `Pool::principals`.
     pub principals: Span,
-    /// Position in the policy.
-    pub index: u32,
+    /// `None`: no `Resource`; `Some(true)`: `NotResource`.
+    resource_negated: Option<bool>,
     pub effect: Effect,
     pub not_action: bool,
     /// Some part cannot be evaluated.
@@ -197,190 +200,10 @@ pub struct CompiledStatement {
     pub broken: Box<[Broken]>,
 }
 
-/// Moves the compiled data of `policies` into one new pool that they all
-/// share, in the order given (the order evaluation reads them), with exactly
-/// sized arrays allocated one after another. A pool that several of the
-/// policies already share is copied once.
-pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut CompiledPolicy>) {
-    let mut policies: Vec<&mut CompiledPolicy> = policies.into_iter().collect();
-    // Source pools, each once, with where their arrays start in the new one.
-    let mut sources: Vec<(*const Pool, Offsets)> = Vec::new();
-    let mut size = Offsets::default();
-    for p in &policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        if sources.iter().all(|(q, _)| *q != ptr) {
-            sources.push((ptr, size));
-            size = size.plus(&p.pool);
-        }
-    }
-    let mut pool = Pool {
-        hot: Vec::with_capacity(size.hot as usize),
-        patterns: Vec::with_capacity(size.patterns as usize),
-        arena: PatternArena {
-            text: String::with_capacity(size.text as usize),
-            pieces: Vec::with_capacity(size.pieces as usize),
-            parts: Vec::with_capacity(size.parts as usize),
-            cold: None,
-        },
-        conditions: Vec::with_capacity(size.conditions as usize),
-        scalars: Vec::with_capacity(size.scalars as usize),
-        cidrs: Vec::with_capacity(size.cidrs as usize),
-        blobs: Vec::with_capacity(size.blobs as usize),
-        principals: Vec::with_capacity(size.principals as usize),
-        labels: Vec::with_capacity(size.conditions as usize),
-    };
-    let mut copied: Vec<*const Pool> = Vec::new();
-    for p in &policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        if copied.contains(&ptr) {
-            continue;
-        }
-        copied.push(ptr);
-        let at = sources
-            .iter()
-            .find(|(q, _)| *q == ptr)
-            .map(|(_, o)| *o)
-            .unwrap_or_default();
-        let src: &Pool = &p.pool;
-        pool.arena.text.push_str(&src.arena.text);
-        pool.arena
-            .pieces
-            .extend(src.arena.pieces.iter().map(|x| x.rebased(at.text)));
-        pool.arena
-            .parts
-            .extend(src.arena.parts.iter().map(|(off, parts)| {
-                let parts = parts.map(|p| p.rebased(at.cold_text, at.cold_pieces));
-                (off + at.text, parts)
-            }));
-        if let Some(src_cold) = &src.arena.cold {
-            let cold = pool.arena.cold.get_or_insert_with(Default::default);
-            cold.text.push_str(&src_cold.text);
-            cold.pieces
-                .extend(src_cold.pieces.iter().map(|x| x.rebased(at.cold_text)));
-        }
-        pool.patterns
-            .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
-        pool.conditions
-            .extend(src.conditions.iter().map(|c| c.rebased(&at)));
-        pool.scalars.extend_from_slice(&src.scalars);
-        pool.cidrs.extend_from_slice(&src.cidrs);
-        pool.blobs.extend(src.blobs.iter().cloned());
-        pool.principals
-            .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
-        pool.hot.extend(src.hot.iter().map(|h| h.rebased(&at)));
-    }
-    // The labels are only for explanations: moved rather than copied, so
-    // that no small allocations land among the arrays above.
-    let mut taken: Vec<*const Pool> = Vec::new();
-    for p in &mut policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        if taken.contains(&ptr) {
-            continue;
-        }
-        taken.push(ptr);
-        match Arc::get_mut(&mut p.pool) {
-            Some(src) => pool.labels.append(&mut src.labels),
-            None => pool.labels.extend(p.pool.labels.iter().cloned()),
-        }
-    }
-    let pool = Arc::new(pool);
-    for p in &mut policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        let at = sources
-            .iter()
-            .find(|(q, _)| *q == ptr)
-            .map(|(_, o)| *o)
-            .unwrap_or_default();
-        p.hot = p.hot.plus(at.hot);
-        for s in &mut p.statements {
-            s.actions = s.actions.plus(at.patterns);
-            if let Some((_, span)) = &mut s.resources {
-                *span = span.plus(at.patterns);
-            }
-            s.conditions = s.conditions.plus(at.conditions);
-        }
-    }
-    for p in &mut policies {
-        p.pool = Arc::clone(&pool);
-    }
-}
-
-/// Where the arrays of one pool start inside another.
-#[derive(Debug, Clone, Copy, Default)]
-struct Offsets {
-    hot: u32,
-    patterns: u32,
-    text: u32,
-    pieces: u32,
-    parts: u32,
-    cold_text: u32,
-    cold_pieces: u32,
-    conditions: u32,
-    scalars: u32,
-    cidrs: u32,
-    blobs: u32,
-    principals: u32,
-}
-
-impl Offsets {
-    fn plus(self, pool: &Pool) -> Self {
-        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
-        Self {
-            hot: self.hot + n(pool.hot.len()),
-            patterns: self.patterns + n(pool.patterns.len()),
-            text: self.text + n(pool.arena.text.len()),
-            pieces: self.pieces + n(pool.arena.pieces.len()),
-            parts: self.parts + n(pool.arena.parts.len()),
-            cold_text: self.cold_text + n(pool.arena.cold.as_ref().map_or(0, |c| c.text.len())),
-            cold_pieces: self.cold_pieces
-                + n(pool.arena.cold.as_ref().map_or(0, |c| c.pieces.len())),
-            conditions: self.conditions + n(pool.conditions.len()),
-            scalars: self.scalars + n(pool.scalars.len()),
-            cidrs: self.cidrs + n(pool.cidrs.len()),
-            blobs: self.blobs + n(pool.blobs.len()),
-            principals: self.principals + n(pool.principals.len()),
-        }
-    }
-}
-
-impl Span {
-    fn plus(self, by: u32) -> Self {
-        Self {
-            start: self.start + by,
-            end: self.end + by,
-        }
-    }
-}
-
 impl HotStatement {
-    fn rebased(&self, at: &Offsets) -> Self {
-        Self {
-            actions: self.actions.plus(at.patterns),
-            resources: self.resources.map(|(n, s)| (n, s.plus(at.patterns))),
-            conditions: self.conditions.plus(at.conditions),
-            principals: self.principals.plus(at.principals),
-            ..*self
-        }
-    }
-}
-
-impl CompiledCondition {
-    fn rebased(&self, at: &Offsets) -> Self {
-        let values = match self.values {
-            CondValues::Strings(s) => CondValues::Strings(s.plus(at.patterns)),
-            CondValues::Arns(s) => CondValues::Arns(s.plus(at.patterns)),
-            CondValues::Numbers(s) => CondValues::Numbers(s.plus(at.scalars)),
-            CondValues::Dates(s) => CondValues::Dates(s.plus(at.scalars)),
-            CondValues::Cidrs(s) => CondValues::Cidrs(s.plus(at.cidrs)),
-            CondValues::Binary(s) => CondValues::Binary(s.plus(at.blobs)),
-            other @ (CondValues::Bools(_) | CondValues::Null(_)) => other,
-        };
-        Self {
-            operator: self.operator,
-            key: (self.key.0 + at.text, self.key.1),
-            key_hash: self.key_hash,
-            values,
-        }
+    /// `Resource` / `NotResource`: (negated, ARN patterns).
+    pub fn resources(&self) -> Option<(bool, Span)> {
+        self.resource_negated.map(|n| (n, self.resource_span))
     }
 }
 
@@ -473,7 +296,7 @@ pub(crate) struct CompiledCondition {
     /// Lowercased key, in the pool's text.
     pub key: (u32, u32),
     /// The key's lookup hash.
-    pub key_hash: u64,
+    pub key_hash: u32,
     pub values: CondValues,
 }
 
@@ -640,10 +463,10 @@ fn compile_statement(
     pool.hot.push(HotStatement {
         service_mask,
         actions,
-        resources,
+        resource_span: resources.map(|(_, span)| span).unwrap_or_default(),
         conditions,
         principals: Span::of(pstart, pool.principals.len()),
-        index: u32::try_from(index).unwrap_or(u32::MAX),
+        resource_negated: resources.map(|(negated, _)| negated),
         effect: s.effect.value,
         not_action: s.action.negated,
         broken: !broken.is_empty(),
@@ -660,141 +483,6 @@ fn compile_statement(
         principal,
         sid: s.sid.as_ref().map(|s| s.value.clone().into_boxed_str()),
         broken: broken.into_boxed_slice(),
-    }
-}
-
-fn compile_values(
-    pool: &mut Pool,
-    op: Operator,
-    texts: &[std::borrow::Cow<'_, str>],
-    raw: &[crate::ast::Spanned<ConditionValue>],
-    vars: bool,
-) -> Result<CondValues, Broken> {
-    use BaseOperator::*;
-    let bad = |value: &str, expected: &'static str| Broken::BadValue {
-        operator: op.name(),
-        value: value.to_owned(),
-        expected,
-    };
-    let all = |f: &dyn Fn(&str) -> Option<()>, expected| -> Result<(), Broken> {
-        for t in texts {
-            f(t).ok_or_else(|| bad(t, expected))?;
-        }
-        Ok(())
-    };
-    let variables = vars && op.base.allows_variables();
-    Ok(match op.base {
-        StringEquals
-        | StringNotEquals
-        | StringEqualsIgnoreCase
-        | StringNotEqualsIgnoreCase
-        | StringLike
-        | StringNotLike => {
-            let syntax = Syntax {
-                wildcards: matches!(op.base, StringLike | StringNotLike),
-                variables,
-                fold: matches!(op.base, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase),
-            };
-            let start = pool.patterns.len();
-            for t in texts {
-                let p = Pattern::new(&mut pool.arena, t, syntax);
-                pool.patterns.push(p);
-            }
-            CondValues::Strings(Span::of(start, pool.patterns.len()))
-        }
-        NumericEquals
-        | NumericNotEquals
-        | NumericLessThan
-        | NumericLessThanEquals
-        | NumericGreaterThan
-        | NumericGreaterThanEquals => {
-            all(&|t| parse_number(t).map(|_| ()), "a number")?;
-            let start = pool.scalars.len();
-            let numbers = texts.iter().filter_map(|t| parse_number(t));
-            pool.scalars.extend(numbers.map(f64::to_bits));
-            CondValues::Numbers(Span::of(start, pool.scalars.len()))
-        }
-        DateEquals
-        | DateNotEquals
-        | DateLessThan
-        | DateLessThanEquals
-        | DateGreaterThan
-        | DateGreaterThanEquals => {
-            all(
-                &|t| parse_date(t).map(|_| ()),
-                "an ISO 8601 date or epoch seconds",
-            )?;
-            let start = pool.scalars.len();
-            let dates = texts.iter().filter_map(|t| parse_date(t));
-            pool.scalars.extend(dates.map(|d| d as u64));
-            CondValues::Dates(Span::of(start, pool.scalars.len()))
-        }
-        Bool => {
-            all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
-            CondValues::Bools(Bools::of(texts.iter().filter_map(|t| parse_bool(t))))
-        }
-        Null => {
-            all(&|t| parse_bool(t).map(|_| ()), "`true` or `false`")?;
-            CondValues::Null(Bools::of(texts.iter().filter_map(|t| parse_bool(t))))
-        }
-        BinaryEquals => {
-            let decode = |t: &str| base64::engine::general_purpose::STANDARD.decode(t).ok();
-            all(&|t| decode(t).map(|_| ()), "base64 text")?;
-            let start = pool.blobs.len();
-            let blobs = texts.iter().filter_map(|t| decode(t));
-            pool.blobs.extend(blobs.map(Vec::into_boxed_slice));
-            CondValues::Binary(Span::of(start, pool.blobs.len()))
-        }
-        IpAddress | NotIpAddress => {
-            all(
-                &|t| Cidr::parse(t).map(|_| ()),
-                "an IP address or CIDR block",
-            )?;
-            let start = pool.cidrs.len();
-            pool.cidrs
-                .extend(texts.iter().filter_map(|t| Cidr::parse(t)));
-            CondValues::Cidrs(Span::of(start, pool.cidrs.len()))
-        }
-        ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
-            if let Some(v) = raw
-                .iter()
-                .find(|v| !matches!(v.value, ConditionValue::String(_)))
-            {
-                return Err(bad(&v.value.as_text(), "an ARN"));
-            }
-            let start = pool.patterns.len();
-            for t in texts {
-                let p = Pattern::arn(&mut pool.arena, t, variables);
-                pool.patterns.push(p);
-            }
-            CondValues::Arns(Span::of(start, pool.patterns.len()))
-        }
-    })
-}
-
-/// Parses a number as the `Numeric*` operators read it: an optional sign,
-/// digits, optionally a fraction.
-pub(crate) fn parse_number(s: &str) -> Option<f64> {
-    let t = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = match t.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (t, None),
-    };
-    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// Reads `true` / `false` without regard to case.
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
     }
 }
 

@@ -77,7 +77,7 @@ pub struct Context {
     entries: Vec<((u32, u32), Slot)>,
     /// The [`key_hash`] of each entry's key, in the same order: a lookup
     /// scans these few words and reads one entry.
-    hashes: Vec<u64>,
+    hashes: Vec<u32>,
     /// Value spans of multivalued keys.
     many: Vec<(u32, u32)>,
 }
@@ -102,7 +102,7 @@ impl Context {
     /// Finds a key (lowercase) by its [`key_hash`]: requests carry few keys,
     /// so comparing hashes in turn beats comparing strings in a binary
     /// search; the text is compared only on a hash match.
-    fn find_hashed(&self, hash: u64, key_lc: &str) -> Option<Slot> {
+    fn find_hashed(&self, hash: u32, key_lc: &str) -> Option<Slot> {
         if self.hashes.len() > 64 {
             let i = self.find(key_lc).ok()?;
             return self.entries.get(i).map(|e| e.1);
@@ -110,7 +110,7 @@ impl Context {
         let mut from = 0;
         while let Some(i) = self.hashes.get(from..)?.iter().position(|h| *h == hash) {
             let (k, slot) = self.entries.get(from + i)?;
-            if self.text(*k) == key_lc {
+            if crate::compile::pattern::same(self.text(*k).as_bytes(), key_lc.as_bytes()) {
                 return Some(*slot);
             }
             from += i + 1;
@@ -185,19 +185,19 @@ impl Context {
     /// Reads every line of its keys, entries and text (see `logic::touch`).
     pub(crate) fn touch(&self) {
         use super::prefetch::lines;
-        lines(&self.hashes, |h| *h);
+        lines(&self.hashes, |h| u64::from(*h));
         lines(&self.entries, |e| u64::from(e.0 .0));
         lines(self.buf.as_bytes(), |b| u64::from(*b));
     }
 
     /// The value of a key given in lowercase with its [`key_hash`].
-    pub(crate) fn get_hashed(&self, hash: u64, key_lc: &str) -> Option<ValueRef<'_>> {
+    pub(crate) fn get_hashed(&self, hash: u32, key_lc: &str) -> Option<ValueRef<'_>> {
         Some(self.slot_ref(self.find_hashed(hash, key_lc)?))
     }
 
     /// The value of a single-valued key given in lowercase with its
     /// [`key_hash`].
-    pub(crate) fn single_hashed(&self, hash: u64, key_lc: &str) -> Option<&str> {
+    pub(crate) fn single_hashed(&self, hash: u32, key_lc: &str) -> Option<&str> {
         match self.find_hashed(hash, key_lc)? {
             Slot::One(span) => Some(self.text(span)),
             Slot::Many(..) => None,
@@ -227,9 +227,9 @@ impl Context {
 
 /// The hash a lowercased condition key is looked up by (FNV-1a), computed
 /// once when a policy is compiled and when a key is inserted.
-pub(crate) fn key_hash(key_lc: &str) -> u64 {
-    key_lc.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+pub(crate) fn key_hash(key_lc: &str) -> u32 {
+    key_lc.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })
 }
 

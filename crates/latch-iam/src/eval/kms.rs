@@ -17,6 +17,15 @@ use super::Request;
 /// Aliases have no key policy of their own.
 pub(super) fn on_key(req: &Request) -> bool {
     let kms = |s: &str| s.eq_ignore_ascii_case("kms");
+    // Most requests are not KMS requests: the action says so in four bytes.
+    if !req
+        .action
+        .as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"kms:"))
+    {
+        return false;
+    }
     let service = req.action.split_once(':').map_or("", |(s, _)| s);
     let mut arn = req.resource.splitn(6, ':');
     let (Some("arn"), Some(_), Some(resource_service), Some(_), Some(_), Some(resource)) = (

@@ -80,7 +80,7 @@ impl Verdict {
 fn policy<P: ?Sized>(
     p: &CompiledPolicy,
     input: &EvalInput<'_, P>,
-    action_lc: Option<&str>,
+    action_lc: Option<&[u8]>,
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
@@ -88,7 +88,8 @@ fn policy<P: ?Sized>(
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
     let pool: &crate::compile::Pool = &p.pool;
-    for s in p.hot.of_slice(&pool.hot) {
+    // A statement's record is at its position in the policy.
+    for (index, s) in p.hot.of_slice(&pool.hot).iter().enumerate() {
         // Not recording: once an allow with the strongest grant is found,
         // further Allow statements cannot change the decision.
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
@@ -96,11 +97,8 @@ fn policy<P: ?Sized>(
         }
         if let Some(g) = applies(s, pool, input.request, action_lc, role) {
             if !quick {
-                let sid = p
-                    .statements
-                    .get(s.index as usize)
-                    .and_then(|c| c.sid.as_deref());
-                sink.hit(slot, s.index as usize, sid, s.effect);
+                let sid = p.statements.get(index).and_then(|c| c.sid.as_deref());
+                sink.hit(slot, index, sid, s.effect);
             }
             match s.effect {
                 Effect::Deny => v.deny = true,
@@ -117,7 +115,7 @@ fn policy<P: ?Sized>(
 fn set<L: PolicyList + ?Sized, P: ?Sized>(
     ps: &L,
     input: &EvalInput<'_, P>,
-    action_lc: Option<&str>,
+    action_lc: Option<&[u8]>,
     role: Role,
     kind: PolicyKind,
     level: Option<usize>,
@@ -165,7 +163,7 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             lines(&pool.patterns, |p| u64::from(p.is_any()));
             lines(pool.arena.text.as_bytes(), |b| u64::from(*b));
             lines(&pool.arena.pieces, |p| u64::from(p.is_var()));
-            lines(&pool.conditions, |c| c.key_hash);
+            lines(&pool.conditions, |c| u64::from(c.key_hash));
             lines(&pool.scalars, |x| *x);
             lines(&pool.cidrs, |c| u64::from(c.prefix()));
             lines(&pool.principals, |p| u64::from(p.1));
@@ -419,11 +417,11 @@ fn run<P: PolicyList + ?Sized>(
 }
 
 /// `s` with ASCII letters lowercased, in `buf`; `None` if it does not fit.
-fn lowercase<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b str> {
+fn lowercase<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
     let out = buf.get_mut(..s.len())?;
     out.copy_from_slice(s.as_bytes());
     out.make_ascii_lowercase();
-    std::str::from_utf8(out).ok()
+    Some(out)
 }
 
 /// Picks the statements that decided the outcome from all matching ones.

@@ -118,10 +118,7 @@ pub(crate) fn entry_grant(kind: PrincipalKind, value: &str, who: &Identity) -> O
             if value == account {
                 return Some(Grant::Account);
             }
-            let (partition, acct, resource) = iam_arn(value)?;
-            if partition != who.partition || acct != account {
-                return None;
-            }
+            let resource = same_account_iam_arn(value, &who.partition, account)?;
             if resource == "root" {
                 return Some(Grant::Account);
             }
@@ -147,7 +144,27 @@ pub(crate) fn entry_grant(kind: PrincipalKind, value: &str, who: &Identity) -> O
     }
 }
 
+/// The `RESOURCE` of `value` if it is `arn:PARTITION:iam::ACCOUNT:RESOURCE`
+/// with the given partition and account: the same as splitting it with
+/// [`iam_arn`] and comparing, read as one prefix rather than split at every
+/// colon (a decision checks each principal entry of a resource policy).
+fn same_account_iam_arn<'a>(value: &'a str, partition: &str, account: &str) -> Option<&'a str> {
+    let resource = value
+        .strip_prefix("arn:")?
+        .strip_prefix(partition)?
+        .strip_prefix(":iam::")?
+        .strip_prefix(account)?
+        .strip_prefix(':')?;
+    // Parts read by splitting have no colon: a partition or account with
+    // one names no ARN.
+    if partition.contains(':') || account.contains(':') {
+        return None;
+    }
+    Some(resource)
+}
+
 /// Splits `arn:PARTITION:iam::ACCOUNT:RESOURCE`.
+#[cfg(test)]
 fn iam_arn(value: &str) -> Option<(&str, &str, &str)> {
     let rest = value.strip_prefix("arn:")?;
     let mut parts = rest.splitn(5, ':');
@@ -162,6 +179,42 @@ fn iam_arn(value: &str) -> Option<(&str, &str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_reading_agrees_with_splitting() {
+        let values = [
+            "arn:aws:iam::111111111111:root",
+            "arn:aws:iam::111111111111:role/a/b",
+            "arn:aws:iam::111111111111:",
+            "arn:aws:iam::222222222222:user/x",
+            "arn:aws-cn:iam::111111111111:user/x",
+            "arn:aws:iam:us-east-1:111111111111:user/x",
+            "arn:aws:sts::111111111111:assumed-role/r/s",
+            "arn:aws:iam::111111111111",
+            "arn:aws:iam::111111111111:a:b",
+            "arn:aws:iam::111:111111111111:x",
+            "111111111111",
+            "*",
+        ];
+        for v in values {
+            for (partition, account) in [
+                ("aws", "111111111111"),
+                ("aws-cn", "111111111111"),
+                ("aws", "111"),
+                ("aws:iam:", "111111111111"),
+                ("aws", "111:111111111111"),
+            ] {
+                let split = iam_arn(v)
+                    .filter(|(p, a, _)| *p == partition && *a == account)
+                    .map(|(_, _, r)| r);
+                assert_eq!(
+                    same_account_iam_arn(v, partition, account),
+                    split,
+                    "{v} {partition} {account}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn reads_principals() {

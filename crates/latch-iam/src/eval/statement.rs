@@ -30,7 +30,7 @@ pub(crate) fn applies(
     s: &HotStatement,
     pool: &Pool,
     req: &Request,
-    action_lc: Option<&str>,
+    action_lc: Option<&[u8]>,
     role: Role,
 ) -> Option<Grant> {
     // A statement that cannot be evaluated never allows.
@@ -44,7 +44,7 @@ pub(crate) fn applies(
         pool,
         req,
         action_lc,
-    ) || !resources_match(s.resources, pool, req)
+    ) || !resources_match(s.resources(), pool, req)
     {
         return None;
     }
@@ -78,7 +78,7 @@ fn actions_match(
     actions: Span,
     pool: &Pool,
     req: &Request,
-    action_lc: Option<&str>,
+    action_lc: Option<&[u8]>,
 ) -> bool {
     if mask & req.service_bit == 0 {
         return false;
@@ -87,7 +87,7 @@ fn actions_match(
         .of_slice(&pool.patterns)
         .iter()
         .any(|p| match action_lc {
-            Some(lc) => p.matches_lowercase(pool.arena(), &req.action, lc, &req.context),
+            Some(lc) => p.matches_lowercase_bytes(pool.arena(), &req.action, lc, &req.context),
             None => p.matches(pool.arena(), &req.action, &req.context),
         });
     any != not_action

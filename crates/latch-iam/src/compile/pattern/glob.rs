@@ -83,7 +83,7 @@ pub(super) fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold
         if fold {
             a.eq_ignore_ascii_case(b)
         } else {
-            a == b
+            super::same(a, b)
         }
     };
     let (mut pi, mut t) = (0usize, 0usize);

@@ -2,14 +2,17 @@
 //! variables (`${aws:username}`, `${aws:PrincipalTag/team, 'default'}`,
 //! `${*}`, `${?}`, `${$}`), matched against request text without allocating.
 
+mod general;
 mod glob;
+mod same;
 #[cfg(test)]
 mod tests;
 mod text;
 
+pub(crate) use same::same;
+
 use crate::eval::Context;
 
-use glob::{glob, glob_bytes, Tok};
 use text::{sixth_part_start, split_pieces, Part};
 
 /// Where pattern text and the pieces of patterns with policy variables are
@@ -90,11 +93,9 @@ pub struct Var {
     /// The context key, lowercased: (offset, length) in the arena's text.
     pub key: (u32, u32),
     /// The key's lookup hash.
-    hash: u64,
+    hash: u32,
     /// The default from `${key, 'default'}`, in the arena's text.
     pub default: Option<(u32, u32)>,
-    /// Which variable of its pattern this is (0 for the first, …).
-    nth: u8,
 }
 
 impl Piece {
@@ -249,7 +250,6 @@ impl Pattern {
             // can be (nearly always), else it follows it: either way it is
             // read from the same few cache lines.
             let start = u(arena.pieces.len());
-            let mut nth = 0u8;
             for piece in split_pieces(&text, syntax, arn) {
                 let push = |arena: &mut PatternArena, s: &str| match text.find(s) {
                     Some(i) => (off + u(i), u(s.len())),
@@ -269,13 +269,7 @@ impl Pattern {
                     Part::Var { key, hash, default } => {
                         let key = push(arena, &key);
                         let default = default.map(|d| push(arena, &d));
-                        let v = Var {
-                            key,
-                            hash,
-                            default,
-                            nth,
-                        };
-                        nth = nth.saturating_add(1);
+                        let v = Var { key, hash, default };
                         Piece::Var(v)
                     }
                 };
@@ -415,10 +409,15 @@ impl Pattern {
     /// value and no default makes the pattern match nothing.
     #[inline(always)]
     pub fn matches(&self, arena: Arena<'_>, text: &str, ctx: &Context) -> bool {
+        self.matches_bytes(arena, text.as_bytes(), ctx)
+    }
+
+    /// [`Self::matches`] on the bytes of a text.
+    #[inline(always)]
+    fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
         let pat = self.text(arena.text).as_bytes();
-        let text = text.as_bytes();
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
@@ -447,94 +446,27 @@ impl Pattern {
         text_lc: &str,
         ctx: &Context,
     ) -> bool {
+        self.matches_lowercase_bytes(arena, text, text_lc.as_bytes(), ctx)
+    }
+
+    /// [`Self::matches_lowercase`] with the lowercased text as bytes (ASCII
+    /// letters lowercased in place, so no UTF-8 check is needed).
+    #[inline(always)]
+    pub(crate) fn matches_lowercase_bytes(
+        &self,
+        arena: Arena<'_>,
+        text: &str,
+        text_lc: &[u8],
+        ctx: &Context,
+    ) -> bool {
         if self.fold() && !self.has_pieces() {
             let exact = Self {
                 flags: self.flags & !FOLD,
                 ..*self
             };
-            exact.matches(arena, text_lc, ctx)
+            exact.matches_bytes(arena, text_lc, ctx)
         } else {
             self.matches(arena, text, ctx)
-        }
-    }
-
-    /// [`Self::matches`] for [`Shape::General`].
-    #[inline(never)]
-    fn matches_general(&self, arena: Arena<'_>, pat: &[u8], text: &[u8], ctx: &Context) -> bool {
-        let fold = self.fold();
-        let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
-        match self.shape {
-            Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,
-            Shape::General => match self.has_pieces() {
-                false => {
-                    // Quick reject on the literal ends, then the full match.
-                    let (h, t) = (self.head as usize, self.tail as usize);
-                    if text.len() < h + t {
-                        return false;
-                    }
-                    let ends = match (
-                        pat.get(..h),
-                        text.get(..h),
-                        pat.get(pat.len() - t..),
-                        text.get(text.len() - t..),
-                    ) {
-                        (Some(ph), Some(th), Some(pt), Some(tt)) => eq(ph, th) && eq(pt, tt),
-                        _ => false,
-                    };
-                    // The head is literal and equal: the match goes on from
-                    // the end of it, in the state it would have reached.
-                    let seg5 = match self.seg5 {
-                        SEG5_FAR => sixth_part_start(pat),
-                        n => usize::from(n),
-                    };
-                    ends && glob_bytes(pat, text, h, seg5, fold)
-                }
-                true => {
-                    let pieces = self.pieces(arena);
-                    // Each variable is looked up once, not at every step of
-                    // the match.
-                    const MAX: usize = 16;
-                    let mut values: [&[u8]; MAX] = [&[]; MAX];
-                    let mut n = 0;
-                    for p in pieces {
-                        if let Piece::Var(v) = p {
-                            let Some(value) = resolve(v, arena, ctx) else {
-                                return false;
-                            };
-                            if let Some(slot) = values.get_mut(n) {
-                                *slot = value.as_bytes();
-                            }
-                            n += 1;
-                        }
-                    }
-                    if n > MAX {
-                        let tok = |i: usize| -> Option<Tok<'_>> {
-                            Some(match pieces.get(i)? {
-                                Piece::Lit(off, len) => {
-                                    Tok::Lit(arena.str_at((*off, *len)).as_bytes())
-                                }
-                                Piece::Star { seg } => Tok::Star(*seg),
-                                Piece::One { seg } => Tok::One(*seg),
-                                Piece::Var(v) => {
-                                    Tok::Lit(resolve(v, arena, ctx).unwrap_or("").as_bytes())
-                                }
-                            })
-                        };
-                        return glob(tok, text, fold);
-                    }
-                    let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match pieces.get(i)? {
-                            Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
-                            Piece::Star { seg } => Tok::Star(*seg),
-                            Piece::One { seg } => Tok::One(*seg),
-                            Piece::Var(v) => {
-                                Tok::Lit(values.get(v.nth as usize).copied().unwrap_or_default())
-                            }
-                        })
-                    };
-                    glob(tok, text, fold)
-                }
-            },
         }
     }
 
@@ -569,7 +501,7 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
     if fold {
         a.eq_ignore_ascii_case(b)
     } else {
-        a == b
+        same(a, b)
     }
 }
 

@@ -142,6 +142,10 @@ fn arn_parts_match_one_by_one() {
 fn patterns_stay_small() {
     // See the INVARIANT on `Pattern`.
     assert!(std::mem::size_of::<Pattern>() <= 24);
+    // A decision reads every piece and condition of its case too.
+    assert!(std::mem::size_of::<super::Piece>() <= 24);
+    assert!(std::mem::size_of::<crate::compile::CompiledCondition>() <= 28);
+    assert!(std::mem::size_of::<crate::compile::HotStatement>() <= 48);
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub(super) enum Part {
     Var {
         /// Lowercased.
         key: String,
-        hash: u64,
+        hash: u32,
         default: Option<String>,
     },
 }

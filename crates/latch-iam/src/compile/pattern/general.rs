@@ -1,0 +1,92 @@
+//! The general matcher: patterns with wildcards in the middle, or with
+//! policy variables, matched after the cheap checks of
+//! [`Pattern::matches`] have not settled the answer.
+
+use super::glob::{glob, glob_bytes, Tok};
+use super::text::sixth_part_start;
+use super::{eq, resolve, Arena, Pattern, Piece, Shape, SEG5_FAR};
+use crate::eval::Context;
+
+impl Pattern {
+    /// [`Self::matches`] for [`Shape::General`].
+    #[inline(never)]
+    pub(super) fn matches_general(
+        &self,
+        arena: Arena<'_>,
+        pat: &[u8],
+        text: &[u8],
+        ctx: &Context,
+    ) -> bool {
+        let fold = self.fold();
+        let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
+        match self.shape {
+            Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,
+            Shape::General => match self.has_pieces() {
+                false => {
+                    // Quick reject on the literal ends, then the full match.
+                    let (h, t) = (self.head as usize, self.tail as usize);
+                    if text.len() < h + t {
+                        return false;
+                    }
+                    let ends = match (
+                        pat.get(..h),
+                        text.get(..h),
+                        pat.get(pat.len() - t..),
+                        text.get(text.len() - t..),
+                    ) {
+                        (Some(ph), Some(th), Some(pt), Some(tt)) => eq(ph, th) && eq(pt, tt),
+                        _ => false,
+                    };
+                    // The head is literal and equal: the match goes on from
+                    // the end of it, in the state it would have reached.
+                    let seg5 = match self.seg5 {
+                        SEG5_FAR => sixth_part_start(pat),
+                        n => usize::from(n),
+                    };
+                    ends && glob_bytes(pat, text, h, seg5, fold)
+                }
+                true => {
+                    let pieces = self.pieces(arena);
+                    // Each variable is looked up once, not at every step of
+                    // the match; its value is kept at its piece's position.
+                    const MAX: usize = 16;
+                    let mut values: [&[u8]; MAX] = [&[]; MAX];
+                    for (i, p) in pieces.iter().enumerate() {
+                        if let Piece::Var(v) = p {
+                            let Some(value) = resolve(v, arena, ctx) else {
+                                return false;
+                            };
+                            if let Some(slot) = values.get_mut(i) {
+                                *slot = value.as_bytes();
+                            }
+                        }
+                    }
+                    if pieces.len() > MAX {
+                        let tok = |i: usize| -> Option<Tok<'_>> {
+                            Some(match pieces.get(i)? {
+                                Piece::Lit(off, len) => {
+                                    Tok::Lit(arena.str_at((*off, *len)).as_bytes())
+                                }
+                                Piece::Star { seg } => Tok::Star(*seg),
+                                Piece::One { seg } => Tok::One(*seg),
+                                Piece::Var(v) => {
+                                    Tok::Lit(resolve(v, arena, ctx).unwrap_or("").as_bytes())
+                                }
+                            })
+                        };
+                        return glob(tok, text, fold);
+                    }
+                    let tok = |i: usize| -> Option<Tok<'_>> {
+                        Some(match pieces.get(i)? {
+                            Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
+                            Piece::Star { seg } => Tok::Star(*seg),
+                            Piece::One { seg } => Tok::One(*seg),
+                            Piece::Var(_) => Tok::Lit(values.get(i).copied().unwrap_or_default()),
+                        })
+                    };
+                    glob(tok, text, fold)
+                }
+            },
+        }
+    }
+}
