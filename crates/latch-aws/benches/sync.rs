@@ -4,8 +4,9 @@
 //!
 //! Anchor, in the same run: a bare SDK client issuing the same list calls
 //! with the same concurrency (the IAM authorization-details stream, the
-//! credential report, aliases and the Identity Center lists side by side)
-//! and dropping the answers: what the AWS API alone costs. It runs before
+//! credential report, aliases, the Identity Center lists and the
+//! Organizations accounts, tree and policies side by side) and dropping the
+//! answers: what the AWS API alone costs. It runs before
 //! and after Latch's sync; the ratio uses their mean.
 //!
 //!     cargo bench -p latch-aws --bench sync
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt as _};
+use aws_sdk_organizations::types::PolicyType;
 use latch_aws::{AwsSettings, ClientFactory, Clients};
 use latch_core::integration::{AwsIntegration, AwsMode, IntegrationStatus, UserLookup};
 use latch_core::store::Store;
@@ -98,13 +100,78 @@ async fn anchor(c: &Clients, store: &str) -> Duration {
         let instances = c.sso_admin.list_instances().send().await.unwrap();
         c.sso_admin.list_permission_sets().instance_arn(instances.instances()[0].instance_arn().unwrap()).send().await.unwrap();
     };
+    // The Organizations stages, call for call: accounts; the tree breadth
+    // first (units, then accounts, of each parent); SCPs and RCPs, eight
+    // policies at a time, each described and its targets listed.
+    let org_accounts = async {
+        let mut token: Option<String> = None;
+        loop {
+            let page = c.organizations.list_accounts().set_next_token(token.clone()).send().await.unwrap();
+            match page.next_token() {
+                Some(t) => token = Some(t.to_owned()),
+                None => break,
+            }
+        }
+    };
+    let org_tree = async {
+        let roots = c.organizations.list_roots().send().await.unwrap();
+        let mut queue: std::collections::VecDeque<String> = roots.roots().iter().filter_map(|r| r.id().map(str::to_owned)).collect();
+        while let Some(parent) = queue.pop_front() {
+            let mut token: Option<String> = None;
+            loop {
+                let units = c.organizations.list_organizational_units_for_parent().parent_id(&parent).set_next_token(token.take()).send().await.unwrap();
+                queue.extend(units.organizational_units().iter().filter_map(|u| u.id().map(str::to_owned)));
+                match units.next_token() {
+                    Some(t) => token = Some(t.to_owned()),
+                    None => break,
+                }
+            }
+            loop {
+                let accounts = c.organizations.list_accounts_for_parent().parent_id(&parent).set_next_token(token.take()).send().await.unwrap();
+                match accounts.next_token() {
+                    Some(t) => token = Some(t.to_owned()),
+                    None => break,
+                }
+            }
+        }
+    };
+    let org_policies = async {
+        for kind in [PolicyType::ServiceControlPolicy, PolicyType::ResourceControlPolicy] {
+            let mut token: Option<String> = None;
+            loop {
+                let page = c.organizations.list_policies().filter(kind.clone()).set_next_token(token.take()).send().await.unwrap();
+                let ids: Vec<String> = page.policies().iter().filter_map(|p| p.id().map(str::to_owned)).collect();
+                stream::iter(ids)
+                    .map(|id| async move {
+                        c.organizations.describe_policy().policy_id(&id).send().await.unwrap();
+                        c.organizations.list_targets_for_policy().policy_id(&id).send().await.unwrap();
+                    })
+                    .buffered(8)
+                    .collect::<Vec<()>>()
+                    .await;
+                match page.next_token() {
+                    Some(t) => token = Some(t.to_owned()),
+                    None => break,
+                }
+            }
+        }
+    };
+    type Branch<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
     let timed = |name: &'static str, f| async move {
         f.await;
         if std::env::var_os("RUST_LOG").is_some() {
             eprintln!("anchor branch {name}: {} ms", started.elapsed().as_millis());
         }
     };
-    tokio::join!(timed("iam", Box::pin(iam) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>), timed("credential-report", Box::pin(report)), timed("aliases", Box::pin(aliases)), timed("identity-center", Box::pin(ic)));
+    tokio::join!(
+        timed("iam", Box::pin(iam) as Branch<'_>),
+        timed("credential-report", Box::pin(report)),
+        timed("aliases", Box::pin(aliases)),
+        timed("identity-center", Box::pin(ic)),
+        timed("organizations", Box::pin(org_accounts)),
+        timed("org-tree", Box::pin(org_tree)),
+        timed("org-policies", Box::pin(org_policies)),
+    );
     started.elapsed()
 }
 
