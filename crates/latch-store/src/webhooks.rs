@@ -27,6 +27,11 @@ fn webhook(row: &AnyRow) -> StoreResult<Webhook> {
     })
 }
 
+/// An org's webhooks, oldest first (bind the org id).
+fn org_hooks_sql() -> String {
+    format!("SELECT {COLS} FROM webhooks w WHERE w.org_id = $1 ORDER BY w.created_at, w.id")
+}
+
 /// `notifications.format` of a row holding a [`Notice`] document.
 const DOCUMENT: &str = "document";
 
@@ -36,7 +41,7 @@ pub(crate) async fn queue_in(tx: &mut sqlx::AnyConnection, org_id: &str, notices
     if notices.is_empty() {
         return Ok(0);
     }
-    let hooks: Vec<Webhook> = sqlx::query(&format!("SELECT {COLS} FROM webhooks w WHERE w.org_id = $1 ORDER BY w.created_at, w.id"))
+    let hooks: Vec<Webhook> = sqlx::query(&org_hooks_sql())
         .bind(org_id)
         .fetch_all(&mut *tx)
         .await
@@ -86,7 +91,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>> {
-        sqlx::query(&format!("SELECT {COLS} FROM webhooks w WHERE w.org_id = $1 ORDER BY w.created_at, w.id"))
+        sqlx::query(&org_hooks_sql())
             .bind(org_id)
             .fetch_all(&self.read)
             .await
