@@ -73,3 +73,15 @@ mod tests {
         }
     }
 }
+
+/// What a worker's claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// A job, leased to the worker.
+    Job(Job),
+    /// Nothing due now; the earliest queued job's run time, if any.
+    Idle {
+        /// See [`crate::store::JobStore::next_due`].
+        next_due: Option<Timestamp>,
+    },
+}

@@ -256,6 +256,10 @@ pub struct Principal {
     /// For API tokens, when `last_used_at` was last written.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub last_used_at: Option<Timestamp>,
+    /// The names of the caller's groups, when read with the credential
+    /// (access policies match on them); `None`: not read.
+    #[serde(skip)]
+    pub groups: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -286,6 +290,7 @@ mod tests {
             credential_id: "tok_1".into(),
             scopes,
             last_used_at: None,
+            groups: None,
         }
     }
 

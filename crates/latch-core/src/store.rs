@@ -11,7 +11,7 @@ use crate::access::lifecycle::State;
 use crate::access::notice::Notice;
 use crate::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use crate::audit::{AuditRecord, NewAuditEvent};
-use crate::jobs::{Job, NewJob};
+use crate::jobs::{Claimed, Job, NewJob};
 use crate::clock::Timestamp;
 use crate::integration::{AwsIntegration, IntegrationStatus};
 use crate::inventory::{Change, Item, SyncRun};
@@ -394,6 +394,15 @@ pub trait JobStore: Send + Sync {
     /// Leases the most overdue due job (queued and due, or running with an
     /// expired lease) to `worker` until `lease_until`.
     async fn claim(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<Job>>;
+    /// [`JobStore::claim`], or when nothing is due, [`JobStore::next_due`]
+    /// after `now`: what an idle worker asks, in one round trip where the
+    /// engine allows it.
+    async fn claim_or_next_due(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Claimed> {
+        match self.claim(worker, now, lease_until).await? {
+            Some(job) => Ok(Claimed::Job(job)),
+            None => Ok(Claimed::Idle { next_due: self.next_due(now).await? }),
+        }
+    }
     /// Extends the lease; false if the worker lost it.
     async fn heartbeat(&self, job_id: &str, worker: &str, lease_until: Timestamp) -> StoreResult<bool>;
     /// Marks it done; false if the worker lost the lease.
@@ -441,8 +450,11 @@ pub trait GrantStore: Send + Sync {
     async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>>;
     /// Releases the lock.
     async fn unlock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
-    /// Records what the integration did for the entitlement.
-    async fn set_applied(&self, org_id: &str, user_id: &str, key: &str, applied: &str) -> StoreResult<()>;
+    /// Records what the integration did for the entitlement (`applied`)
+    /// with `effects` (its audit event), and releases `holder`'s lock (if
+    /// `holder` still has it), in one transaction.
+    #[allow(clippy::too_many_arguments, reason = "the entitlement, its holder, what was applied and what is recorded with it")]
+    async fn finish_grant(&self, org_id: &str, user_id: &str, key: &str, holder: &str, applied: &str, effects: &Effects, now: Timestamp) -> StoreResult<()>;
     /// Forgets the entitlement (after revoking it), releasing the lock.
     async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
     /// Records that a request's target holds its entitlement (idempotent).
@@ -553,11 +565,16 @@ pub trait SigningKeyStore: Send + Sync {
 /// The audit chain.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Appends an event to the org's chain, atomically with the head.
-    async fn append_audit(&self, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<AuditRecord>;
-    /// Records with `seq > after`, oldest first, at most `limit`.
+    /// Records an event for the org's chain. It is chained by the next
+    /// [`AuditStore::seal_audit`] (or read of the chain), never lost.
+    async fn append_audit(&self, org_id: &str, event: &NewAuditEvent, now: Timestamp) -> StoreResult<()>;
+    /// Chains the events recorded and not yet chained, of `org_id` or of
+    /// every org (`None`), onto their chains; how many.
+    async fn seal_audit(&self, org_id: Option<&str>) -> StoreResult<usize>;
+    /// Records with `seq > after`, oldest first, at most `limit` (sealing
+    /// what is waiting first).
     async fn audit_page(&self, org_id: &str, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
-    /// The org's head: last seq and hash.
+    /// The org's head: last seq and hash (sealing what is waiting first).
     async fn audit_head(&self, org_id: &str) -> StoreResult<Option<(i64, String)>>;
 }
 

@@ -35,6 +35,10 @@ pub struct Inner {
     /// Wakes this replica's workers when it queues due work (other replicas
     /// find it at their next poll, within a second).
     pub wake: tokio::sync::Notify,
+    /// Wakes this replica's audit sealer when it records audit events
+    /// (events of other replicas are chained by theirs, or by this one's
+    /// next look, within a second).
+    pub audit_written: tokio::sync::Notify,
     /// Ids of requests this replica just changed, for watch streams to wake
     /// on at once (changes made by other replicas are seen at their next
     /// look).
@@ -80,7 +84,7 @@ impl AppState {
     /// Builds the state.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>, sealer: crate::sealing::Sealer) -> Self {
         let (request_changes, _) = tokio::sync::broadcast::channel(1024);
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default() }))
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), audit_written: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default() }))
     }
 
     /// Request `id` was created or changed with `jobs` jobs queued
@@ -89,6 +93,7 @@ impl AppState {
     /// than the work itself) and whoever watches the request.
     pub fn request_changed(&self, id: &str, jobs: usize) {
         self.wake_workers(jobs);
+        self.audit_written.notify_one();
         let _ = self.request_changes.send(RequestChange { id: Arc::from(id), now: None });
     }
 
@@ -97,6 +102,7 @@ impl AppState {
     /// take it from here instead of reading it again.
     pub fn request_moved(&self, now: &latch_core::access::request::Request, jobs: usize) {
         self.wake_workers(jobs);
+        self.audit_written.notify_one();
         let _ = self.request_changes.send(RequestChange { id: Arc::from(now.id.as_str()), now: Some(Arc::new(now.clone())) });
     }
 
@@ -123,6 +129,7 @@ impl AppState {
     /// fails the request: an unaudited change is worse than a retried one.
     pub async fn audit(&self, org_id: &str, event: NewAuditEvent) -> ApiResult<()> {
         self.store.append_audit(org_id, &event, self.now()).await?;
+        self.audit_written.notify_one();
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use latch_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::compose::{Arg, Composed};
 use crate::connect::{Engine, SqlStore};
 use crate::error::MapErr;
 
@@ -186,16 +187,12 @@ impl SqlStore {
 
 /// Queues the jobs and notices and appends the audit events that follow a change, inside
 /// its transaction.
-async fn record_effects(tx: &mut sqlx::AnyConnection, engine: Engine, org_id: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
+pub(crate) async fn record_effects(tx: &mut sqlx::AnyConnection, org_id: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
     for job in &effects.jobs {
         crate::jobs::enqueue_in(tx, job, now).await?;
     }
     crate::webhooks::queue_in(tx, org_id, &effects.notices, now).await?;
-    // Last: the audit head's lock is held from here to the commit.
-    for event in &effects.audit {
-        crate::audit::append_in(tx, engine, org_id, event, now).await?;
-    }
-    Ok(())
+    crate::audit::append_in(tx, org_id, &effects.audit, now).await
 }
 
 #[async_trait]
@@ -239,6 +236,9 @@ impl AccessStore for SqlStore {
     }
 
     async fn create_request(&self, org_id: &str, r: &NewRequest, now: Timestamp, effects: &Effects) -> StoreResult<Request> {
+        if self.engine == Engine::Postgres {
+            return create_postgres(self, org_id, r, now, effects).await;
+        }
         let id = r.id.clone();
         let mut tx = self.write.begin().await.db()?;
         sqlx::query(&format!(
@@ -272,7 +272,7 @@ impl AccessStore for SqlStore {
                 .await
                 .db()?;
         }
-        record_effects(&mut tx, self.engine, org_id, effects, now).await?;
+        record_effects(&mut tx, org_id, effects, now).await?;
         tx.commit().await.db()?;
         // Exactly what was inserted (the conformance tests read it back).
         Ok(r.created(org_id, now))
@@ -308,6 +308,9 @@ impl AccessStore for SqlStore {
     }
 
     async fn transition(&self, org_id: &str, id: &str, from: State, to: State, c: &Changes, now: Timestamp) -> StoreResult<bool> {
+        if self.engine == Engine::Postgres {
+            return transition_postgres(self, org_id, id, from, to, c, now).await;
+        }
         let mut tx = self.write.begin().await.db()?;
         let n = sqlx::query(
             "UPDATE requests SET state = $4, updated_at = $5,
@@ -335,12 +338,15 @@ impl AccessStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        record_effects(&mut tx, self.engine, org_id, &c.effects, now).await?;
+        record_effects(&mut tx, org_id, &c.effects, now).await?;
         tx.commit().await.db()?;
         Ok(true)
     }
 
     async fn extend(&self, org_id: &str, id: &str, e: &Extension, now: Timestamp) -> StoreResult<bool> {
+        if self.engine == Engine::Postgres {
+            return extend_postgres(self, org_id, id, e, now).await;
+        }
         let mut tx = self.write.begin().await.db()?;
         let n = sqlx::query(
             "UPDATE requests SET expires_at = $4, duration_secs = $5, updated_at = $6
@@ -359,7 +365,7 @@ impl AccessStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        record_effects(&mut tx, self.engine, org_id, &e.effects, now).await?;
+        record_effects(&mut tx, org_id, &e.effects, now).await?;
         tx.commit().await.db()?;
         Ok(true)
     }
@@ -382,4 +388,101 @@ impl AccessStore for SqlStore {
         .rows_affected();
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
+}
+
+/// How many rows the clause `name` of a composed statement changed.
+fn count_changed(name: &str) -> String {
+    format!("SELECT COUNT(*) AS n FROM {name}")
+}
+
+/// The count of [`count_changed`].
+fn changed(rows: &[AnyRow]) -> StoreResult<i64> {
+    rows.first().map_or(Ok(0), |r| r.try_get::<i64, _>("n").db())
+}
+
+/// [`AccessStore::create_request`] on PostgreSQL: one statement.
+async fn create_postgres(store: &SqlStore, org_id: &str, r: &NewRequest, now: Timestamp, effects: &Effects) -> StoreResult<Request> {
+    let mut c = Composed::default();
+    let values = [
+        c.text(&r.id),
+        c.text(org_id),
+        c.text(&r.requester_id),
+        c.text(&r.requester_email),
+        c.text(&r.rule),
+        c.int(r.policy_version),
+        c.text(&r.reason),
+        c.int(i64::try_from(r.duration.as_secs()).unwrap_or(i64::MAX)),
+        c.text(r.state.as_str()),
+        "NULL".to_owned(),
+        "0".to_owned(),
+        c.int(now.millis()),
+        c.int(r.pending_until.millis()),
+        c.arg(Arg::OptInt((r.state == State::Approved).then_some(now.millis()))),
+        "NULL".to_owned(),
+        "NULL".to_owned(),
+        c.int(now.millis()),
+    ];
+    c.with("created", &format!("INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES ({}) RETURNING id", values.join(", ")));
+    if !r.targets.is_empty() {
+        let rows: Vec<String> = r
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(idx, t)| {
+                let idx = c.int(i64::try_from(idx).unwrap_or(i64::MAX));
+                let level = c.arg(Arg::OptText(t.level.map(|l| level_str(l).to_owned())));
+                format!("({idx}, {}, {}, {}, {}, {level})", c.text(&t.integration), c.text(&t.account), c.text(t.kind.as_str()), c.text(&t.name))
+            })
+            .collect();
+        c.with(
+            "targets",
+            &format!(
+                "INSERT INTO request_targets (request_id, idx, integration, account, kind, name, level)
+                 SELECT created.id, v.idx, v.integration, v.account, v.kind, v.name, v.level
+                 FROM created, (VALUES {}) v(idx, integration, account, kind, name, level)",
+                rows.join(", ")
+            ),
+        );
+    }
+    c.effects("created", org_id, effects, now);
+    c.fetch(&count_changed("created"), &store.write).await?;
+    Ok(r.created(org_id, now))
+}
+
+/// [`AccessStore::transition`] on PostgreSQL: one statement.
+async fn transition_postgres(store: &SqlStore, org_id: &str, id: &str, from: State, to: State, ch: &Changes, now: Timestamp) -> StoreResult<bool> {
+    let mut c = Composed::default();
+    let (org, rid, from, to, at) = (c.text(org_id), c.text(id), c.text(from.as_str()), c.text(to.as_str()), c.int(now.millis()));
+    let end = c.arg(Arg::OptText(ch.end_reason.map(|e| end_reason_str(e).to_owned())));
+    let decided = c.arg(Arg::OptInt(ch.decided_at.map(Timestamp::millis)));
+    let expires = c.arg(Arg::OptInt(ch.expires_at.map(Timestamp::millis)));
+    let glass = c.arg(Arg::OptInt(ch.break_glass.map(i64::from)));
+    let failure = c.arg(Arg::OptText(ch.failure.clone()));
+    c.with(
+        "moved",
+        &format!(
+            "UPDATE requests SET state = {to}, updated_at = {at}, end_reason = COALESCE({end}, end_reason),
+               decided_at = COALESCE({decided}, decided_at), expires_at = COALESCE({expires}, expires_at),
+               break_glass = COALESCE({glass}, break_glass), failure = COALESCE({failure}, failure)
+             WHERE org_id = {org} AND id = {rid} AND state = {from} RETURNING id"
+        ),
+    );
+    c.effects("moved", org_id, &ch.effects, now);
+    Ok(changed(&c.fetch(&count_changed("moved"), &store.write).await?)? == 1)
+}
+
+/// [`AccessStore::extend`] on PostgreSQL: one statement.
+async fn extend_postgres(store: &SqlStore, org_id: &str, id: &str, e: &Extension, now: Timestamp) -> StoreResult<bool> {
+    let mut c = Composed::default();
+    let (org, rid, from, to, at) = (c.text(org_id), c.text(id), c.int(e.from.millis()), c.int(e.to.millis()), c.int(now.millis()));
+    let secs = c.int(i64::try_from(e.duration.as_secs()).unwrap_or(i64::MAX));
+    c.with(
+        "extended",
+        &format!(
+            "UPDATE requests SET expires_at = {to}, duration_secs = {secs}, updated_at = {at}
+             WHERE org_id = {org} AND id = {rid} AND state = 'active' AND expires_at = {from} RETURNING id"
+        ),
+    );
+    c.effects("extended", org_id, &e.effects, now);
+    Ok(changed(&c.fetch(&count_changed("extended"), &store.write).await?)? == 1)
 }

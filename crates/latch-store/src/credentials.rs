@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use crate::connect::SqlStore;
 use crate::error::MapErr;
-use crate::rows::{self, API_TOKEN_COLS, DEVICE_COLS, PRINCIPAL_COLS};
+use crate::rows::{self, API_TOKEN_COLS, DEVICE_COLS};
 
 #[async_trait]
 impl CredentialStore for SqlStore {
@@ -77,8 +77,9 @@ impl CredentialStore for SqlStore {
     }
 
     async fn authenticate_api_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>> {
+        let cols = rows::principal_cols(self.engine);
         let row = sqlx::query(&format!(
-            "SELECT t.id AS cred_id, t.scopes, t.last_used_at, {PRINCIPAL_COLS}
+            "SELECT t.id AS cred_id, t.scopes, t.last_used_at, {cols}
              FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.id = t.org_id
              WHERE t.hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
         ))
@@ -128,8 +129,9 @@ impl CredentialStore for SqlStore {
     }
 
     async fn authenticate_session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>> {
+        let cols = rows::principal_cols(self.engine);
         let row = sqlx::query(&format!(
-            "SELECT s.id AS cred_id, {PRINCIPAL_COLS}
+            "SELECT s.id AS cred_id, {cols}
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = s.org_id
              WHERE s.secret_hash = $1 AND s.kind = 'web' AND s.revoked_at IS NULL AND s.expires_at > $2"
         ))
@@ -173,8 +175,9 @@ impl CredentialStore for SqlStore {
     }
 
     async fn authenticate_access_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>> {
+        let cols = rows::principal_cols(self.engine);
         let row = sqlx::query(&format!(
-            "SELECT s.id AS cred_id, {PRINCIPAL_COLS}
+            "SELECT s.id AS cred_id, {cols}
              FROM access_tokens a JOIN sessions s ON s.id = a.session_id
              JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = s.org_id
              WHERE a.hash = $1 AND a.expires_at > $2 AND s.revoked_at IS NULL AND s.expires_at > $2"

@@ -3,11 +3,13 @@
 //! engines and across replicas, and a crashed holder's lock simply expires.
 
 use async_trait::async_trait;
+use latch_core::access::request::Effects;
 use latch_core::store::{GrantStore, StoreResult};
 use latch_core::Timestamp;
 use sqlx::Row;
 
-use crate::connect::SqlStore;
+use crate::compose::Composed;
+use crate::connect::{Engine, SqlStore};
 use crate::error::MapErr;
 
 impl SqlStore {
@@ -21,16 +23,12 @@ impl SqlStore {
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>> {
-        sqlx::query("INSERT INTO entitlements (org_id, user_id, ent_key) VALUES ($1, $2, $3) ON CONFLICT (org_id, user_id, ent_key) DO NOTHING")
-            .bind(org_id)
-            .bind(user_id)
-            .bind(key)
-            .execute(&self.write)
-            .await
-            .db()?;
+        // One statement: a new entitlement is created locked; a known one
+        // is locked unless another holder's lock is still live.
         let row = sqlx::query(
-            "UPDATE entitlements SET busy_by = $4, busy_until = $6
-             WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND (busy_until IS NULL OR busy_until < $5 OR busy_by = $4)
+            "INSERT INTO entitlements (org_id, user_id, ent_key, busy_by, busy_until) VALUES ($1, $2, $3, $4, $6)
+             ON CONFLICT (org_id, user_id, ent_key) DO UPDATE SET busy_by = excluded.busy_by, busy_until = excluded.busy_until
+             WHERE entitlements.busy_until IS NULL OR entitlements.busy_until < $5 OR entitlements.busy_by = $4
              RETURNING applied",
         )
         .bind(org_id)
@@ -49,8 +47,30 @@ impl GrantStore for SqlStore {
         self.on_entitlement("UPDATE entitlements SET busy_by = NULL, busy_until = NULL WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4", org_id, user_id, key, holder).await
     }
 
-    async fn set_applied(&self, org_id: &str, user_id: &str, key: &str, applied: &str) -> StoreResult<()> {
-        self.on_entitlement("UPDATE entitlements SET applied = $4 WHERE org_id = $1 AND user_id = $2 AND ent_key = $3", org_id, user_id, key, applied).await
+    #[allow(clippy::too_many_arguments, reason = "the entitlement, its holder, what was applied and what is recorded with it")]
+    async fn finish_grant(&self, org_id: &str, user_id: &str, key: &str, holder: &str, applied: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
+        // What was applied is recorded even if the lock lapsed meanwhile: a
+        // later revoke must undo exactly what is in place.
+        const FINISH: &str = "UPDATE entitlements SET applied = {applied},
+               busy_by = CASE WHEN busy_by = {holder} THEN NULL ELSE busy_by END,
+               busy_until = CASE WHEN busy_by = {holder} THEN NULL ELSE busy_until END
+             WHERE org_id = {org} AND user_id = {user} AND ent_key = {key} RETURNING ent_key";
+        if self.engine == Engine::Postgres {
+            let mut c = Composed::default();
+            let (org, user, k, holder, applied) = (c.text(org_id), c.text(user_id), c.text(key), c.text(holder), c.text(applied));
+            c.with("finished", &FINISH.replace("{applied}", &applied).replace("{holder}", &holder).replace("{org}", &org).replace("{user}", &user).replace("{key}", &k));
+            c.effects("finished", org_id, effects, now);
+            c.fetch("SELECT COUNT(*) AS n FROM finished", &self.write).await?;
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await.db()?;
+        let sql = FINISH.replace("{applied}", "$4").replace("{holder}", "$5").replace("{org}", "$1").replace("{user}", "$2").replace("{key}", "$3");
+        let done = sqlx::query(&sql).bind(org_id).bind(user_id).bind(key).bind(applied).bind(holder).fetch_optional(&mut *tx).await.db()?;
+        if done.is_some() {
+            crate::access::record_effects(&mut tx, org_id, effects, now).await?;
+        }
+        tx.commit().await.db()?;
+        Ok(())
     }
 
     async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()> {

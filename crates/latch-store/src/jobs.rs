@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use latch_core::id::new_id;
-use latch_core::jobs::{Job, NewJob};
+use latch_core::jobs::{Claimed, Job, NewJob};
 use latch_core::store::{JobStore, StoreError, StoreResult};
 use latch_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -52,6 +52,29 @@ pub(crate) async fn enqueue_in(conn: &mut sqlx::AnyConnection, j: &NewJob, now: 
     Ok(n == 1)
 }
 
+/// Leases the most overdue due job: `$1` the worker, `$2` now, `$3` the
+/// lease's end. Two candidates, each the first entry of its partial index:
+/// the earliest due queued job and the earliest lapsed lease; the earlier
+/// of the two by run time is taken. On PostgreSQL the candidates are
+/// locked `SKIP LOCKED`, so concurrent claims take different jobs.
+fn claim_sql(engine: Engine) -> String {
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    format!(
+        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2
+         WHERE id = (SELECT id FROM (
+                       SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'queued' AND run_at <= $2
+                                               ORDER BY run_at, id LIMIT 1{lock}) due
+                       UNION ALL
+                       SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < $2
+                                               ORDER BY lease_until LIMIT 1{lock}) lapsed
+                     ) candidates ORDER BY run_at, id LIMIT 1)
+         RETURNING {JOB_COLS}"
+    )
+}
+
 impl SqlStore {
     /// Ends `worker`'s lease on a job, moving it to `state`; false if the
     /// worker no longer holds the lease (another took the job over).
@@ -83,31 +106,34 @@ impl JobStore for SqlStore {
     }
 
     async fn claim(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<Job>> {
-        let lock = match self.engine {
-            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-            Engine::Sqlite => "",
-        };
-        // Two candidates, each the first entry of its partial index: the
-        // earliest due queued job and the earliest lapsed lease; the earlier
-        // of the two by run time is taken.
-        let row = sqlx::query(&format!(
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2
-             WHERE id = (SELECT id FROM (
-                           SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'queued' AND run_at <= $2
-                                                   ORDER BY run_at, id LIMIT 1{lock}) due
-                           UNION ALL
-                           SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < $2
-                                                   ORDER BY lease_until LIMIT 1{lock}) lapsed
-                         ) candidates ORDER BY run_at, id LIMIT 1)
-             RETURNING {JOB_COLS}"
-        ))
-        .bind(worker)
-        .bind(now.millis())
-        .bind(lease_until.millis())
-        .fetch_optional(&self.write)
-        .await
-        .db()?;
+        let row = sqlx::query(&claim_sql(self.engine)).bind(worker).bind(now.millis()).bind(lease_until.millis()).fetch_optional(&self.write).await.db()?;
         row.as_ref().map(job).transpose()
+    }
+
+    async fn claim_or_next_due(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Claimed> {
+        if self.engine == Engine::Sqlite {
+            return match self.claim(worker, now, lease_until).await? {
+                Some(job) => Ok(Claimed::Job(job)),
+                None => Ok(Claimed::Idle { next_due: self.next_due(now).await? }),
+            };
+        }
+        // One row: the claimed job's columns (NULL if none) and the next
+        // run time after `now` (read before the claim; only used if none).
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let cols: Vec<String> = JOB_COLS.split(", ").map(|c| format!("c.{c}")).collect();
+            format!(
+                "WITH claimed AS ({}) SELECT {}, (SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at > $2) AS next_due
+                 FROM (SELECT 1 AS one) o LEFT JOIN claimed c ON true",
+                claim_sql(Engine::Postgres),
+                cols.join(", ")
+            )
+        });
+        let row = sqlx::query(sql).bind(worker).bind(now.millis()).bind(lease_until.millis()).fetch_one(&self.write).await.db()?;
+        if row.try_get::<Option<String>, _>("id").db()?.is_some() {
+            return Ok(Claimed::Job(job(&row)?));
+        }
+        Ok(Claimed::Idle { next_due: row.try_get::<Option<i64>, _>("next_due").db()?.map(Timestamp) })
     }
 
     async fn heartbeat(&self, job_id: &str, worker: &str, lease_until: Timestamp) -> StoreResult<bool> {

@@ -9,6 +9,7 @@
 
 mod access;
 mod audit;
+mod compose;
 mod connect;
 mod credentials;
 mod error;

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0015_hot_paths.sql"),
         postgres: Some(include_str!("../migrations/0015_hot_paths.postgres.sql")),
     },
+    Migration {
+        version: 16,
+        name: "audit_pending",
+        sql: include_str!("../migrations/0016_audit_pending.sql"),
+        postgres: Some(include_str!("../migrations/0016_audit_pending.postgres.sql")),
+    },
 ];
 
 /// Why migrating failed.

@@ -8,6 +8,7 @@ use latch_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::connect::Engine;
 use crate::error::MapErr;
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -89,8 +90,26 @@ pub(crate) fn api_token(row: &AnyRow) -> Result<ApiToken, StoreError> {
     })
 }
 
-/// Columns read by [`principal`]: `cred_id`, and user `u` and org `o`.
-pub(crate) const PRINCIPAL_COLS: &str = "u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug";
+/// Columns read by [`principal`]: `cred_id`, and user `u` and org `o`,
+/// with the user's group names as a JSON array (read with the credential:
+/// most callers' next question is what the access policy says of them).
+pub(crate) fn principal_cols(engine: Engine) -> String {
+    let names = match engine {
+        Engine::Postgres => "COALESCE(json_agg(g.name), '[]')::TEXT",
+        Engine::Sqlite => "json_group_array(g.name)",
+    };
+    format!(
+        "u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug,
+         (SELECT {names} FROM groups_ g JOIN group_members m ON m.group_id = g.id WHERE m.org_id = u.org_id AND m.user_id = u.id) AS group_names"
+    )
+}
+
+/// Group names from a JSON array of strings, sorted.
+fn group_names(json: &str) -> Result<Vec<String>, StoreError> {
+    let mut names: Vec<String> = serde_json::from_str(json).map_err(|_| corrupt("group list", json))?;
+    names.sort();
+    Ok(names)
+}
 
 pub(crate) fn principal(
     row: &AnyRow,
@@ -109,6 +128,7 @@ pub(crate) fn principal(
         credential_id,
         scopes,
         last_used_at,
+        groups: Some(group_names(&row.try_get::<String, _>("group_names").db()?)?),
     })
 }
 

@@ -216,7 +216,15 @@ impl Deployment {
         sqlx::any::install_default_drivers();
         let url = &self.servers.first().unwrap().db_url;
         let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-        let rows = sqlx::query("SELECT target, COUNT(*) AS n FROM audit_log WHERE action = $1 GROUP BY target").bind(action).fetch_all(&mut conn).await.unwrap();
+        // Chained or still waiting to be (a killed server may leave some).
+        let rows = sqlx::query(
+            "SELECT target, COUNT(*) AS n FROM (SELECT target, action FROM audit_log UNION ALL SELECT target, action FROM audit_pending) a
+             WHERE action = $1 GROUP BY target",
+        )
+        .bind(action)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
         rows.iter().map(|r| (r.get::<String, _>("target"), r.get::<i64, _>("n"))).collect()
     }
 

@@ -3,6 +3,7 @@
 //! against the policy rule the request was made under, with the approver's
 //! groups as they are at the moment of deciding.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +51,9 @@ fn aws() -> String {
 }
 
 pub(crate) async fn person(state: &AppState, p: &Principal) -> ApiResult<Person> {
+    if let Some(groups) = &p.groups {
+        return Ok(Person { email: p.email.clone(), groups: groups.clone() });
+    }
     let groups = state.store.user_groups(&p.org_id, &p.user_id).await?;
     Ok(Person { email: p.email.clone(), groups: groups.into_iter().map(|g| g.name).collect() })
 }
@@ -132,7 +136,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     let me = person(&state, &caller).await?;
     let mut rule: Option<&Rule> = None;
     for t in &targets {
-        let tags = crate::resource_tags::for_target(&state, &caller.org_id, t).await?;
+        let tags = if policy.reads_tags(&me) { crate::resource_tags::for_target(&state, &caller.org_id, t).await? } else { BTreeMap::new() };
         let r = policy.rule_for(&me, t, &tags).ok_or_else(|| ApiError::NoAccess(format!("no policy rule lets you request {}", describe(t))))?;
         if rule.is_some_and(|prev| prev.name != r.name) {
             return Err(ApiError::InvalidRequest(format!("these accounts fall under different policy rules (`{}` and `{}`); request them separately", rule.map(|p| p.name.as_str()).unwrap_or_default(), r.name)));
@@ -374,25 +378,31 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     }
     let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
     let rule = policy.rule(&r.rule).ok_or_else(|| ApiError::Internal(format!("rule `{}` missing from policy v{}", r.rule, r.policy_version).into()))?;
-    let requester_groups = state.store.user_groups(&caller.org_id, &r.requester_id).await?;
-    let requester = Person { email: r.requester_email.clone(), groups: requester_groups.into_iter().map(|g| g.name).collect() };
     let already: Vec<String> = r.decisions.iter().filter(|d| d.decision == "approve").map(|d| d.approver_email.clone()).collect();
-    let outcome = approval::approve(rule, &requester, &me, &already, Some(&reason)).map_err(|e| ApiError::ForbiddenBecause(e.to_string()))?;
+    let outcome = approval::approve(rule, &r.requester_email, &me, &already, Some(&reason)).map_err(|e| ApiError::ForbiddenBecause(e.to_string()))?;
     let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "approve".to_owned(), reason: reason.clone(), at: state.now() };
     state.store.add_decision(&caller.org_id, &r.id, &decision).await.map_err(|e| match ApiError::from(e) {
         ApiError::Conflict(_) => ApiError::ForbiddenBecause("you have already decided this request".to_owned()),
         other => other,
     })?;
-    // INVARIANT: the count that decides is taken after this decision is
-    // stored, from the database, so two approvers deciding at once cannot
-    // both see themselves as the first of two and leave it pending.
-    let mut fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
-    let have = u32::try_from(fresh.decisions.iter().filter(|d| d.decision == "approve").count()).unwrap_or(u32::MAX);
     let need = match &rule.approval {
         Approval::Approvers { required, .. } => *required,
         Approval::Auto | Approval::Deny => 1,
     };
     let break_glass = matches!(outcome, Outcome::Approved { break_glass: true });
+    // INVARIANT: when it takes more than one approval, the count that
+    // decides is taken after this decision is stored, from the database, so
+    // two approvers deciding at once cannot both see themselves as the
+    // first of two and leave it pending. One approval needs no count.
+    let enough_alone = break_glass || need <= 1;
+    let mut fresh = if enough_alone {
+        let mut alone = r.clone();
+        alone.decisions.push(decision);
+        alone
+    } else {
+        state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?
+    };
+    let have = u32::try_from(fresh.decisions.iter().filter(|d| d.decision == "approve").count()).unwrap_or(u32::MAX);
     // Another approver may have completed it between our decision and this
     // read: then our decision is recorded and there is nothing left to move.
     if (break_glass || have >= need) && fresh.state == RequestState::Pending {
@@ -420,6 +430,9 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
             }
             fresh = approved;
+        } else if enough_alone {
+            // Another decision moved it first: answer with where it is now.
+            fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
         }
     } else if fresh.state == RequestState::Pending {
         state

@@ -132,9 +132,11 @@ fn provisioner<'a>(state: &'a AppState, spec: &GrantSpec, missing: fn(String) ->
 
 /// The entitlement key of a request's target: the one it was held under, or,
 /// before it is first held, the one its integration gives.
-async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec) -> Result<String, Failure> {
-    if let Some(key) = state.store.grant_key(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0)).await? {
-        return Ok(key);
+async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, held_before: bool) -> Result<String, Failure> {
+    if held_before {
+        if let Some(key) = state.store.grant_key(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0)).await? {
+            return Ok(key);
+        }
     }
     provisioner(state, spec, Failure::Permanent)?.entitlement_key(spec).await.map_err(|e| match e {
         ProvisionError::Retryable(m) => Failure::Retry(m),
@@ -143,20 +145,21 @@ async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &Grant
 }
 
 async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
-    let r = match r.state {
+    // Whether an earlier attempt may have held grants already.
+    let (r, resumed) = match r.state {
         State::Approved => match step(state, &r, Event::StartProvisioning, Changes::default(), None).await? {
-            Some(fresh) => fresh,
+            Some(fresh) => (fresh, false),
             None => return Err(Failure::Retry("the request moved; looking again".into())),
         },
         // A retry after a crash mid-way: carry on, every step is idempotent.
-        State::Provisioning => r,
+        State::Provisioning => (r, true),
         _ => return Ok(()),
     };
     let expires_at = state.now().plus(r.duration);
     for idx in 0..r.targets.len() {
         let Some(mut spec) = spec(&r, idx) else { continue };
         spec.expires_at = expires_at;
-        match grant_one(state, &r, idx, &spec, worker).await {
+        match grant_one(state, &r, idx, &spec, worker, resumed).await {
             Ok(()) => {}
             Err(Failure::Permanent(msg)) => return fail(state, &r, &msg).await,
             Err(other) => return Err(other),
@@ -176,8 +179,10 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
     Ok(())
 }
 
-async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str) -> Result<(), Failure> {
-    let key = entitlement_key(state, r, idx, spec).await?;
+/// Grants target `idx` of `r`; `held_before`: whether it may have been held
+/// under a key already (a resumed or repeated grant), which is then reused.
+async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str, held_before: bool) -> Result<(), Failure> {
+    let key = entitlement_key(state, r, idx, spec, held_before).await?;
     let now = state.now();
     let Some(applied) = state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? else {
         return Err(Failure::Busy);
@@ -197,19 +202,21 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
             GrantOutcome::Granted(a) => (a, true),
             GrantOutcome::AlreadyGranted(a) => (a, false),
         };
-        if applied.is_some() && !fresh {
-            state.store.set_applied(&r.org_id, &r.requester_id, &key, &new_applied.0.to_string()).await?;
-            return Ok(());
-        }
-        let applied = new_applied;
-        state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;
-        let event = NewAuditEvent::new("system", if fresh { "grant.applied" } else { "grant.already_applied" }, &r.id)
-            .with(json!({"target": spec.target, "applied": applied.0}));
-        state.audit(&r.org_id, event).await?;
+        // What was applied, its audit event and the unlock: one transaction.
+        let effects = if applied.is_some() && !fresh {
+            Effects::default()
+        } else {
+            let action = if fresh { "grant.applied" } else { "grant.already_applied" };
+            Effects::default().audit(NewAuditEvent::new("system", action, &r.id).with(json!({"target": spec.target, "applied": new_applied.0})))
+        };
+        state.store.finish_grant(&r.org_id, &r.requester_id, &key, worker, &new_applied.0.to_string(), &effects, state.now()).await?;
+        state.audit_written.notify_one();
         Ok(())
     }
     .await;
-    state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+    if result.is_err() {
+        state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+    }
     result
 }
 
@@ -346,18 +353,21 @@ pub(crate) async fn repair(state: &AppState, r: &Request, account: &str, worker:
             let p = provisioner(state, &spec, Failure::Retry)?;
             match bounded(state, p.grant(&spec)).await? {
                 Ok(GrantOutcome::Granted(applied)) => {
-                    state.store.set_applied(&r.org_id, &r.requester_id, &key, &applied.0.to_string()).await?;
                     tracing::warn!(request = %r.id, target = %key, "access was removed outside Latch; granted again");
                     let event = NewAuditEvent::new("system", "grant.repaired", &r.id).with(json!({"target": spec.target, "applied": applied.0, "why": "removed outside Latch"}));
-                    state.audit(&r.org_id, event).await?;
-                    Ok(())
+                    state.store.finish_grant(&r.org_id, &r.requester_id, &key, worker, &applied.0.to_string(), &Effects::default().audit(event), state.now()).await?;
+                    state.audit_written.notify_one();
+                    Ok(true)
                 }
-                Ok(GrantOutcome::AlreadyGranted(_)) => Ok(()),
+                Ok(GrantOutcome::AlreadyGranted(_)) => Ok(false),
                 Err(ProvisionError::Retryable(m) | ProvisionError::Permanent(m)) => Err(Failure::Retry(m)),
             }
         }
         .await;
-        state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+        // A repair unlocked as it finished; otherwise unlock here.
+        if !matches!(result, Ok(true)) {
+            state.store.unlock_entitlement(&r.org_id, &r.requester_id, &key, worker).await?;
+        }
         result?;
     }
     Ok(())
@@ -370,7 +380,7 @@ async fn extend(state: &AppState, r: Request, worker: &str) -> Result<(), Failur
     }
     for idx in 0..r.targets.len() {
         let Some(spec) = spec(&r, idx) else { continue };
-        match grant_one(state, &r, idx, &spec, worker).await {
+        match grant_one(state, &r, idx, &spec, worker, true).await {
             Ok(()) => {}
             // The access itself is in place; only its bound could not move.
             // The job is retried and, if it dies, shows among dead jobs.

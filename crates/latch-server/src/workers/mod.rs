@@ -7,11 +7,12 @@
 //! restart) free what it held as soon as they find the lock free.
 
 mod access;
+mod audit;
 mod aws;
 
 use std::time::Duration;
 
-use latch_core::jobs::{backoff, Job};
+use latch_core::jobs::{backoff, Claimed, Job};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -56,7 +57,7 @@ impl Workers {
 pub fn spawn(state: AppState) -> Workers {
     let (stop, rx) = watch::channel(false);
     let replica = latch_core::id::new_id("wrk");
-    let handles = vec![tokio::spawn(liveness(state.clone(), replica.clone(), rx))];
+    let handles = vec![tokio::spawn(audit::seal(state.clone(), rx.clone())), tokio::spawn(liveness(state.clone(), replica.clone(), rx))];
     Workers { stop, handles, replica, state }
 }
 
@@ -108,17 +109,17 @@ async fn run(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
             return;
         }
         let now = state.now();
-        match state.store.claim(&worker, now, now.plus(LEASE)).await {
-            Ok(Some(job)) => {
+        let wait = match state.store.claim_or_next_due(&worker, now, now.plus(LEASE)).await {
+            Ok(Claimed::Job(job)) => {
                 handle(&state, &worker, job).await;
                 continue;
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "could not claim a job"),
-        }
-        let wait = match state.store.next_due(now).await {
-            Ok(Some(due)) => Duration::from_millis(u64::try_from((due.millis() - state.now().millis()).max(0)).unwrap_or(0)).min(POLL),
-            _ => POLL,
+            Ok(Claimed::Idle { next_due: Some(due) }) => Duration::from_millis(u64::try_from((due.millis() - state.now().millis()).max(0)).unwrap_or(0)).min(POLL),
+            Ok(Claimed::Idle { next_due: None }) => POLL,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim a job");
+                POLL
+            }
         };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}

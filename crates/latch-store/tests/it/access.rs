@@ -102,7 +102,12 @@ fn job(org: &str, key: &str) -> NewJob {
 /// A change and what follows from it are one transaction: both or neither.
 async fn effects_are_recorded_with_the_change_or_not_at_all(s: SqlStore) {
     let a = s.create_org("org-a", "A", T0).await.unwrap();
-    let created = Effects::default().audit(NewAuditEvent::new("u", "request.created", "r")).job(job(&a.id, "timeout"));
+    // Several events of one change keep their order in the chain.
+    let created = Effects::default()
+        .audit(NewAuditEvent::new("u", "request.created", "r"))
+        .audit(NewAuditEvent::new("system", "first", "r"))
+        .audit(NewAuditEvent::new("system", "second", "r"))
+        .job(job(&a.id, "timeout"));
     let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &created).await.unwrap();
     let approve = Effects::default().audit(NewAuditEvent::new("u", "request.approved", &r.id)).job(job(&a.id, "provision"));
     let changes = Changes { decided_at: Some(T0), effects: approve, ..Changes::default() };
@@ -123,7 +128,7 @@ async fn effects_are_recorded_with_the_change_or_not_at_all(s: SqlStore) {
     assert!(s.extend(&a.id, &r.id, &ext(end, "expire-later"), T0).await.unwrap());
 
     let actions: Vec<String> = s.audit_page(&a.id, 0, 100).await.unwrap().into_iter().map(|e| format!("{} {}", e.actor, e.action)).collect();
-    assert_eq!(actions, ["u request.created", "u request.approved", "u request.extended"]);
+    assert_eq!(actions, ["u request.created", "system first", "system second", "u request.approved", "u request.extended"]);
     let mut keys = Vec::new();
     while let Some(j) = s.claim("w", T0, T0.plus(Duration::from_secs(30))).await.unwrap() {
         keys.push(j.kind);

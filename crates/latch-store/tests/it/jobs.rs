@@ -75,20 +75,54 @@ async fn concurrent_claims_take_different_jobs(s: SqlStore) {
     assert_eq!((all.len(), unique.len()), (40, 40), "every job claimed exactly once");
 }
 
+async fn an_idle_claim_says_when_the_next_job_is_due(s: SqlStore) {
+    use latch_core::jobs::Claimed;
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    assert_eq!(s.claim_or_next_due("w1", T0, T0.plus(SEC * 30)).await.unwrap(), Claimed::Idle { next_due: None }, "nothing queued");
+    s.enqueue(&job(&org.id, "now", T0), T0).await.unwrap();
+    s.enqueue(&job(&org.id, "later", T0.plus(SEC * 60)), T0).await.unwrap();
+    let Claimed::Job(j) = s.claim_or_next_due("w1", T0, T0.plus(SEC * 30)).await.unwrap() else { panic!("the due job is claimed") };
+    assert_eq!((j.run_at == T0, j.state.as_str(), j.attempts), (true, "running", 1));
+    assert_eq!(s.claim_or_next_due("w2", T0, T0.plus(SEC * 30)).await.unwrap(), Claimed::Idle { next_due: Some(T0.plus(SEC * 60)) });
+    // A lapsed lease is claimed like a due job.
+    let Claimed::Job(again) = s.claim_or_next_due("w2", T0.plus(SEC * 31), T0.plus(SEC * 61)).await.unwrap() else { panic!("the lapsed lease is taken over") };
+    assert_eq!((again.id, again.attempts), (j.id, 2));
+}
+
 async fn entitlement_locks_exclude_and_expire(s: SqlStore) {
     let org = s.create_org("acme", "Acme", T0).await.unwrap();
     let until = T0.plus(SEC * 30);
     assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_a", T0, until).await.unwrap(), Some(None));
     assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_b", T0, until).await.unwrap(), None, "held by a");
     assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_a", T0, until).await.unwrap(), Some(None), "re-entrant");
-    s.set_applied(&org.id, "u1", "k", r#"{"policy":"p"}"#).await.unwrap();
-    s.unlock_entitlement(&org.id, "u1", "k", "job_a").await.unwrap();
+    s.finish_grant(&org.id, "u1", "k", "job_a", r#"{"policy":"p"}"#, &latch_core::access::request::Effects::default(), T0).await.unwrap();
     assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_b", T0, until).await.unwrap(), Some(Some(r#"{"policy":"p"}"#.into())));
     // b crashes holding it; after the lease, c gets it.
     assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_c", T0.plus(SEC), until).await.unwrap(), None);
     assert!(s.lock_entitlement(&org.id, "u1", "k", "job_c", until.plus(SEC), until.plus(SEC * 30)).await.unwrap().is_some());
     s.drop_entitlement(&org.id, "u1", "k", "job_c").await.unwrap();
     assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_d", T0, until).await.unwrap(), Some(None), "forgotten");
+}
+
+async fn finishing_a_grant_records_it_audits_it_and_unlocks(s: SqlStore) {
+    use latch_core::access::request::Effects;
+    use latch_core::audit::NewAuditEvent;
+    use latch_core::store::AuditStore;
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    let until = T0.plus(SEC * 30);
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_a", T0, until).await.unwrap(), Some(None));
+    let applied = Effects::default().audit(NewAuditEvent::new("system", "grant.applied", "req_1"));
+    s.finish_grant(&org.id, "u1", "k", "job_a", r#"{"p":1}"#, &applied, T0).await.unwrap();
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_b", T0, until).await.unwrap(), Some(Some(r#"{"p":1}"#.into())), "unlocked, with what was applied");
+    // a finishes late, after b took the lapsed lock over: what a applied is
+    // recorded, and b keeps the lock.
+    s.finish_grant(&org.id, "u1", "k", "job_a", r#"{"p":2}"#, &Effects::default(), T0).await.unwrap();
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_c", T0.plus(SEC), until).await.unwrap(), None, "still b's");
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "job_b", T0, until).await.unwrap(), Some(Some(r#"{"p":2}"#.into())));
+    // Finishing an entitlement that does not exist records nothing.
+    s.finish_grant(&org.id, "u1", "other", "job_a", "{}", &applied, T0).await.unwrap();
+    let actions: Vec<String> = s.audit_page(&org.id, 0, 100).await.unwrap().into_iter().map(|r| r.action).filter(|a| a.starts_with("grant.")).collect();
+    assert_eq!(actions, ["grant.applied"]);
 }
 
 async fn grants_count_holders_idempotently(s: SqlStore) {
@@ -131,6 +165,8 @@ async fn grants_count_holders_idempotently(s: SqlStore) {
 crate::conformance!(
     jobs_are_leased_retried_and_buried,
     concurrent_claims_take_different_jobs,
+    an_idle_claim_says_when_the_next_job_is_due,
     entitlement_locks_exclude_and_expire,
+    finishing_a_grant_records_it_audits_it_and_unlocks,
     grants_count_holders_idempotently,
 );

@@ -157,6 +157,13 @@ impl Policy {
         self.rules.iter().find(|r| r.requesters.admit(p) && r.resource.covers(target, tags))
     }
 
+    /// Whether the tags of what `p` requests can change which rule decides:
+    /// only if a rule admitting them matches on tags. (If not, there is no
+    /// need to look the tags up.)
+    pub fn reads_tags(&self, p: &Person) -> bool {
+        self.rules.iter().any(|r| !r.resource.tags.is_empty() && r.requesters.admit(p))
+    }
+
     /// A rule by name.
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)

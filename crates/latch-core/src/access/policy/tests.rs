@@ -70,6 +70,11 @@ fn the_first_matching_rule_decides() {
     assert_eq!(p.rule_for(&other, &write, &prod).unwrap().name, "nothing-else", "levels must match");
     let elsewhere = Target { account: "210987654321".into(), ..admin.clone() };
     assert_eq!(p.rule_for(&oncall, &elsewhere, &none).unwrap().name, "nothing-else");
+    // Tags are worth looking up only when a rule admitting the person reads them.
+    assert!(p.reads_tags(&other), "prod-db-read admits anyone and matches on tags");
+    let tagless = Policy::parse("[[rule]]\nname = \"r\"\nrequesters = { groups = [\"oncall\"] }\nresource = { kinds = [\"role\"] }\napproval = \"auto\"\n\n[[rule]]\nname = \"t\"\nrequesters = { groups = [\"dba\"] }\nresource = { kinds = [\"resource\"], tags = { env = \"prod\" } }\napproval = \"auto\"\n").unwrap();
+    assert!(!tagless.reads_tags(&oncall), "the rule with tags does not admit them");
+    assert!(tagless.reads_tags(&person("d@x.io", &["dba"])));
     // No rule at all means no access.
     let empty = Policy::parse("").unwrap();
     assert!(empty.rule_for(&oncall, &admin, &none).is_none());
