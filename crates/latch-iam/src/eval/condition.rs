@@ -7,18 +7,14 @@ use super::date::parse_date;
 use super::ip::parse_ip;
 use crate::ast::{BaseOperator, SetQualifier};
 use crate::compile::pattern::{Arena, Pattern};
-use crate::compile::{parse_bool, parse_number, split_arn, CompiledCondition, CondValues, Pool};
+use crate::compile::{parse_bool, parse_number, split_arn, CompiledCondition, CondValues, View};
 use base64::Engine;
 
 impl CompiledCondition {
     /// Whether this condition (one key under one operator) holds.
-    pub(crate) fn holds(&self, pool: &Pool, ctx: &Context) -> bool {
+    pub(crate) fn holds(&self, pool: &View<'_>, ctx: &Context) -> bool {
         let op = self.operator;
-        let (off, len) = (self.key.0 as usize, self.key.1 as usize);
-        let value = ctx.get_hashed(
-            self.key_hash,
-            pool.arena.text.get(off..off + len).unwrap_or(""),
-        );
+        let value = ctx.get_hashed(self.key_hash, pool.bytes_at(self.key.0, self.key.1));
         if let CondValues::Null(expect) = self.values {
             // "Use a Null condition operator to check if a condition key is
             // absent at the time of authorization. In the policy statement,
@@ -78,16 +74,15 @@ impl CompiledCondition {
     /// operator's positive form (`StringNotEquals` → `StringEquals`, …);
     /// unknown if no value matches and some value needs a variable that has
     /// no value.
-    fn positive(&self, pool: &Pool, v: &str, ctx: &Context) -> Tri {
+    fn positive(&self, pool: &View<'_>, v: &str, ctx: &Context) -> Tri {
         let base = self.operator.base;
-        let arena = pool.arena();
+        let arena = pool.arena;
         let known = |b: bool| if b { Tri::Match } else { Tri::NoMatch };
         match self.values {
             CondValues::Strings(span) => {
-                let pats = span.of_slice(&pool.patterns);
-                if pats.iter().any(|p| p.matches(arena, v, ctx)) {
+                if pool.patterns(span).any(|p| p.matches(arena, v, ctx)) {
                     Tri::Match
-                } else if pats.iter().all(|p| p.resolvable(arena, ctx)) {
+                } else if pool.patterns(span).all(|p| p.resolvable(arena, ctx)) {
                     Tri::NoMatch
                 } else {
                     Tri::Unknown
@@ -100,38 +95,35 @@ impl CompiledCondition {
                 if split_arn(v, false).is_none() {
                     return Tri::Unknown;
                 }
-                let arns = span.of_slice(&pool.patterns);
-                if arns.iter().any(|a| a.matches(arena, v, ctx)) {
+                if pool.patterns(span).any(|a| a.matches(arena, v, ctx)) {
                     Tri::Match
-                } else if arns.iter().all(|a| a.resolvable(arena, ctx)) {
+                } else if pool.patterns(span).all(|a| a.resolvable(arena, ctx)) {
                     Tri::NoMatch
                 } else {
                     Tri::Unknown
                 }
             }
             CondValues::Numbers(span) => known(match parse_number(v) {
-                Some(x) => span
-                    .of_slice(&pool.scalars)
-                    .iter()
-                    .any(|n| ordered(base, x.partial_cmp(&f64::from_bits(*n)))),
+                Some(x) => pool
+                    .scalars(span)
+                    .any(|n| ordered(base, x.partial_cmp(&f64::from_bits(n)))),
                 None => false,
             }),
             CondValues::Dates(span) => known(match parse_date(v) {
-                Some(x) => span
-                    .of_slice(&pool.scalars)
-                    .iter()
-                    .any(|d| ordered(base, Some(x.cmp(&(*d as i64))))),
+                Some(x) => pool
+                    .scalars(span)
+                    .any(|d| ordered(base, Some(x.cmp(&(d as i64))))),
                 None => false,
             }),
             CondValues::Bools(bs) => known(parse_bool(v).is_some_and(|x| bs.contains(x))),
             CondValues::Binary(span) => {
                 known(match base64::engine::general_purpose::STANDARD.decode(v) {
-                    Ok(x) => span.of_slice(&pool.blobs).iter().any(|b| **b == *x),
+                    Ok(x) => span.of_slice(&pool.cold.blobs).iter().any(|b| **b == *x),
                     Err(_) => false,
                 })
             }
             CondValues::Cidrs(span) => known(match parse_ip(v) {
-                Some(ip) => span.of_slice(&pool.cidrs).iter().any(|c| c.contains(ip)),
+                Some(ip) => pool.cidrs(span).any(|c| c.contains(ip)),
                 None => false,
             }),
             CondValues::Null(_) => Tri::NoMatch,
@@ -225,10 +217,11 @@ mod tests {
                 );
             }
         }
-        s.conditions
-            .of_slice(&p.pool.conditions)
-            .iter()
-            .all(|c| c.holds(&p.pool, &context))
+        let view = p.pool.view();
+        let holds = view
+            .conditions(s.conditions)
+            .all(|c| c.holds(&view, &context));
+        holds
     }
 
     #[test]

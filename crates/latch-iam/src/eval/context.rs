@@ -94,15 +94,15 @@ impl Context {
         self.buf.get(off..off + len as usize).unwrap_or("")
     }
 
-    fn find(&self, key_lc: &str) -> Result<usize, usize> {
+    fn find(&self, key_lc: &[u8]) -> Result<usize, usize> {
         self.entries
-            .binary_search_by(|(k, _)| self.text(*k).cmp(key_lc))
+            .binary_search_by(|(k, _)| self.text(*k).as_bytes().cmp(key_lc))
     }
 
     /// Finds a key (lowercase) by its [`key_hash`]: requests carry few keys,
     /// so comparing hashes in turn beats comparing strings in a binary
     /// search; the text is compared only on a hash match.
-    fn find_hashed(&self, hash: u32, key_lc: &str) -> Option<Slot> {
+    fn find_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
         if self.hashes.len() > 64 {
             let i = self.find(key_lc).ok()?;
             return self.entries.get(i).map(|e| e.1);
@@ -110,7 +110,7 @@ impl Context {
         let mut from = 0;
         while let Some(i) = self.hashes.get(from..)?.iter().position(|h| *h == hash) {
             let (k, slot) = self.entries.get(from + i)?;
-            if crate::compile::pattern::same(self.text(*k).as_bytes(), key_lc.as_bytes()) {
+            if crate::compile::pattern::same(self.text(*k).as_bytes(), key_lc) {
                 return Some(*slot);
             }
             from += i + 1;
@@ -132,7 +132,7 @@ impl Context {
                 Slot::Many(start, u32::try_from(self.many.len()).unwrap_or(u32::MAX))
             }
         };
-        match self.find(&key) {
+        match self.find(key.as_bytes()) {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
                     e.1 = slot;
@@ -177,7 +177,7 @@ impl Context {
 
     /// The value of a key given in lowercase.
     pub fn get(&self, key_lc: &str) -> Option<ValueRef<'_>> {
-        let i = self.find(key_lc).ok()?;
+        let i = self.find(key_lc.as_bytes()).ok()?;
         let (_, slot) = self.entries.get(i)?;
         Some(self.slot_ref(*slot))
     }
@@ -191,13 +191,13 @@ impl Context {
     }
 
     /// The value of a key given in lowercase with its [`key_hash`].
-    pub(crate) fn get_hashed(&self, hash: u32, key_lc: &str) -> Option<ValueRef<'_>> {
+    pub(crate) fn get_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<ValueRef<'_>> {
         Some(self.slot_ref(self.find_hashed(hash, key_lc)?))
     }
 
     /// The value of a single-valued key given in lowercase with its
     /// [`key_hash`].
-    pub(crate) fn single_hashed(&self, hash: u32, key_lc: &str) -> Option<&str> {
+    pub(crate) fn single_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<&str> {
         match self.find_hashed(hash, key_lc)? {
             Slot::One(span) => Some(self.text(span)),
             Slot::Many(..) => None,
@@ -214,7 +214,7 @@ impl Context {
 
     /// Whether a key (lowercase) is present.
     pub fn contains(&self, key_lc: &str) -> bool {
-        self.find(key_lc).is_ok()
+        self.find(key_lc.as_bytes()).is_ok()
     }
 
     /// All entries, keys lowercased, in key order.

@@ -87,15 +87,18 @@ fn policy<P: ?Sized>(
 ) -> Verdict {
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
-    let pool: &crate::compile::Pool = &p.pool;
+    let pool = p.pool.view();
     // A statement's record is at its position in the policy.
-    for (index, s) in p.hot.of_slice(&pool.hot).iter().enumerate() {
+    for (index, s) in (p.hot.start..p.hot.end)
+        .filter_map(|i| pool.hot(i))
+        .enumerate()
+    {
         // Not recording: once an allow with the strongest grant is found,
         // further Allow statements cannot change the decision.
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
             continue;
         }
-        if let Some(g) = applies(s, pool, input.request, action_lc, role) {
+        if let Some(g) = applies(&s, &pool, input.request, action_lc, role) {
             if !quick {
                 let sid = p.statements.get(index).and_then(|c| c.sid.as_deref());
                 sink.hit(slot, index, sid, s.effect);
@@ -152,21 +155,14 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             .map(|a| a.as_bytes().first().copied()),
     );
     r.context.touch();
-    let mut last: *const crate::compile::Pool = std::ptr::null();
+    let mut last: *const u8 = std::ptr::null();
     let mut pool = |p: &CompiledPolicy| {
-        let pool: &crate::compile::Pool = &p.pool;
-        if !std::ptr::eq(pool, last) {
-            last = pool;
-            // Every line: a case's pool is a few hundred bytes per array,
-            // and most of it is read.
-            lines(&pool.hot, |h| h.service_mask);
-            lines(&pool.patterns, |p| u64::from(p.is_any()));
-            lines(pool.arena.text.as_bytes(), |b| u64::from(*b));
-            lines(&pool.arena.pieces, |p| u64::from(p.is_var()));
-            lines(&pool.conditions, |c| u64::from(c.key_hash));
-            lines(&pool.scalars, |x| *x);
-            lines(&pool.cidrs, |c| u64::from(c.prefix()));
-            lines(&pool.principals, |p| u64::from(p.1));
+        let bytes = p.pool.bytes();
+        if !std::ptr::eq(bytes.as_ptr(), last) {
+            last = bytes.as_ptr();
+            // Every line: a case's pool is one run of a few kilobytes, and
+            // most of it is read.
+            lines(bytes, |b| u64::from(*b));
         }
     };
     input.identity_policies.policies().for_each(&mut pool);

@@ -46,41 +46,43 @@ impl Pattern {
                     ends && glob_bytes(pat, text, h, seg5, fold)
                 }
                 true => {
-                    let pieces = self.pieces(arena);
+                    let n = self.piece_count();
+                    let piece = |i: usize| -> Option<Piece> {
+                        if i >= n {
+                            return None;
+                        }
+                        arena.piece(self.pieces.0 + u32::try_from(i).ok()?)
+                    };
                     // Each variable is looked up once, not at every step of
                     // the match; its value is kept at its piece's position.
                     const MAX: usize = 16;
                     let mut values: [&[u8]; MAX] = [&[]; MAX];
-                    for (i, p) in pieces.iter().enumerate() {
+                    for (i, p) in self.pieces(arena).enumerate() {
                         if let Piece::Var(v) = p {
-                            let Some(value) = resolve(v, arena, ctx) else {
+                            let Some(value) = resolve(&v, arena, ctx) else {
                                 return false;
                             };
                             if let Some(slot) = values.get_mut(i) {
-                                *slot = value.as_bytes();
+                                *slot = value;
                             }
                         }
                     }
-                    if pieces.len() > MAX {
+                    if n > MAX {
                         let tok = |i: usize| -> Option<Tok<'_>> {
-                            Some(match pieces.get(i)? {
-                                Piece::Lit(off, len) => {
-                                    Tok::Lit(arena.str_at((*off, *len)).as_bytes())
-                                }
-                                Piece::Star { seg } => Tok::Star(*seg),
-                                Piece::One { seg } => Tok::One(*seg),
-                                Piece::Var(v) => {
-                                    Tok::Lit(resolve(v, arena, ctx).unwrap_or("").as_bytes())
-                                }
+                            Some(match piece(i)? {
+                                Piece::Lit(off, len) => Tok::Lit(arena.bytes_at((off, len))),
+                                Piece::Star { seg } => Tok::Star(seg),
+                                Piece::One { seg } => Tok::One(seg),
+                                Piece::Var(v) => Tok::Lit(resolve(&v, arena, ctx).unwrap_or(&[])),
                             })
                         };
                         return glob(tok, text, fold);
                     }
                     let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match pieces.get(i)? {
-                            Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
-                            Piece::Star { seg } => Tok::Star(*seg),
-                            Piece::One { seg } => Tok::One(*seg),
+                        Some(match piece(i)? {
+                            Piece::Lit(off, len) => Tok::Lit(arena.bytes_at((off, len))),
+                            Piece::Star { seg } => Tok::Star(seg),
+                            Piece::One { seg } => Tok::One(seg),
                             Piece::Var(_) => Tok::Lit(values.get(i).copied().unwrap_or_default()),
                         })
                     };

@@ -23,8 +23,9 @@ use text::{sixth_part_start, split_pieces, Part};
 pub struct PatternArena {
     /// Pattern text, and the text of pieces.
     pub text: String,
-    /// Pieces of patterns with policy variables.
-    pub pieces: Vec<Piece>,
+    /// Pieces of patterns with policy variables, encoded ([`Piece::encode`],
+    /// [`PIECE`] bytes each), as they are in a compiled policy's pool.
+    pub pieces: Vec<u8>,
     /// For ARN patterns with policy variables, their six parts as patterns
     /// of their own (slow path: a variable with no value), by the offset of
     /// the whole pattern's text.
@@ -38,7 +39,7 @@ impl PatternArena {
     /// A view for matching.
     pub fn view(&self) -> Arena<'_> {
         Arena {
-            text: &self.text,
+            text: self.text.as_bytes(),
             pieces: &self.pieces,
             parts: &self.parts,
             cold: self.cold.as_deref(),
@@ -51,9 +52,9 @@ impl PatternArena {
 #[derive(Debug, Clone, Copy)]
 pub struct Arena<'a> {
     /// Pattern text, and the text of pieces.
-    pub text: &'a str,
-    /// Pieces of patterns with policy variables.
-    pub pieces: &'a [Piece],
+    pub text: &'a [u8],
+    /// Pieces of patterns with policy variables, encoded.
+    pub pieces: &'a [u8],
     /// ARN parts of ARN patterns with policy variables.
     pub parts: &'a [(u32, [Pattern; 6])],
     /// Where the parts' text and pieces are.
@@ -61,11 +62,25 @@ pub struct Arena<'a> {
 }
 
 impl<'a> Arena<'a> {
-    fn str_at(&self, (off, len): (u32, u32)) -> &'a str {
+    fn bytes_at(&self, (off, len): (u32, u32)) -> &'a [u8] {
         let off = off as usize;
-        self.text.get(off..off + len as usize).unwrap_or("")
+        self.text.get(off..off + len as usize).unwrap_or(&[])
+    }
+
+    /// Piece `i`.
+    #[inline]
+    fn piece(&self, i: u32) -> Option<Piece> {
+        let at = i as usize * PIECE;
+        let r = self.pieces.get(at..at + PIECE)?;
+        <&[u8; PIECE]>::try_from(r).ok().map(Piece::decode)
     }
 }
+
+/// The size of an encoded [`Pattern`].
+pub const PATTERN: usize = 24;
+
+/// The size of an encoded [`Piece`].
+pub const PIECE: usize = 24;
 
 /// One piece of a pattern that contains policy variables.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,6 +117,46 @@ impl Piece {
     /// Whether this is a policy variable.
     pub fn is_var(&self) -> bool {
         matches!(self, Piece::Var(_))
+    }
+
+    /// The piece as stored: a tag, a flag, then up to five `u32`s.
+    pub(crate) fn encode(&self) -> [u8; PIECE] {
+        let mut r = [0u8; PIECE];
+        let (tag, flag, words): (u8, bool, [u32; 5]) = match *self {
+            Piece::Lit(off, len) => (0, false, [off, len, 0, 0, 0]),
+            Piece::Star { seg } => (1, seg, [0; 5]),
+            Piece::One { seg } => (2, seg, [0; 5]),
+            Piece::Var(v) => {
+                let (d, has) = match v.default {
+                    Some(d) => (d, true),
+                    None => ((0, 0), false),
+                };
+                (3, has, [v.key.0, v.key.1, v.hash, d.0, d.1])
+            }
+        };
+        r[0] = tag;
+        r[1] = u8::from(flag);
+        for (i, w) in words.iter().enumerate() {
+            crate::compile::codec::put(&mut r, 4 + 4 * i, &w.to_le_bytes());
+        }
+        r
+    }
+
+    /// Reads a piece written by [`Self::encode`].
+    #[inline(always)]
+    pub(crate) fn decode(r: &[u8; PIECE]) -> Self {
+        use crate::compile::codec::u32_at;
+        let flag = r[1] != 0;
+        match r[0] {
+            0 => Piece::Lit(u32_at(r, 4), u32_at(r, 8)),
+            1 => Piece::Star { seg: flag },
+            2 => Piece::One { seg: flag },
+            _ => Piece::Var(Var {
+                key: (u32_at(r, 4), u32_at(r, 8)),
+                hash: u32_at(r, 12),
+                default: flag.then(|| (u32_at(r, 16), u32_at(r, 20))),
+            }),
+        }
     }
 
     /// The same piece with its text `by` bytes further into its arena.
@@ -249,7 +304,7 @@ impl Pattern {
             // A piece's text is found in the pattern's own text where it
             // can be (nearly always), else it follows it: either way it is
             // read from the same few cache lines.
-            let start = u(arena.pieces.len());
+            let start = u(arena.pieces.len() / PIECE);
             for piece in split_pieces(&text, syntax, arn) {
                 let push = |arena: &mut PatternArena, s: &str| match text.find(s) {
                     Some(i) => (off + u(i), u(s.len())),
@@ -273,9 +328,9 @@ impl Pattern {
                         Piece::Var(v)
                     }
                 };
-                arena.pieces.push(p);
+                arena.pieces.extend_from_slice(&p.encode());
             }
-            pieces = (start, u(arena.pieces.len()));
+            pieces = (start, u(arena.pieces.len() / PIECE));
         }
         let p = Self {
             off,
@@ -338,31 +393,80 @@ impl Pattern {
     }
 
     /// The pattern's pieces (none without policy variables or escapes).
-    fn pieces<'a>(&self, arena: Arena<'a>) -> &'a [Piece] {
-        arena
-            .pieces
-            .get(self.pieces.0 as usize..self.pieces.1 as usize)
-            .unwrap_or(&[])
+    fn pieces<'a>(&self, arena: Arena<'a>) -> impl Iterator<Item = Piece> + 'a {
+        (self.pieces.0..self.pieces.1).filter_map(move |i| arena.piece(i))
+    }
+
+    /// The number of pieces.
+    fn piece_count(&self) -> usize {
+        self.pieces.1.saturating_sub(self.pieces.0) as usize
+    }
+
+    /// The pattern as stored in a pool: [`PATTERN`] bytes.
+    pub(crate) fn encode(&self) -> [u8; PATTERN] {
+        use crate::compile::codec::put;
+        let mut r = [0u8; PATTERN];
+        put(&mut r, 0, &self.off.to_le_bytes());
+        put(&mut r, 4, &self.len.to_le_bytes());
+        put(&mut r, 8, &self.pieces.0.to_le_bytes());
+        put(&mut r, 12, &self.pieces.1.to_le_bytes());
+        put(&mut r, 16, &self.head.to_le_bytes());
+        put(&mut r, 18, &self.tail.to_le_bytes());
+        put(&mut r, 20, &self.seg5.to_le_bytes());
+        r[22] = match self.shape {
+            Shape::Any => 0,
+            Shape::Exact => 1,
+            Shape::Prefix => 2,
+            Shape::General => 3,
+            Shape::Never => 4,
+        };
+        r[23] = self.flags;
+        r
+    }
+
+    /// Reads a pattern written by [`Self::encode`].
+    #[inline(always)]
+    pub(crate) fn decode(r: &[u8; PATTERN]) -> Self {
+        use crate::compile::codec::{u16_at, u32_at};
+        Self {
+            off: u32_at(r, 0),
+            len: u32_at(r, 4),
+            pieces: (u32_at(r, 8), u32_at(r, 12)),
+            head: u16_at(r, 16),
+            tail: u16_at(r, 18),
+            seg5: u16_at(r, 20),
+            shape: match r[22] {
+                0 => Shape::Any,
+                1 => Shape::Exact,
+                2 => Shape::Prefix,
+                3 => Shape::General,
+                _ => Shape::Never,
+            },
+            flags: r[23],
+        }
     }
 
     /// The pattern text as compiled, from its arena.
-    pub fn text<'a>(&self, arena: &'a str) -> &'a str {
+    pub fn text<'a>(&self, arena: &'a [u8]) -> &'a str {
+        std::str::from_utf8(self.bytes(arena)).unwrap_or("")
+    }
+
+    /// The pattern text's bytes.
+    #[inline(always)]
+    fn bytes<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
         let start = self.off as usize;
-        arena.get(start..start + self.len as usize).unwrap_or("")
+        arena.get(start..start + self.len as usize).unwrap_or(&[])
     }
 
     /// Whether the pattern contains policy variables.
     pub fn has_variables(&self, arena: Arena<'_>) -> bool {
-        self.pieces(arena)
-            .iter()
-            .any(|p| matches!(p, Piece::Var(_)))
+        self.pieces(arena).any(|p| matches!(p, Piece::Var(_)))
     }
 
     /// Whether every policy variable in the pattern has a value (or default).
     pub fn resolvable(&self, arena: Arena<'_>, ctx: &Context) -> bool {
         self.pieces(arena)
-            .iter()
-            .all(|p| !matches!(p, Piece::Var(v) if resolve(v, arena, ctx).is_none()))
+            .all(|p| !matches!(p, Piece::Var(v) if resolve(&v, arena, ctx).is_none()))
     }
 
     /// A pattern that matches nothing (for ARNs a policy type rejects).
@@ -417,7 +521,7 @@ impl Pattern {
     fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
-        let pat = self.text(arena.text).as_bytes();
+        let pat = self.bytes(arena.text);
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
@@ -476,16 +580,17 @@ impl Pattern {
             return self.text(arena.text).to_owned();
         }
         let mut out = String::new();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         for p in self.pieces(arena) {
             match p {
-                Piece::Lit(off, len) => out.push_str(arena.str_at((*off, *len))),
+                Piece::Lit(off, len) => out.push_str(&text(arena.bytes_at((off, len)))),
                 Piece::Star { .. } => out.push('*'),
                 Piece::One { .. } => out.push('?'),
-                Piece::Var(v) => match resolve(v, arena, ctx) {
-                    Some(s) => out.push_str(s),
+                Piece::Var(v) => match resolve(&v, arena, ctx) {
+                    Some(s) => out.push_str(&text(s)),
                     None => {
                         out.push_str("${");
-                        out.push_str(arena.str_at(v.key));
+                        out.push_str(&text(arena.bytes_at(v.key)));
                         out.push('}');
                     }
                 },
@@ -505,9 +610,9 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a str> {
-    match ctx.single_hashed(v.hash, arena.str_at(v.key)) {
-        Some(s) => Some(s),
-        None => v.default.map(|d| arena.str_at(d)),
+fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a [u8]> {
+    match ctx.single_hashed(v.hash, arena.bytes_at(v.key)) {
+        Some(s) => Some(s.as_bytes()),
+        None => v.default.map(|d| arena.bytes_at(d)),
     }
 }
