@@ -170,6 +170,21 @@ impl Case {
             *list = fresh;
         }
         *request = request.clone();
+        request.read_ahead = crate::eval::ReadAhead(
+            identity_policies
+                .iter()
+                .chain(permission_boundaries.iter())
+                .chain(session_policy.iter())
+                .chain(resource_policy.iter())
+                .chain(
+                    [&*scps, &*rcps]
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|levels| levels.iter().flatten()),
+                )
+                .next()
+                .map(|p| p.pool.clone()),
+        );
     }
 
     /// The evaluation input for this case.

@@ -82,6 +82,8 @@ impl Default for Pool {
 /// A pool's sections, found once for the records of a policy.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct View<'a> {
+    /// The whole pool (to tell pools apart).
+    all: &'a [u8],
     hot: &'a [u8],
     patterns: &'a [u8],
     conditions: &'a [u8],
@@ -100,6 +102,12 @@ impl Pool {
         &self.bytes
     }
 
+    /// Whether `v` is a view of this pool.
+    #[inline]
+    pub fn is(&self, v: &View<'_>) -> bool {
+        std::ptr::eq(self.bytes.as_ptr(), v.all.as_ptr())
+    }
+
     /// The sections.
     #[inline]
     pub fn view(&self) -> View<'_> {
@@ -111,6 +119,7 @@ impl Pool {
         let at = |i: usize| u32_at(header, 4 * i) as usize;
         let section = |i: usize| b.get(at(i)..at(i + 1)).unwrap_or(&[]);
         View {
+            all: b,
             hot: section(0),
             patterns: section(1),
             conditions: section(3),
@@ -291,11 +300,11 @@ impl<'a> View<'a> {
 
     /// The principal entries of a span, with their text.
     #[inline(always)]
-    pub fn principals(&self, span: Span) -> impl Iterator<Item = (PrincipalKind, &'a str)> + 'a {
+    pub fn principals(&self, span: Span) -> impl Iterator<Item = (PrincipalKind, &'a [u8])> + 'a {
         let s = *self;
         (span.start..span.end)
             .filter_map(move |i| s.principal(i))
-            .map(move |(kind, off, len)| (kind, s.str_at(off, len)))
+            .map(move |(kind, off, len)| (kind, s.bytes_at(off, len)))
     }
 
     /// The text at `(offset, length)`.
@@ -303,11 +312,6 @@ impl<'a> View<'a> {
     pub fn bytes_at(&self, off: u32, len: u32) -> &'a [u8] {
         let off = off as usize;
         self.arena.text.get(off..off + len as usize).unwrap_or(&[])
-    }
-
-    /// The text at `(offset, length)`, as text.
-    pub fn str_at(&self, off: u32, len: u32) -> &'a str {
-        std::str::from_utf8(self.bytes_at(off, len)).unwrap_or("")
     }
 }
 

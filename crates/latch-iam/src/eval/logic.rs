@@ -10,7 +10,7 @@ use super::{
     Decision, EvalInput, Outcome, PolicyKind, PolicyList, PolicySlot, Reason, StatementRef,
 };
 use crate::ast::Effect;
-use crate::compile::CompiledPolicy;
+use crate::compile::{CompiledPolicy, View};
 
 /// Decides a request and reports the statements that decided it.
 pub fn evaluate<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) -> Decision {
@@ -77,8 +77,18 @@ impl Verdict {
     }
 }
 
-fn policy<P: ?Sized>(
-    p: &CompiledPolicy,
+/// The sections of `p`'s pool: `last` again when `p` shares its pool (as
+/// the policies of a batch case do), so they are found once per decision.
+fn view<'v, 'a>(p: &'a CompiledPolicy, last: &'v mut Option<View<'a>>) -> &'v View<'a> {
+    if !last.as_ref().is_some_and(|v| p.pool.is(v)) {
+        *last = None;
+    }
+    last.get_or_insert_with(|| p.pool.view())
+}
+
+fn policy<'a, P: ?Sized>(
+    p: &'a CompiledPolicy,
+    views: &mut Option<View<'a>>,
     input: &EvalInput<'_, P>,
     action_lc: Option<&[u8]>,
     role: Role,
@@ -87,7 +97,7 @@ fn policy<P: ?Sized>(
 ) -> Verdict {
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
-    let pool = p.pool.view();
+    let pool = view(p, views);
     // A statement's record is at its position in the policy.
     for (index, s) in (p.hot.start..p.hot.end)
         .filter_map(|i| pool.hot(i))
@@ -98,7 +108,7 @@ fn policy<P: ?Sized>(
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
             continue;
         }
-        if let Some(g) = applies(&s, &pool, input.request, action_lc, role) {
+        if let Some(g) = applies(&s, pool, input.request, action_lc, role) {
             if !quick {
                 let sid = p.statements.get(index).and_then(|c| c.sid.as_deref());
                 sink.hit(slot, index, sid, s.effect);
@@ -115,8 +125,10 @@ fn policy<P: ?Sized>(
     v
 }
 
-fn set<L: PolicyList + ?Sized, P: ?Sized>(
-    ps: &L,
+#[expect(clippy::too_many_arguments, reason = "the steps of one walk")]
+fn set<'a, L: PolicyList + ?Sized, P: ?Sized>(
+    ps: &'a L,
+    views: &mut Option<View<'a>>,
     input: &EvalInput<'_, P>,
     action_lc: Option<&[u8]>,
     role: Role,
@@ -127,7 +139,7 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
     let mut v = Verdict::default();
     for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
-        v.merge(policy(p, input, action_lc, role, slot, sink));
+        v.merge(policy(p, views, input, action_lc, role, slot, sink));
     }
     v
 }
@@ -140,6 +152,11 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
 fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     use std::hint::black_box;
     let r = input.request;
+    let mut last: *const u8 = std::ptr::null();
+    if let Some(pool) = &r.read_ahead.0 {
+        last = pool.bytes().as_ptr();
+        lines(pool.bytes(), |b| u64::from(*b));
+    }
     // Values, not references: a reference would not read the memory.
     lines(r.action.as_bytes(), |b| u64::from(*b));
     lines(r.resource.as_bytes(), |b| u64::from(*b));
@@ -155,7 +172,6 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             .map(|a| a.as_bytes().first().copied()),
     );
     r.context.touch();
-    let mut last: *const u8 = std::ptr::null();
     let mut pool = |p: &CompiledPolicy| {
         let bytes = p.pool.bytes();
         if !std::ptr::eq(bytes.as_ptr(), last) {
@@ -190,9 +206,11 @@ fn run<P: PolicyList + ?Sized>(
     let mut buf = [0u8; 128];
     let action_lc = lowercase(&req.action, &mut buf);
     let has_boundary = !input.permission_boundaries.is_empty();
+    let mut views = None;
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
     let identity = set(
         input.identity_policies,
+        &mut views,
         input,
         action_lc,
         Role::Identity,
@@ -205,6 +223,7 @@ fn run<P: PolicyList + ?Sized>(
     }
     let boundary = set(
         input.permission_boundaries,
+        &mut views,
         input,
         action_lc,
         Role::Identity,
@@ -222,7 +241,15 @@ fn run<P: PolicyList + ?Sized>(
                 level: None,
                 index: 0,
             };
-            Some(policy(p, input, action_lc, Role::Identity, slot, sink))
+            Some(policy(
+                p,
+                &mut views,
+                input,
+                action_lc,
+                Role::Identity,
+                slot,
+                sink,
+            ))
         }
         None => None,
     };
@@ -235,6 +262,7 @@ fn run<P: PolicyList + ?Sized>(
             };
             policy(
                 p,
+                &mut views,
                 input,
                 action_lc,
                 Role::Resource { has_boundary },
@@ -260,6 +288,7 @@ fn run<P: PolicyList + ?Sized>(
     for (level, ps) in scps.iter().enumerate() {
         let v = set(
             ps.as_slice(),
+            &mut views,
             input,
             action_lc,
             Role::Identity,
@@ -278,6 +307,7 @@ fn run<P: PolicyList + ?Sized>(
     for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
         denied |= set(
             ps.as_slice(),
+            &mut views,
             input,
             action_lc,
             Role::Rcp,

@@ -169,6 +169,6 @@ fn best_grant(p: &CompiledPrincipal, req: &Request) -> Option<Grant> {
     }
     p.entries
         .iter()
-        .filter_map(|(kind, value)| entry_grant(*kind, value, &req.principal))
+        .filter_map(|(kind, value)| entry_grant(*kind, value.as_bytes(), &req.principal))
         .max()
 }

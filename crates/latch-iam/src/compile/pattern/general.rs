@@ -46,47 +46,39 @@ impl Pattern {
                     ends && glob_bytes(pat, text, h, seg5, fold)
                 }
                 true => {
+                    // Each piece is read and each variable looked up once,
+                    // not at every step of the match.
+                    const MAX: usize = 8;
                     let n = self.piece_count();
-                    let piece = |i: usize| -> Option<Piece> {
-                        if i >= n {
-                            return None;
-                        }
-                        arena.piece(self.pieces.0 + u32::try_from(i).ok()?)
-                    };
-                    // Each variable is looked up once, not at every step of
-                    // the match; its value is kept at its piece's position.
-                    const MAX: usize = 16;
-                    let mut values: [&[u8]; MAX] = [&[]; MAX];
-                    for (i, p) in self.pieces(arena).enumerate() {
-                        if let Piece::Var(v) = p {
-                            let Some(value) = resolve(&v, arena, ctx) else {
-                                return false;
-                            };
-                            if let Some(slot) = values.get_mut(i) {
-                                *slot = value;
-                            }
-                        }
-                    }
-                    if n > MAX {
-                        let tok = |i: usize| -> Option<Tok<'_>> {
-                            Some(match piece(i)? {
-                                Piece::Lit(off, len) => Tok::Lit(arena.bytes_at((off, len))),
-                                Piece::Star { seg } => Tok::Star(seg),
-                                Piece::One { seg } => Tok::One(seg),
-                                Piece::Var(v) => Tok::Lit(resolve(&v, arena, ctx).unwrap_or(&[])),
-                            })
-                        };
-                        return glob(tok, text, fold);
-                    }
-                    let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match piece(i)? {
+                    let tok_of = |p: Piece| -> Option<Tok<'_>> {
+                        Some(match p {
                             Piece::Lit(off, len) => Tok::Lit(arena.bytes_at((off, len))),
                             Piece::Star { seg } => Tok::Star(seg),
                             Piece::One { seg } => Tok::One(seg),
-                            Piece::Var(_) => Tok::Lit(values.get(i).copied().unwrap_or_default()),
+                            Piece::Var(v) => Tok::Lit(resolve(&v, arena, ctx)?),
                         })
                     };
-                    glob(tok, text, fold)
+                    if n > MAX {
+                        if self.pieces(arena).any(|p| tok_of(p).is_none()) {
+                            return false;
+                        }
+                        let tok = |i: usize| -> Option<Tok<'_>> {
+                            if i >= n {
+                                return None;
+                            }
+                            tok_of(arena.piece(self.pieces.0 + u32::try_from(i).ok()?)?)
+                        };
+                        return glob(tok, text, fold);
+                    }
+                    let mut toks = [Tok::Star(false); MAX];
+                    for (slot, p) in toks.iter_mut().zip(self.pieces(arena)) {
+                        match tok_of(p) {
+                            Some(t) => *slot = t,
+                            None => return false,
+                        }
+                    }
+                    let toks = toks.get(..n).unwrap_or(&[]);
+                    glob(|i| toks.get(i).copied(), text, fold)
                 }
             },
         }

@@ -1,0 +1,92 @@
+//! Patterns and pieces as a compiled policy's pool stores them: fixed-size
+//! little-endian records (see `compile::codec`).
+
+use super::{Pattern, Piece, Shape, Var, PATTERN, PIECE};
+
+impl Piece {
+    /// The piece as stored: a tag, a flag, then up to five `u32`s.
+    pub(crate) fn encode(&self) -> [u8; PIECE] {
+        let mut r = [0u8; PIECE];
+        let (tag, flag, words): (u8, bool, [u32; 5]) = match *self {
+            Piece::Lit(off, len) => (0, false, [off, len, 0, 0, 0]),
+            Piece::Star { seg } => (1, seg, [0; 5]),
+            Piece::One { seg } => (2, seg, [0; 5]),
+            Piece::Var(v) => {
+                let (d, has) = match v.default {
+                    Some(d) => (d, true),
+                    None => ((0, 0), false),
+                };
+                (3, has, [v.key.0, v.key.1, v.hash, d.0, d.1])
+            }
+        };
+        r[0] = tag;
+        r[1] = u8::from(flag);
+        for (i, w) in words.iter().enumerate() {
+            crate::compile::codec::put(&mut r, 4 + 4 * i, &w.to_le_bytes());
+        }
+        r
+    }
+
+    /// Reads a piece written by [`Self::encode`].
+    #[inline(always)]
+    pub(crate) fn decode(r: &[u8; PIECE]) -> Self {
+        use crate::compile::codec::u32_at;
+        let flag = r[1] != 0;
+        match r[0] {
+            0 => Piece::Lit(u32_at(r, 4), u32_at(r, 8)),
+            1 => Piece::Star { seg: flag },
+            2 => Piece::One { seg: flag },
+            _ => Piece::Var(Var {
+                key: (u32_at(r, 4), u32_at(r, 8)),
+                hash: u32_at(r, 12),
+                default: flag.then(|| (u32_at(r, 16), u32_at(r, 20))),
+            }),
+        }
+    }
+}
+
+impl Pattern {
+    /// The pattern as stored in a pool: [`PATTERN`] bytes.
+    pub(crate) fn encode(&self) -> [u8; PATTERN] {
+        use crate::compile::codec::put;
+        let mut r = [0u8; PATTERN];
+        put(&mut r, 0, &self.off.to_le_bytes());
+        put(&mut r, 4, &self.len.to_le_bytes());
+        put(&mut r, 8, &self.pieces.0.to_le_bytes());
+        put(&mut r, 12, &self.pieces.1.to_le_bytes());
+        put(&mut r, 16, &self.head.to_le_bytes());
+        put(&mut r, 18, &self.tail.to_le_bytes());
+        put(&mut r, 20, &self.seg5.to_le_bytes());
+        r[22] = match self.shape {
+            Shape::Any => 0,
+            Shape::Exact => 1,
+            Shape::Prefix => 2,
+            Shape::General => 3,
+            Shape::Never => 4,
+        };
+        r[23] = self.flags;
+        r
+    }
+
+    /// Reads a pattern written by [`Self::encode`].
+    #[inline(always)]
+    pub(crate) fn decode(r: &[u8; PATTERN]) -> Self {
+        use crate::compile::codec::{u16_at, u32_at};
+        Self {
+            off: u32_at(r, 0),
+            len: u32_at(r, 4),
+            pieces: (u32_at(r, 8), u32_at(r, 12)),
+            head: u16_at(r, 16),
+            tail: u16_at(r, 18),
+            seg5: u16_at(r, 20),
+            shape: match r[22] {
+                0 => Shape::Any,
+                1 => Shape::Exact,
+                2 => Shape::Prefix,
+                3 => Shape::General,
+                _ => Shape::Never,
+            },
+            flags: r[23],
+        }
+    }
+}
