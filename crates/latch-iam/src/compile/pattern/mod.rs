@@ -445,7 +445,7 @@ impl Pattern {
 
     /// [`Self::matches`] on the bytes of a text.
     #[inline(always)]
-    fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
+    pub(crate) fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
         let pat = self.bytes(arena.text);
@@ -539,7 +539,7 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
 
 fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a [u8]> {
     match ctx.single_hashed(v.hash, arena.bytes_at(v.key)) {
-        Some(s) => Some(s.as_bytes()),
+        Some(s) => Some(s),
         None => v.default.map(|d| arena.bytes_at(d)),
     }
 }
