@@ -4,7 +4,7 @@
 //! section in the order evaluation reads them, so that a decision reads
 //! one run of memory, reached through one pointer.
 
-use super::codec::{put, record, u32_at, u64_at};
+use super::codec::{put, u32_at, u64_at};
 use super::pattern::{Arena, Pattern, PatternArena, PATTERN};
 use super::{Bools, CompiledCondition, CondValues, HotStatement, Span};
 use crate::ast::{Effect, Operator, PrincipalKind, SetQualifier, ALL_BASE_OPERATORS};
@@ -79,17 +79,27 @@ impl Default for Pool {
     }
 }
 
-/// A pool's sections, found once for the records of a policy.
+/// Where a pool's sections start, from its header.
+#[derive(Debug, Clone, Copy)]
+struct Sections {
+    hot: u32,
+    patterns: u32,
+    pieces: u32,
+    conditions: u32,
+    principals: u32,
+    scalars: u32,
+    cidrs: u32,
+    text: u32,
+    end: u32,
+}
+
+/// A pool's sections, found once for the records of a decision.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct View<'a> {
-    /// The whole pool (to tell pools apart).
+    /// The whole pool.
     all: &'a [u8],
-    hot: &'a [u8],
-    patterns: &'a [u8],
-    conditions: &'a [u8],
-    principals: &'a [u8],
-    scalars: &'a [u8],
-    cidrs: &'a [u8],
+    /// Where the sections start in it (see [`Pool::bytes`]).
+    at: Sections,
     /// Pieces and text, for matching patterns.
     pub arena: Arena<'a>,
     /// What a decision seldom reads.
@@ -116,19 +126,25 @@ impl Pool {
             .get(..HEADER)
             .and_then(|h| <&[u8; HEADER]>::try_from(h).ok())
             .unwrap_or(&[0; HEADER]);
-        let at = |i: usize| u32_at(header, 4 * i) as usize;
-        let section = |i: usize| b.get(at(i)..at(i + 1)).unwrap_or(&[]);
+        let w = |i: usize| u32_at(header, 4 * i);
+        let at = Sections {
+            hot: w(0),
+            patterns: w(1),
+            pieces: w(2),
+            conditions: w(3),
+            principals: w(4),
+            scalars: w(5),
+            cidrs: w(6),
+            text: w(7),
+            end: w(8),
+        };
+        let section = |from: u32, to: u32| b.get(from as usize..to as usize).unwrap_or(&[]);
         View {
             all: b,
-            hot: section(0),
-            patterns: section(1),
-            conditions: section(3),
-            principals: section(4),
-            scalars: section(5),
-            cidrs: section(6),
+            at,
             arena: Arena {
-                text: section(7),
-                pieces: section(2),
+                text: section(at.text, at.end),
+                pieces: section(at.pieces, at.conditions),
                 parts: &self.cold.parts,
                 cold: self.cold.arena.as_deref(),
             },
@@ -139,10 +155,13 @@ impl Pool {
     /// The typed arrays again (to merge pools).
     pub fn thaw(&self) -> Builder {
         let v = self.view();
-        let all = |section: &[u8], size: usize| 0..u32::try_from(section.len() / size).unwrap_or(0);
+        let a = v.at;
+        let all = |from: u32, to: u32, size: usize| 0..to.saturating_sub(from) / size as u32;
         Builder {
-            hot: all(v.hot, HOT).filter_map(|i| v.hot(i)).collect(),
-            patterns: all(v.patterns, PATTERN)
+            hot: all(a.hot, a.patterns, HOT)
+                .filter_map(|i| v.hot(i))
+                .collect(),
+            patterns: all(a.patterns, a.pieces, PATTERN)
                 .filter_map(|i| v.pattern(i))
                 .collect(),
             arena: PatternArena {
@@ -151,13 +170,17 @@ impl Pool {
                 parts: self.cold.parts.clone(),
                 cold: self.cold.arena.clone(),
             },
-            conditions: all(v.conditions, CONDITION)
+            conditions: all(a.conditions, a.principals, CONDITION)
                 .filter_map(|i| v.condition(i))
                 .collect(),
-            scalars: all(v.scalars, SCALAR).filter_map(|i| v.scalar(i)).collect(),
-            cidrs: all(v.cidrs, CIDR).filter_map(|i| v.cidr(i)).collect(),
+            scalars: all(a.scalars, a.cidrs, SCALAR)
+                .filter_map(|i| v.scalar(i))
+                .collect(),
+            cidrs: all(a.cidrs, a.text, CIDR)
+                .filter_map(|i| v.cidr(i))
+                .collect(),
             blobs: self.cold.blobs.clone(),
-            principals: all(v.principals, PRINCIPAL)
+            principals: all(a.principals, a.scalars, PRINCIPAL)
                 .filter_map(|i| v.principal(i))
                 .collect(),
             labels: self.cold.labels.clone(),
@@ -229,17 +252,27 @@ impl Builder {
     }
 }
 
+/// Record `i` of `N` bytes in the section at `base` of `all`.
+// INVARIANT: spans in records and policies only name records of their
+// section, so `i` stays inside it (past the whole pool, nothing is read).
+#[inline(always)]
+fn record<const N: usize>(all: &[u8], base: u32, i: u32) -> Option<&[u8; N]> {
+    let at = base as usize + i as usize * N;
+    all.get(at..at + N)
+        .and_then(|r| <&[u8; N]>::try_from(r).ok())
+}
+
 impl<'a> View<'a> {
     /// Statement record `i`.
     #[inline(always)]
     pub fn hot(&self, i: u32) -> Option<HotStatement> {
-        record::<HOT>(self.hot, i).map(HotStatement::decode)
+        record::<HOT>(self.all, self.at.hot, i).map(HotStatement::decode)
     }
 
     /// Pattern `i`.
     #[inline(always)]
     pub fn pattern(&self, i: u32) -> Option<Pattern> {
-        record::<PATTERN>(self.patterns, i).map(Pattern::decode)
+        record::<PATTERN>(self.all, self.at.patterns, i).map(Pattern::decode)
     }
 
     /// The patterns of a span.
@@ -252,7 +285,7 @@ impl<'a> View<'a> {
     /// Condition `i`.
     #[inline(always)]
     pub fn condition(&self, i: u32) -> Option<CompiledCondition> {
-        record::<CONDITION>(self.conditions, i).map(CompiledCondition::decode)
+        record::<CONDITION>(self.all, self.at.conditions, i).map(CompiledCondition::decode)
     }
 
     /// The conditions of a span.
@@ -265,7 +298,7 @@ impl<'a> View<'a> {
     /// Scalar `i`.
     #[inline(always)]
     pub fn scalar(&self, i: u32) -> Option<u64> {
-        record::<SCALAR>(self.scalars, i).map(|r| u64_at(r, 0))
+        record::<SCALAR>(self.all, self.at.scalars, i).map(|r| u64_at(r, 0))
     }
 
     /// The scalars of a span.
@@ -276,7 +309,7 @@ impl<'a> View<'a> {
 
     /// CIDR block `i`.
     pub fn cidr(&self, i: u32) -> Option<Cidr> {
-        record::<CIDR>(self.cidrs, i).map(Cidr::decode)
+        record::<CIDR>(self.all, self.at.cidrs, i).map(Cidr::decode)
     }
 
     /// The CIDR blocks of a span.
@@ -288,7 +321,7 @@ impl<'a> View<'a> {
     /// Principal entry `i`: kind, offset and length of its text.
     #[inline(always)]
     pub fn principal(&self, i: u32) -> Option<(PrincipalKind, u32, u32)> {
-        let r = record::<PRINCIPAL>(self.principals, i)?;
+        let r = record::<PRINCIPAL>(self.all, self.at.principals, i)?;
         let kind = match r[0] {
             0 => PrincipalKind::Aws,
             1 => PrincipalKind::Service,

@@ -336,7 +336,7 @@ impl Context {
 
     /// Reads every line of what a decision reads of it (see `logic::touch`).
     pub(crate) fn touch(&self) {
-        super::prefetch::lines(&self.packed, |b| u64::from(*b));
+        super::prefetch::byte_lines(&self.packed);
     }
 
     /// The value of a key given in lowercase with its [`key_hash`], as

@@ -4,7 +4,8 @@
 
 use super::glob::{glob, glob_bytes, Tok};
 use super::text::sixth_part_start;
-use super::{eq, resolve, Arena, Pattern, Piece, Shape, SEG5_FAR};
+use super::{eq, resolve, Arena, Pattern, Piece, Shape, PIECE, SEG5_FAR};
+use crate::compile::codec::u32_at;
 use crate::eval::Context;
 
 impl Pattern {
@@ -70,12 +71,24 @@ impl Pattern {
                         };
                         return glob(tok, text, fold);
                     }
+                    // The records read in place: literals and wildcards
+                    // without building a `Piece` first.
                     let mut toks = [Tok::Star(false); MAX];
-                    for (slot, p) in toks.iter_mut().zip(self.pieces(arena)) {
-                        match tok_of(p) {
-                            Some(t) => *slot = t,
-                            None => return false,
-                        }
+                    let (from, to) = (self.pieces.0 as usize, self.pieces.1 as usize);
+                    let raw = arena.pieces.get(from * PIECE..to * PIECE).unwrap_or(&[]);
+                    for (slot, r) in toks.iter_mut().zip(raw.chunks_exact(PIECE)) {
+                        let Some(r) = r.first_chunk::<PIECE>() else {
+                            return false;
+                        };
+                        *slot = match r[0] {
+                            0 => Tok::Lit(arena.bytes_at((u32_at(r, 4), u32_at(r, 8)))),
+                            1 => Tok::Star(r[1] != 0),
+                            2 => Tok::One(r[1] != 0),
+                            _ => match tok_of(Piece::decode(r)) {
+                                Some(t) => t,
+                                None => return false,
+                            },
+                        };
                     }
                     let toks = toks.get(..n).unwrap_or(&[]);
                     glob(|i| toks.get(i).copied(), text, fold)
