@@ -138,14 +138,24 @@ pub struct Context {
 /// multivalued spans `m` (`u32` each), then `n` key hashes (`u32`), `n`
 /// entries of four `u32`s (key offset, key length with [`MANY`] for a
 /// multivalued key, then the value's offset and length, or its range of
-/// spans), `m` spans (offset, length), then the text.
+/// spans), `m` spans (offset, length), then the text. With at most
+/// [`TABLE_KEYS`] keys, a hash table of `t` bytes (a power of two, at least
+/// twice `n`; `t` is the third `u32` of the header) comes before the text:
+/// each byte is an entry's index plus one, or zero, at the slot its hash
+/// picks or the next free one; a lookup reads one or two slots instead of
+/// comparing every hash.
 #[derive(Clone, Copy)]
 struct Packed<'a> {
     hashes: &'a [u8],
     entries: &'a [u8],
     many: &'a [u8],
+    table: &'a [u8],
     text: &'a [u8],
 }
+
+/// The most keys a context's hash table indexes (its slots are bytes);
+/// a larger context is searched by key.
+const TABLE_KEYS: usize = 64;
 
 /// Marks a multivalued entry in its key length.
 const MANY: u32 = 1 << 31;
@@ -157,14 +167,16 @@ impl<'a> Packed<'a> {
                 .and_then(|w| <[u8; 4]>::try_from(w).ok())
                 .map_or(0, u32::from_le_bytes) as usize
         };
-        let (n, m) = (word(0), word(4));
-        let entries = 8 + 4 * n;
+        let (n, m, t) = (word(0), word(4), word(8));
+        let entries = 12 + 4 * n;
         let many = entries + 16 * n;
-        let text = many + 8 * m;
+        let table = many + 8 * m;
+        let text = table + t;
         Self {
-            hashes: b.get(8..entries).unwrap_or(&[]),
+            hashes: b.get(12..entries).unwrap_or(&[]),
             entries: b.get(entries..many).unwrap_or(&[]),
-            many: b.get(many..text).unwrap_or(&[]),
+            many: b.get(many..table).unwrap_or(&[]),
+            table: b.get(table..text).unwrap_or(&[]),
             text: b.get(text..).unwrap_or(&[]),
         }
     }
@@ -187,14 +199,22 @@ impl<'a> Packed<'a> {
         ))
     }
 
-    /// Finds a key (lowercase) by its [`key_hash`].
+    /// Finds a key (lowercase) by its [`key_hash`], through the table.
     fn find(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
         use crate::compile::codec::u32_at;
-        for (i, h) in self.hashes.chunks_exact(4).enumerate() {
-            if <[u8; 4]>::try_from(h).map_or(0, u32::from_le_bytes) != hash {
+        let mask = self.table.len().wrapping_sub(1);
+        let mut at = hash as usize;
+        // INVARIANT: the table has a free slot (it is at least twice as
+        // large as the keys), so the probe ends; `take` bounds it anyway.
+        for _ in 0..self.table.len() {
+            at &= mask;
+            let i = u32::from(*self.table.get(at)?).checked_sub(1)?;
+            at += 1;
+            let h = crate::compile::codec::record::<4>(self.hashes, i).map(|h| u32_at(h, 0));
+            if h != Some(hash) {
                 continue;
             }
-            let e = crate::compile::codec::record::<16>(self.entries, u32::try_from(i).ok()?)?;
+            let e = crate::compile::codec::record::<16>(self.entries, i)?;
             let klen = u32_at(e, 4);
             if !crate::compile::pattern::same(self.bytes_at(u32_at(e, 0), klen & !MANY), key_lc) {
                 continue;
@@ -208,6 +228,27 @@ impl<'a> Packed<'a> {
         }
         None
     }
+}
+
+/// The hash table of [`Packed`] for `hashes`: empty past [`TABLE_KEYS`].
+fn table(hashes: &[u32]) -> Vec<u8> {
+    if hashes.len() > TABLE_KEYS {
+        return Vec::new();
+    }
+    let size = (hashes.len() * 2).next_power_of_two().max(4);
+    let mut t = vec![0u8; size];
+    for (i, h) in hashes.iter().enumerate() {
+        let mut at = *h as usize;
+        for _ in 0..size {
+            at &= size - 1;
+            if let Some(slot @ 0) = t.get_mut(at) {
+                *slot = u8::try_from(i + 1).unwrap_or(0);
+                break;
+            }
+            at += 1;
+        }
+    }
+    t
 }
 
 impl Context {
@@ -231,8 +272,10 @@ impl Context {
         let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
         let mut out =
             Vec::with_capacity(8 + 20 * self.entries.len() + 8 * self.many.len() + self.buf.len());
+        let table = table(&self.hashes);
         out.extend_from_slice(&n(self.entries.len()).to_le_bytes());
         out.extend_from_slice(&n(self.many.len()).to_le_bytes());
+        out.extend_from_slice(&n(table.len()).to_le_bytes());
         for h in &self.hashes {
             out.extend_from_slice(&h.to_le_bytes());
         }
@@ -249,6 +292,7 @@ impl Context {
             out.extend_from_slice(&off.to_le_bytes());
             out.extend_from_slice(&len.to_le_bytes());
         }
+        out.extend_from_slice(&table);
         out.extend_from_slice(self.buf.as_bytes());
         self.packed = out.into_boxed_slice();
     }
@@ -262,7 +306,7 @@ impl Context {
     /// so comparing hashes in turn beats comparing strings in a binary
     /// search; the text is compared only on a hash match.
     fn find_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
-        if self.hashes.len() > 64 {
+        if self.hashes.len() > TABLE_KEYS {
             let i = self.find(key_lc).ok()?;
             return self.entries.get(i).map(|e| e.1);
         }
