@@ -262,6 +262,17 @@ fn record<const N: usize>(all: &[u8], base: u32, i: u32) -> Option<&[u8; N]> {
         .and_then(|r| <&[u8; N]>::try_from(r).ok())
 }
 
+/// The records of `span` in the section at `base` of `all`: one bounds
+/// check for the span rather than one per record.
+#[inline(always)]
+fn records<const N: usize>(all: &[u8], base: u32, span: Span) -> impl Iterator<Item = &[u8; N]> {
+    let base = base as usize;
+    let bytes = all
+        .get(base + span.start as usize * N..base + span.end as usize * N)
+        .unwrap_or(&[]);
+    bytes.chunks_exact(N).filter_map(|r| r.first_chunk::<N>())
+}
+
 impl<'a> View<'a> {
     /// Statement record `i`.
     #[inline(always)]
@@ -280,6 +291,19 @@ impl<'a> View<'a> {
     pub fn patterns(&self, span: Span) -> impl Iterator<Item = Pattern> + 'a {
         let s = *self;
         (span.start..span.end).filter_map(move |i| s.pattern(i))
+    }
+
+    /// [`Self::patterns`] for longer spans (a statement's actions): one
+    /// bounds check for the span rather than one per pattern.
+    #[inline(always)]
+    pub fn pattern_run(&self, span: Span) -> impl Iterator<Item = Pattern> + 'a {
+        records::<PATTERN>(self.all, self.at.patterns, span).map(Pattern::decode)
+    }
+
+    /// The statement records of a span.
+    #[inline(always)]
+    pub fn hots(&self, span: Span) -> impl Iterator<Item = HotStatement> + 'a {
+        records::<HOT>(self.all, self.at.hot, span).map(HotStatement::decode)
     }
 
     /// Condition `i`.

@@ -99,10 +99,7 @@ fn policy<'a, P: ?Sized>(
     let quick = sink.stop_at_deny();
     let pool = view(p, views);
     // A statement's record is at its position in the policy.
-    for (index, s) in (p.hot.start..p.hot.end)
-        .filter_map(|i| pool.hot(i))
-        .enumerate()
-    {
+    for (index, s) in pool.hots(p.hot).enumerate() {
         // Not recording: once an allow with the strongest grant is found,
         // further Allow statements cannot change the decision.
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {

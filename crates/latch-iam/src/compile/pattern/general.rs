@@ -17,8 +17,8 @@ impl Pattern {
         pat: &[u8],
         text: &[u8],
         ctx: &Context,
+        fold: bool,
     ) -> bool {
-        let fold = self.fold();
         let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
         match self.shape {
             Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,

@@ -446,21 +446,27 @@ impl Pattern {
     /// [`Self::matches`] on the bytes of a text.
     #[inline(always)]
     pub(crate) fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
+        self.matches_folding(arena, text, ctx, self.fold())
+    }
+
+    /// [`Self::matches_bytes`], comparing without regard to case if `fold`.
+    #[inline(always)]
+    fn matches_folding(&self, arena: Arena<'_>, text: &[u8], ctx: &Context, fold: bool) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
         let pat = self.bytes(arena.text);
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
-            Shape::Exact => eq(self.fold(), pat, text),
+            Shape::Exact => eq(fold, pat, text),
             Shape::Prefix => {
                 let n = self.head as usize;
                 match (pat.get(..n), text.get(..n)) {
-                    (Some(p), Some(t)) => eq(self.fold(), p, t),
+                    (Some(p), Some(t)) => eq(fold, p, t),
                     _ => false,
                 }
             }
-            Shape::General => self.matches_general(arena, pat, text, ctx),
+            Shape::General => self.matches_general(arena, pat, text, ctx, fold),
         }
     }
 
@@ -491,11 +497,7 @@ impl Pattern {
         ctx: &Context,
     ) -> bool {
         if self.fold() && !self.has_pieces() {
-            let exact = Self {
-                flags: self.flags & !FOLD,
-                ..*self
-            };
-            exact.matches_bytes(arena, text_lc, ctx)
+            self.matches_folding(arena, text_lc, ctx, false)
         } else {
             self.matches(arena, text, ctx)
         }
