@@ -8,6 +8,7 @@ pub(crate) mod codec;
 mod err;
 pub mod pattern;
 mod pool;
+mod records;
 mod share;
 mod values;
 

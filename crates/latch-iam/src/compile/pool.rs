@@ -5,9 +5,9 @@
 //! one run of memory, reached through one pointer.
 
 use super::codec::{put, u32_at, u64_at};
-use super::pattern::{Arena, Pattern, PatternArena, PATTERN};
-use super::{Bools, CompiledCondition, CondValues, HotStatement, Span};
-use crate::ast::{Effect, Operator, PrincipalKind, SetQualifier, ALL_BASE_OPERATORS};
+use super::pattern::{Arena, Pattern, PatternArena, PATTERN, PATTERN_NARROW};
+use super::{CompiledCondition, HotStatement, Span};
+use crate::ast::PrincipalKind;
 use crate::eval::ip::Cidr;
 use std::sync::Arc;
 
@@ -37,8 +37,10 @@ pub(crate) struct Builder {
 }
 
 /// The sizes of the packed records.
-const HOT: usize = 44;
-const CONDITION: usize = 24;
+pub(super) const HOT: usize = 44;
+/// A narrow statement record: spans as a `u16` start and a `u8` length.
+pub(super) const HOT_NARROW: usize = 21;
+pub(super) const CONDITION: usize = 24;
 const SCALAR: usize = 8;
 const CIDR: usize = 20;
 const PRINCIPAL: usize = 12;
@@ -46,7 +48,8 @@ const PRINCIPAL: usize = 12;
 /// The sections of a packed pool, in order; their start offsets (and the
 /// end of the last) make its header.
 const SECTIONS: usize = 8;
-const HEADER: usize = 4 * (SECTIONS + 1);
+/// The section starts, the end, then 1 if the records are narrow.
+const HEADER: usize = 4 * (SECTIONS + 2);
 
 /// What compiled policies share, ready for evaluation. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -91,6 +94,9 @@ struct Sections {
     cidrs: u32,
     text: u32,
     end: u32,
+    /// Statement and pattern records are narrow ([`HOT_NARROW`],
+    /// [`PATTERN_NARROW`] bytes): every record of the pool fits.
+    narrow: bool,
 }
 
 /// A pool's sections, found once for the records of a decision.
@@ -137,6 +143,7 @@ impl Pool {
             cidrs: w(6),
             text: w(7),
             end: w(8),
+            narrow: w(9) != 0,
         };
         let section = |from: u32, to: u32| b.get(from as usize..to as usize).unwrap_or(&[]);
         View {
@@ -158,12 +165,16 @@ impl Pool {
         let a = v.at;
         let all = |from: u32, to: u32, size: usize| 0..to.saturating_sub(from) / size as u32;
         Builder {
-            hot: all(a.hot, a.patterns, HOT)
+            hot: all(a.hot, a.patterns, if a.narrow { HOT_NARROW } else { HOT })
                 .filter_map(|i| v.hot(i))
                 .collect(),
-            patterns: all(a.patterns, a.pieces, PATTERN)
-                .filter_map(|i| v.pattern(i))
-                .collect(),
+            patterns: all(
+                a.patterns,
+                a.pieces,
+                if a.narrow { PATTERN_NARROW } else { PATTERN },
+            )
+            .filter_map(|i| v.pattern(i))
+            .collect(),
             arena: PatternArena {
                 text: String::from_utf8_lossy(v.arena.text).into_owned(),
                 pieces: v.arena.pieces.to_vec(),
@@ -191,9 +202,20 @@ impl Pool {
 impl Builder {
     /// Packs the arrays into one allocation.
     pub fn freeze(self) -> Pool {
+        let narrow_hot: Option<Vec<_>> = self.hot.iter().map(|h| h.encode_narrow()).collect();
+        let narrow_patterns: Option<Vec<_>> =
+            self.patterns.iter().map(|p| p.encode_narrow()).collect();
+        let narrow = match (narrow_hot, narrow_patterns) {
+            (Some(h), Some(p)) => Some((h, p)),
+            _ => None,
+        };
+        let (hot_size, pattern_size) = match narrow {
+            Some(_) => (HOT_NARROW, PATTERN_NARROW),
+            None => (HOT, PATTERN),
+        };
         let sizes = [
-            self.hot.len() * HOT,
-            self.patterns.len() * PATTERN,
+            self.hot.len() * hot_size,
+            self.patterns.len() * pattern_size,
             self.arena.pieces.len(),
             self.conditions.len() * CONDITION,
             self.principals.len() * PRINCIPAL,
@@ -211,11 +233,24 @@ impl Builder {
         for start in starts {
             out.extend_from_slice(&start.to_le_bytes());
         }
-        for h in &self.hot {
-            out.extend_from_slice(&h.encode());
-        }
-        for p in &self.patterns {
-            out.extend_from_slice(&p.encode());
+        out.extend_from_slice(&u32::from(narrow.is_some()).to_le_bytes());
+        match narrow {
+            Some((hot, patterns)) => {
+                for h in &hot {
+                    out.extend_from_slice(h);
+                }
+                for p in &patterns {
+                    out.extend_from_slice(p);
+                }
+            }
+            None => {
+                for h in &self.hot {
+                    out.extend_from_slice(&h.encode());
+                }
+                for p in &self.patterns {
+                    out.extend_from_slice(&p.encode());
+                }
+            }
         }
         out.extend_from_slice(&self.arena.pieces);
         for c in &self.conditions {
@@ -262,48 +297,95 @@ fn record<const N: usize>(all: &[u8], base: u32, i: u32) -> Option<&[u8; N]> {
         .and_then(|r| <&[u8; N]>::try_from(r).ok())
 }
 
-/// The records of `span` in the section at `base` of `all`: one bounds
-/// check for the span rather than one per record.
-#[inline(always)]
-fn records<const N: usize>(all: &[u8], base: u32, span: Span) -> impl Iterator<Item = &[u8; N]> {
-    let base = base as usize;
-    let bytes = all
-        .get(base + span.start as usize * N..base + span.end as usize * N)
-        .unwrap_or(&[]);
-    bytes.chunks_exact(N).filter_map(|r| r.first_chunk::<N>())
+/// A record kept narrow or wide.
+pub(crate) trait Record: Sized {
+    /// Reads record `i` of the section at `base`.
+    fn read(all: &[u8], narrow: bool, base: u32, i: u32) -> Option<Self>;
+}
+
+impl Record for Pattern {
+    #[inline(always)]
+    fn read(all: &[u8], narrow: bool, base: u32, i: u32) -> Option<Self> {
+        if narrow {
+            record::<PATTERN_NARROW>(all, base, i).map(Pattern::decode_narrow)
+        } else {
+            record::<PATTERN>(all, base, i).map(Pattern::decode)
+        }
+    }
+}
+
+impl Record for HotStatement {
+    #[inline(always)]
+    fn read(all: &[u8], narrow: bool, base: u32, i: u32) -> Option<Self> {
+        if narrow {
+            record::<HOT_NARROW>(all, base, i).map(HotStatement::decode_narrow)
+        } else {
+            record::<HOT>(all, base, i).map(HotStatement::decode)
+        }
+    }
+}
+
+/// The records of a span, in order.
+pub(crate) struct Records<'a, T> {
+    all: &'a [u8],
+    base: u32,
+    next: u32,
+    end: u32,
+    narrow: bool,
+    of: std::marker::PhantomData<T>,
+}
+
+impl<'a, T> Records<'a, T> {
+    #[inline(always)]
+    fn new(view: &View<'a>, base: u32, span: Span) -> Self {
+        Self {
+            all: view.all,
+            base,
+            next: span.start,
+            end: span.end,
+            narrow: view.at.narrow,
+            of: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Record> Iterator for Records<'_, T> {
+    type Item = T;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<T> {
+        if self.next >= self.end {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        T::read(self.all, self.narrow, self.base, i)
+    }
 }
 
 impl<'a> View<'a> {
     /// Statement record `i`.
     #[inline(always)]
     pub fn hot(&self, i: u32) -> Option<HotStatement> {
-        record::<HOT>(self.all, self.at.hot, i).map(HotStatement::decode)
+        HotStatement::read(self.all, self.at.narrow, self.at.hot, i)
     }
 
     /// Pattern `i`.
     #[inline(always)]
     pub fn pattern(&self, i: u32) -> Option<Pattern> {
-        record::<PATTERN>(self.all, self.at.patterns, i).map(Pattern::decode)
+        Pattern::read(self.all, self.at.narrow, self.at.patterns, i)
     }
 
     /// The patterns of a span.
     #[inline(always)]
-    pub fn patterns(&self, span: Span) -> impl Iterator<Item = Pattern> + 'a {
-        let s = *self;
-        (span.start..span.end).filter_map(move |i| s.pattern(i))
-    }
-
-    /// [`Self::patterns`] for longer spans (a statement's actions): one
-    /// bounds check for the span rather than one per pattern.
-    #[inline(always)]
-    pub fn pattern_run(&self, span: Span) -> impl Iterator<Item = Pattern> + 'a {
-        records::<PATTERN>(self.all, self.at.patterns, span).map(Pattern::decode)
+    pub fn patterns(&self, span: Span) -> Records<'a, Pattern> {
+        Records::new(self, self.at.patterns, span)
     }
 
     /// The statement records of a span.
     #[inline(always)]
-    pub fn hots(&self, span: Span) -> impl Iterator<Item = HotStatement> + 'a {
-        records::<HOT>(self.all, self.at.hot, span).map(HotStatement::decode)
+    pub fn hots(&self, span: Span) -> Records<'a, HotStatement> {
+        Records::new(self, self.at.hot, span)
     }
 
     /// Condition `i`.
@@ -372,131 +454,50 @@ impl<'a> View<'a> {
     }
 }
 
-impl HotStatement {
-    fn encode(&self) -> [u8; HOT] {
-        let mut r = [0u8; HOT];
-        put(&mut r, 0, &self.service_mask.to_le_bytes());
-        let spans = [
-            self.actions,
-            self.resource_span,
-            self.conditions,
-            self.principals,
-        ];
-        for (i, s) in spans.iter().enumerate() {
-            put(&mut r, 8 + 8 * i, &s.start.to_le_bytes());
-            put(&mut r, 12 + 8 * i, &s.end.to_le_bytes());
+#[cfg(test)]
+mod tests {
+    use crate::compile::CompiledPolicy;
+    use crate::eval::{decide, Context, EvalInput, Outcome, Request};
+
+    fn allowed(p: &CompiledPolicy, action: &str, resource: &str, ctx: Context) -> bool {
+        let req = Request::new(
+            action,
+            resource,
+            None,
+            "arn:aws:iam::111111111111:user/alice",
+            ctx,
+        )
+        .unwrap();
+        decide(&EvalInput::new(&req, std::slice::from_ref(p))) == Outcome::Allowed
+    }
+
+    #[test]
+    fn wide_records_when_narrow_ones_do_not_fit() {
+        // 300 actions: more than a narrow record's span holds.
+        let actions: Vec<String> = (0..300).map(|i| format!("\"s3:Action{i}\"")).collect();
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"s3:Action7","Resource":"arn:aws:s3:::b/x"}},{{"Effect":"Allow","Action":[{}],"Resource":"arn:aws:s3:::${{aws:username}}/*"}}]}}"#,
+            actions.join(",")
+        );
+        let wide = CompiledPolicy::parse(&text).unwrap();
+        assert!(!wide.pool.view().at.narrow);
+        let few = text.replace(&actions[8..].join(","), "\"s3:Action299\"");
+        let narrow = CompiledPolicy::parse(&few).unwrap();
+        assert!(narrow.pool.view().at.narrow);
+        let ctx = || Context::from_pairs([("aws:username", vec!["alice"])]);
+        for p in [&wide, &narrow] {
+            assert!(allowed(p, "s3:Action299", "arn:aws:s3:::alice/k", ctx()));
+            assert!(allowed(p, "s3:action7", "arn:aws:s3:::alice/k", ctx()));
+            assert!(!allowed(p, "s3:Action7", "arn:aws:s3:::b/x", ctx()));
+            assert!(!allowed(p, "s3:Action300", "arn:aws:s3:::alice/k", ctx()));
+            assert!(!allowed(p, "s3:Action299", "arn:aws:s3:::bob/k", ctx()));
         }
-        let bit = |b: bool, n: u8| u8::from(b) << n;
-        r[40] = bit(self.effect == Effect::Deny, 0)
-            | bit(self.not_action, 1)
-            | bit(self.broken, 2)
-            | bit(self.resource_negated.is_some(), 3)
-            | bit(self.resource_negated == Some(true), 4)
-            | bit(self.principal.is_some(), 5)
-            | bit(self.principal.is_some_and(|p| p.0), 6)
-            | bit(self.principal.is_some_and(|p| p.1), 7);
-        r
-    }
-
-    #[inline(always)]
-    fn decode(r: &[u8; HOT]) -> Self {
-        let span = |i: usize| Span {
-            start: u32_at(r, 8 + 8 * i),
-            end: u32_at(r, 12 + 8 * i),
-        };
-        let f = r[40];
-        let bit = |n: u8| f & (1 << n) != 0;
-        Self {
-            service_mask: u64_at(r, 0),
-            actions: span(0),
-            resource_span: span(1),
-            conditions: span(2),
-            principals: span(3),
-            resource_negated: bit(3).then_some(bit(4)),
-            effect: if bit(0) { Effect::Deny } else { Effect::Allow },
-            not_action: bit(1),
-            broken: bit(2),
-            principal: bit(5).then_some((bit(6), bit(7))),
-        }
-    }
-}
-
-impl CompiledCondition {
-    fn encode(&self) -> [u8; CONDITION] {
-        let mut r = [0u8; CONDITION];
-        let op = self.operator;
-        r[0] = ALL_BASE_OPERATORS
-            .iter()
-            .position(|b| *b == op.base)
-            .and_then(|i| u8::try_from(i).ok())
-            .unwrap_or(u8::MAX);
-        r[1] = match op.set {
-            None => 0,
-            Some(SetQualifier::ForAllValues) => 1,
-            Some(SetQualifier::ForAnyValue) => 2,
-        };
-        r[2] = u8::from(op.if_exists);
-        let bools = |b: Bools| Span {
-            start: u32::from(b.has_true),
-            end: u32::from(b.has_false),
-        };
-        let (tag, span) = match self.values {
-            CondValues::Strings(s) => (0, s),
-            CondValues::Numbers(s) => (1, s),
-            CondValues::Dates(s) => (2, s),
-            CondValues::Bools(b) => (3, bools(b)),
-            CondValues::Binary(s) => (4, s),
-            CondValues::Cidrs(s) => (5, s),
-            CondValues::Arns(s) => (6, s),
-            CondValues::Null(b) => (7, bools(b)),
-        };
-        r[3] = tag;
-        put(&mut r, 4, &self.key.0.to_le_bytes());
-        put(&mut r, 8, &self.key.1.to_le_bytes());
-        put(&mut r, 12, &self.key_hash.to_le_bytes());
-        put(&mut r, 16, &span.start.to_le_bytes());
-        put(&mut r, 20, &span.end.to_le_bytes());
-        r
-    }
-
-    #[inline(always)]
-    fn decode(r: &[u8; CONDITION]) -> Self {
-        let span = Span {
-            start: u32_at(r, 16),
-            end: u32_at(r, 20),
-        };
-        let bools = Bools {
-            has_true: span.start != 0,
-            has_false: span.end != 0,
-        };
-        // An unknown operator is never stored (such a condition breaks its
-        // statement instead); `Null` stands in for an unreadable byte.
-        let base = ALL_BASE_OPERATORS
-            .get(usize::from(r[0]))
-            .copied()
-            .unwrap_or(crate::ast::BaseOperator::Null);
-        Self {
-            operator: Operator {
-                set: match r[1] {
-                    1 => Some(SetQualifier::ForAllValues),
-                    2 => Some(SetQualifier::ForAnyValue),
-                    _ => None,
-                },
-                base,
-                if_exists: r[2] != 0,
-            },
-            key: (u32_at(r, 4), u32_at(r, 8)),
-            key_hash: u32_at(r, 12),
-            values: match r[3] {
-                0 => CondValues::Strings(span),
-                1 => CondValues::Numbers(span),
-                2 => CondValues::Dates(span),
-                3 => CondValues::Bools(bools),
-                4 => CondValues::Binary(span),
-                5 => CondValues::Cidrs(span),
-                6 => CondValues::Arns(span),
-                _ => CondValues::Null(bools),
-            },
+        // Merging pools keeps every record.
+        let mut both = [wide.clone(), narrow.clone()];
+        crate::compile::share_pool(both.iter_mut());
+        for p in &both {
+            assert!(allowed(p, "s3:Action299", "arn:aws:s3:::alice/k", ctx()));
+            assert!(!allowed(p, "s3:Action7", "arn:aws:s3:::b/x", ctx()));
         }
     }
 }

@@ -85,7 +85,7 @@ fn actions_match(
         return false;
     }
     let arena = pool.arena;
-    let any = pool.pattern_run(actions).any(|p| match action_lc {
+    let any = pool.patterns(actions).any(|p| match action_lc {
         Some(lc) => p.matches_lowercase_bytes(arena, &req.action, lc, &req.context),
         None => p.matches(arena, &req.action, &req.context),
     });

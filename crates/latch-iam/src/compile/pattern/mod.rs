@@ -14,6 +14,7 @@ pub(crate) use same::same;
 
 use crate::eval::Context;
 
+pub(crate) use packed::PATTERN_NARROW;
 use text::{sixth_part_start, split_pieces, Part};
 
 /// Where pattern text and the pieces of patterns with policy variables are
