@@ -272,6 +272,7 @@ fn request(n: &Node) -> Result<Request, CaseError> {
     match get("context").map(|c| &c.value) {
         None | Some(Json::Null) => {}
         Some(Json::Object(members)) => {
+            let mut pairs = Vec::with_capacity(members.len());
             for m in members {
                 let bad = || CaseError::WrongType {
                     field: format!("request.context.{}", m.key),
@@ -291,8 +292,9 @@ fn request(n: &Node) -> Result<Request, CaseError> {
                     ),
                     other => ContextValue::One(scalar(other).ok_or_else(bad)?),
                 };
-                context.insert(&m.key, value);
+                pairs.push((m.key.clone(), value));
             }
+            context.extend(pairs);
         }
         Some(_) => {
             return Err(CaseError::WrongType {

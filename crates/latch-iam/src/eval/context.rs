@@ -315,6 +315,20 @@ impl Context {
 
     /// Sets a key, replacing any value it had.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
+        self.insert_unpacked(key, value);
+        self.pack();
+    }
+
+    /// Sets many keys, packing once at the end rather than after each.
+    pub(crate) fn extend(&mut self, pairs: impl IntoIterator<Item = (String, ContextValue)>) {
+        for (k, v) in pairs {
+            self.insert_unpacked(&k, v);
+        }
+        self.pack();
+    }
+
+    /// [`Self::insert`] without rebuilding [`Self::packed`].
+    fn insert_unpacked(&mut self, key: &str, value: ContextValue) {
         let key = key.to_ascii_lowercase();
         let slot = match value {
             ContextValue::One(s) => Slot::One(self.push(&s)),
@@ -339,7 +353,6 @@ impl Context {
                 self.hashes.insert(i, key_hash(&key));
             }
         }
-        self.pack();
     }
 
     /// Builds a context from pairs; one value makes a single-valued key.
@@ -347,15 +360,15 @@ impl Context {
         pairs: impl IntoIterator<Item = (K, Vec<V>)>,
     ) -> Self {
         let mut c = Self::default();
-        for (k, v) in pairs {
+        c.extend(pairs.into_iter().map(|(k, v)| {
             let mut v: Vec<String> = v.iter().map(|s| s.as_ref().to_owned()).collect();
             let value = if v.len() == 1 {
                 ContextValue::One(v.pop().unwrap_or_default())
             } else {
                 ContextValue::Many(v)
             };
-            c.insert(k.as_ref(), value);
-        }
+            (k.as_ref().to_owned(), value)
+        }));
         c
     }
 
