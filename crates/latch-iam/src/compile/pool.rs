@@ -180,6 +180,7 @@ impl Pool {
                 pieces: v.arena.pieces.to_vec(),
                 parts: self.cold.parts.clone(),
                 cold: self.cold.arena.clone(),
+                stored: Vec::new(),
             },
             conditions: all(a.conditions, a.principals, CONDITION)
                 .filter_map(|i| v.condition(i))

@@ -35,6 +35,9 @@ pub struct PatternArena {
     /// The text and pieces of those parts: kept apart, so that what is read
     /// on every decision stays small.
     pub cold: Option<Box<PatternArena>>,
+    /// Where the texts of patterns without variables are (offset, length),
+    /// so that a text is stored once.
+    pub(crate) stored: Vec<(u32, u32)>,
 }
 
 impl PatternArena {
@@ -263,11 +266,21 @@ impl Pattern {
         // their actions and ARNs): fewer bytes for a decision to read. Not
         // for patterns with variables, whose ARN parts are looked up by
         // offset in order.
-        let off = match arena.text.find(text.as_str()) {
-            Some(i) if !has_vars && !text.is_empty() => u(i),
-            _ => {
+        let bytes = arena.text.as_bytes();
+        let stored = match has_vars || text.is_empty() {
+            true => None,
+            false => arena.stored.iter().find(|(o, l)| {
+                *l == len && bytes.get(*o as usize..(*o + *l) as usize) == Some(text.as_bytes())
+            }),
+        };
+        let off = match stored {
+            Some((o, _)) => *o,
+            None => {
                 let off = u(arena.text.len());
                 arena.text.push_str(&text);
+                if !has_vars {
+                    arena.stored.push((off, len));
+                }
                 off
             }
         };
