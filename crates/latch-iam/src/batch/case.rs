@@ -170,6 +170,21 @@ impl Case {
             *list = fresh;
         }
         *request = request.clone();
+        request.read_ahead = crate::eval::ReadAhead(
+            identity_policies
+                .iter()
+                .chain(permission_boundaries.iter())
+                .chain(session_policy.iter())
+                .chain(resource_policy.iter())
+                .chain(
+                    [&*scps, &*rcps]
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|levels| levels.iter().flatten()),
+                )
+                .next()
+                .map(|p| p.pool.clone()),
+        );
     }
 
     /// The evaluation input for this case.
@@ -257,6 +272,7 @@ fn request(n: &Node) -> Result<Request, CaseError> {
     match get("context").map(|c| &c.value) {
         None | Some(Json::Null) => {}
         Some(Json::Object(members)) => {
+            let mut pairs = Vec::with_capacity(members.len());
             for m in members {
                 let bad = || CaseError::WrongType {
                     field: format!("request.context.{}", m.key),
@@ -276,8 +292,9 @@ fn request(n: &Node) -> Result<Request, CaseError> {
                     ),
                     other => ContextValue::One(scalar(other).ok_or_else(bad)?),
                 };
-                context.insert(&m.key, value);
+                pairs.push((m.key.clone(), value));
             }
+            context.extend(pairs);
         }
         Some(_) => {
             return Err(CaseError::WrongType {

@@ -125,13 +125,12 @@ fn statement(out: &mut String, s: &CompiledStatement, pool: &Pool, req: &Request
     let action = action_matches(s, pool, req);
     let resource = resource_matches(s, pool, req);
     let principal = principal_grant(s, req, role);
-    let labels = s.conditions.of_slice(&pool.labels);
-    let conds: Vec<(String, bool)> = s
-        .conditions
-        .of_slice(&pool.conditions)
-        .iter()
+    let view = pool.view();
+    let labels = s.conditions.of_slice(&view.cold.labels);
+    let conds: Vec<(String, bool)> = view
+        .conditions(s.conditions)
         .zip(labels)
-        .map(|(c, (op, key))| (format!("{op} {key}"), c.holds(pool, &req.context)))
+        .map(|(c, (op, key))| (format!("{op} {key}"), c.holds(&view, &req.context)))
         .collect();
     let broken_allow = s.effect == Effect::Allow && !s.broken.is_empty();
     let applies =

@@ -4,61 +4,37 @@
 //! against a compiled policy never re-parses and, except for policy variables
 //! in wildcard positions, never allocates.
 
+pub(crate) mod codec;
 mod err;
 pub mod pattern;
+mod pool;
+mod records;
 mod share;
 mod values;
 
 pub use err::Broken;
+pub(crate) use pool::{Builder, Pool, View};
 pub(crate) use share::share_pool;
 use values::compile_values;
 pub(crate) use values::{parse_bool, parse_number};
 
 use crate::ast::{Effect, Operator, Policy, Principal, PrincipalKind, Statement};
-use crate::eval::ip::Cidr;
 use crate::validate::PolicyType;
-use pattern::{Arena, Pattern, PatternArena, Syntax};
-use std::sync::Arc;
+use pattern::{Pattern, Syntax};
 
 /// A policy ready for evaluation. Cheap to share between threads.
 ///
-/// Everything a decision reads sits in a few contiguous arrays of a
-/// [`Pool`]: compact statement records, their patterns, their conditions,
-/// principal entries and one text arena that all text lives in. Policies
-/// decided together (a batch case) share one pool, so a decision touches few
-/// cache lines, one after another.
+/// Everything a decision reads sits in one allocation, a [`Pool`]: compact
+/// statement records, their patterns, their conditions, principal entries
+/// and all their text, one section after another. Policies decided together
+/// (a batch case) share one pool, so a decision reads one run of memory.
 #[derive(Debug, Clone)]
 pub struct CompiledPolicy {
     pub(crate) statements: Vec<CompiledStatement>,
-    pub(crate) pool: Arc<Pool>,
+    pub(crate) pool: Pool,
     /// This policy's records in `pool.hot`, one per statement, in order.
     pub(crate) hot: Span,
     pub(crate) source: Box<Policy>,
-}
-
-/// The shared storage of compiled policies.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Pool {
-    /// What evaluation reads of each statement.
-    pub hot: Vec<HotStatement>,
-    /// Action, resource and condition patterns.
-    pub patterns: Vec<Pattern>,
-    /// Text of every pattern, condition key and principal entry, and the
-    /// pieces of patterns with policy variables.
-    pub arena: PatternArena,
-    /// Conditions (one key under one operator each).
-    pub conditions: Vec<CompiledCondition>,
-    /// Condition values that are numbers (`f64` bits) or dates (epoch
-    /// seconds).
-    pub scalars: Vec<u64>,
-    /// Condition values that are CIDR blocks.
-    pub cidrs: Vec<Cidr>,
-    /// Condition values that are bytes (`BinaryEquals`).
-    pub blobs: Vec<Box<[u8]>>,
-    /// `Principal` entries: kind and text in `text` (offset, length).
-    pub principals: Vec<(PrincipalKind, u32, u32)>,
-    /// Operator and key as written, per condition (explanations only).
-    pub labels: Vec<(Box<str>, Box<str>)>,
 }
 
 /// What a decision reads of a statement, in one small record (48 bytes:
@@ -84,20 +60,7 @@ pub(crate) struct HotStatement {
     pub principal: Option<(bool, bool)>,
 }
 
-impl Pool {
-    /// The text at `(offset, length)`.
-    pub fn str_at(&self, off: u32, len: u32) -> &str {
-        let off = off as usize;
-        self.arena.text.get(off..off + len as usize).unwrap_or("")
-    }
-
-    /// What patterns are matched against.
-    pub fn arena(&self) -> Arena<'_> {
-        self.arena.view()
-    }
-}
-
-/// A range of indices into a [`Pool`] array.
+/// A range of indices into a [`Pool`] section.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Span {
     pub start: u32,
@@ -134,18 +97,17 @@ impl CompiledPolicy {
     /// `NotResource` holding one never applies.
     pub fn for_type(policy: Policy, kind: PolicyType) -> Self {
         let vars = policy.variables_enabled();
-        let mut pool = Pool::default();
+        let mut pool = Builder::default();
         let statements = policy
             .statements
             .iter()
             .enumerate()
             .map(|(i, s)| compile_statement(&mut pool, i, s, vars, kind))
             .collect();
-        pool.arena.text.shrink_to_fit();
         Self {
             statements,
             hot: Span::of(0, pool.hot.len()),
-            pool: Arc::new(pool),
+            pool: pool.freeze(),
             source: Box::new(policy),
         }
     }
@@ -346,7 +308,7 @@ impl Bools {
 }
 
 fn compile_statement(
-    pool: &mut Pool,
+    pool: &mut Builder,
     index: usize,
     s: &Statement,
     vars: bool,

@@ -1,99 +1,31 @@
 //! Moving the compiled data of several policies into one pool they share,
 //! laid out in the order a decision reads it.
 
-use super::pattern::PatternArena;
-use super::{CompiledCondition, CompiledPolicy, CondValues, HotStatement, Pool, Span};
-use std::sync::Arc;
+use super::pattern::{Piece, PIECE};
+use super::{Builder, CompiledCondition, CompiledPolicy, CondValues, HotStatement, Span};
 
 /// Moves the compiled data of `policies` into one new pool that they all
-/// share, in the order given (the order evaluation reads them), with exactly
-/// sized arrays allocated one after another. A pool that several of the
-/// policies already share is copied once.
+/// share, in the order given (the order evaluation reads them), packed in
+/// one allocation. A pool that several of the policies already share is
+/// copied once.
 pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut CompiledPolicy>) {
     let mut policies: Vec<&mut CompiledPolicy> = policies.into_iter().collect();
     // Source pools, each once, with where their arrays start in the new one.
-    let mut sources: Vec<(*const Pool, Offsets)> = Vec::new();
-    let mut size = Offsets::default();
+    let mut sources: Vec<(*const u8, Offsets)> = Vec::new();
+    let mut pool = Builder::default();
     for p in &policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        if sources.iter().all(|(q, _)| *q != ptr) {
-            sources.push((ptr, size));
-            size = size.plus(&p.pool);
-        }
-    }
-    let mut pool = Pool {
-        hot: Vec::with_capacity(size.hot as usize),
-        patterns: Vec::with_capacity(size.patterns as usize),
-        arena: PatternArena {
-            text: String::with_capacity(size.text as usize),
-            pieces: Vec::with_capacity(size.pieces as usize),
-            parts: Vec::with_capacity(size.parts as usize),
-            cold: None,
-        },
-        conditions: Vec::with_capacity(size.conditions as usize),
-        scalars: Vec::with_capacity(size.scalars as usize),
-        cidrs: Vec::with_capacity(size.cidrs as usize),
-        blobs: Vec::with_capacity(size.blobs as usize),
-        principals: Vec::with_capacity(size.principals as usize),
-        labels: Vec::with_capacity(size.conditions as usize),
-    };
-    let mut copied: Vec<*const Pool> = Vec::new();
-    for p in &policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        if copied.contains(&ptr) {
+        let ptr = p.pool.bytes().as_ptr();
+        if sources.iter().any(|(q, _)| *q == ptr) {
             continue;
         }
-        copied.push(ptr);
-        let at = sources
-            .iter()
-            .find(|(q, _)| *q == ptr)
-            .map(|(_, o)| *o)
-            .unwrap_or_default();
-        let src: &Pool = &p.pool;
-        pool.arena.text.push_str(&src.arena.text);
-        pool.arena
-            .pieces
-            .extend(src.arena.pieces.iter().map(|x| x.rebased(at.text)));
-        pool.arena
-            .parts
-            .extend(src.arena.parts.iter().map(|(off, parts)| {
-                let parts = parts.map(|p| p.rebased(at.cold_text, at.cold_pieces));
-                (off + at.text, parts)
-            }));
-        if let Some(src_cold) = &src.arena.cold {
-            let cold = pool.arena.cold.get_or_insert_with(Default::default);
-            cold.text.push_str(&src_cold.text);
-            cold.pieces
-                .extend(src_cold.pieces.iter().map(|x| x.rebased(at.cold_text)));
-        }
-        pool.patterns
-            .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
-        pool.conditions
-            .extend(src.conditions.iter().map(|c| c.rebased(&at)));
-        pool.scalars.extend_from_slice(&src.scalars);
-        pool.cidrs.extend_from_slice(&src.cidrs);
-        pool.blobs.extend(src.blobs.iter().cloned());
-        pool.principals
-            .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
-        pool.hot.extend(src.hot.iter().map(|h| h.rebased(&at)));
+        let src = p.pool.thaw();
+        let at = Offsets::of(&pool);
+        sources.push((ptr, at));
+        append(&mut pool, src, &at);
     }
-    // The labels are only for explanations: moved rather than copied, so
-    // that no small allocations land among the arrays above.
-    let mut taken: Vec<*const Pool> = Vec::new();
+    let pool = pool.freeze();
     for p in &mut policies {
-        let ptr = Arc::as_ptr(&p.pool);
-        if taken.contains(&ptr) {
-            continue;
-        }
-        taken.push(ptr);
-        match Arc::get_mut(&mut p.pool) {
-            Some(src) => pool.labels.append(&mut src.labels),
-            None => pool.labels.extend(p.pool.labels.iter().cloned()),
-        }
-    }
-    let pool = Arc::new(pool);
-    for p in &mut policies {
-        let ptr = Arc::as_ptr(&p.pool);
+        let ptr = p.pool.bytes().as_ptr();
         let at = sources
             .iter()
             .find(|(q, _)| *q == ptr)
@@ -107,10 +39,46 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
             }
             s.conditions = s.conditions.plus(at.conditions);
         }
+        p.pool = pool.clone();
     }
-    for p in &mut policies {
-        p.pool = Arc::clone(&pool);
+}
+
+/// Appends `src` to `pool`, its indices and text offsets moved by `at`.
+fn append(pool: &mut Builder, src: Builder, at: &Offsets) {
+    pool.arena.text.push_str(&src.arena.text);
+    for r in src.arena.pieces.chunks_exact(PIECE) {
+        if let Ok(r) = <&[u8; PIECE]>::try_from(r) {
+            let piece = Piece::decode(r).rebased(at.text);
+            pool.arena.pieces.extend_from_slice(&piece.encode());
+        }
     }
+    pool.arena
+        .parts
+        .extend(src.arena.parts.iter().map(|(off, parts)| {
+            let parts = parts.map(|p| p.rebased(at.cold_text, at.cold_pieces));
+            (off + at.text, parts)
+        }));
+    if let Some(src_cold) = &src.arena.cold {
+        let cold = pool.arena.cold.get_or_insert_with(Default::default);
+        cold.text.push_str(&src_cold.text);
+        for r in src_cold.pieces.chunks_exact(PIECE) {
+            if let Ok(r) = <&[u8; PIECE]>::try_from(r) {
+                let piece = Piece::decode(r).rebased(at.cold_text);
+                cold.pieces.extend_from_slice(&piece.encode());
+            }
+        }
+    }
+    pool.patterns
+        .extend(src.patterns.iter().map(|x| x.rebased(at.text, at.pieces)));
+    pool.conditions
+        .extend(src.conditions.iter().map(|c| c.rebased(at)));
+    pool.scalars.extend_from_slice(&src.scalars);
+    pool.cidrs.extend_from_slice(&src.cidrs);
+    pool.blobs.extend(src.blobs);
+    pool.principals
+        .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
+    pool.hot.extend(src.hot.iter().map(|h| h.rebased(at)));
+    pool.labels.extend(src.labels);
 }
 
 /// Where the arrays of one pool start inside another.
@@ -120,7 +88,6 @@ struct Offsets {
     patterns: u32,
     text: u32,
     pieces: u32,
-    parts: u32,
     cold_text: u32,
     cold_pieces: u32,
     conditions: u32,
@@ -131,22 +98,22 @@ struct Offsets {
 }
 
 impl Offsets {
-    fn plus(self, pool: &Pool) -> Self {
+    /// Where arrays appended to `pool` start.
+    fn of(pool: &Builder) -> Self {
         let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        let cold = pool.arena.cold.as_ref();
         Self {
-            hot: self.hot + n(pool.hot.len()),
-            patterns: self.patterns + n(pool.patterns.len()),
-            text: self.text + n(pool.arena.text.len()),
-            pieces: self.pieces + n(pool.arena.pieces.len()),
-            parts: self.parts + n(pool.arena.parts.len()),
-            cold_text: self.cold_text + n(pool.arena.cold.as_ref().map_or(0, |c| c.text.len())),
-            cold_pieces: self.cold_pieces
-                + n(pool.arena.cold.as_ref().map_or(0, |c| c.pieces.len())),
-            conditions: self.conditions + n(pool.conditions.len()),
-            scalars: self.scalars + n(pool.scalars.len()),
-            cidrs: self.cidrs + n(pool.cidrs.len()),
-            blobs: self.blobs + n(pool.blobs.len()),
-            principals: self.principals + n(pool.principals.len()),
+            hot: n(pool.hot.len()),
+            patterns: n(pool.patterns.len()),
+            text: n(pool.arena.text.len()),
+            pieces: n(pool.arena.pieces.len() / PIECE),
+            cold_text: n(cold.map_or(0, |c| c.text.len())),
+            cold_pieces: n(cold.map_or(0, |c| c.pieces.len() / PIECE)),
+            conditions: n(pool.conditions.len()),
+            scalars: n(pool.scalars.len()),
+            cidrs: n(pool.cidrs.len()),
+            blobs: n(pool.blobs.len()),
+            principals: n(pool.principals.len()),
         }
     }
 }

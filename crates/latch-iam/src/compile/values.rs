@@ -2,14 +2,14 @@
 //! patterns, numbers, dates, booleans, bytes and CIDR blocks parsed once.
 
 use super::pattern::{Pattern, Syntax};
-use super::{Bools, Broken, CondValues, Pool, Span};
+use super::{Bools, Broken, Builder, CondValues, Span};
 use crate::ast::{BaseOperator, ConditionValue, Operator};
 use crate::eval::date::parse_date;
 use crate::eval::ip::Cidr;
 use base64::Engine;
 
 pub(super) fn compile_values(
-    pool: &mut Pool,
+    pool: &mut Builder,
     op: Operator,
     texts: &[std::borrow::Cow<'_, str>],
     raw: &[crate::ast::Spanned<ConditionValue>],

@@ -47,6 +47,7 @@ impl<'a> Assume<'a> {
             principal: c.caller.clone(),
             context: merged(&c.context, self.keys),
             service_bit: service_bit("sts"),
+            read_ahead: Default::default(),
         };
         let d = self.inv.decision(c, &req, Some(trust), false)?;
         // Unlike other resource policies, a trust policy must allow the

@@ -51,10 +51,9 @@ impl Services {
 
 /// Action patterns of a statement, as compiled (lowercased).
 fn actions<'a>(p: &'a CompiledPolicy, s: &'a CompiledStatement) -> impl Iterator<Item = &'a str> {
-    s.actions
-        .of_slice(&p.pool.patterns)
-        .iter()
-        .map(|a| a.text(&p.pool.arena.text))
+    let pool = p.pool.view();
+    pool.patterns(s.actions)
+        .map(move |a| a.text(pool.arena.text))
 }
 
 /// Whether a statement can grant: `Allow`, and evaluable (a statement that

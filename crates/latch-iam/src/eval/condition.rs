@@ -2,23 +2,19 @@
 //! defines them, including `…IfExists`, `ForAllValues:`, `ForAnyValue:` and
 //! multivalued keys.
 
-use super::context::{Context, ValueRef};
+use super::context::{Context, RawValue};
 use super::date::parse_date;
 use super::ip::parse_ip;
 use crate::ast::{BaseOperator, SetQualifier};
 use crate::compile::pattern::{Arena, Pattern};
-use crate::compile::{parse_bool, parse_number, split_arn, CompiledCondition, CondValues, Pool};
+use crate::compile::{parse_bool, parse_number, split_arn, CompiledCondition, CondValues, View};
 use base64::Engine;
 
 impl CompiledCondition {
     /// Whether this condition (one key under one operator) holds.
-    pub(crate) fn holds(&self, pool: &Pool, ctx: &Context) -> bool {
+    pub(crate) fn holds(&self, pool: &View<'_>, ctx: &Context) -> bool {
         let op = self.operator;
-        let (off, len) = (self.key.0 as usize, self.key.1 as usize);
-        let value = ctx.get_hashed(
-            self.key_hash,
-            pool.arena.text.get(off..off + len).unwrap_or(""),
-        );
+        let value = ctx.get_hashed(self.key_hash, pool.bytes_at(self.key.0, self.key.1));
         if let CondValues::Null(expect) = self.values {
             // "Use a Null condition operator to check if a condition key is
             // absent at the time of authorization. In the policy statement,
@@ -32,7 +28,7 @@ impl CompiledCondition {
         // "If AWS cannot resolve a variable, this might cause the entire
         // statement to be invalid": a comparison that needs a policy
         // variable with no value holds neither way.
-        let one = |v: &str| match self.positive(pool, v, ctx) {
+        let one = |v: &[u8]| match self.positive(pool, v, ctx) {
             Tri::Match => !negated,
             Tri::NoMatch => negated,
             Tri::Unknown => false,
@@ -49,13 +45,13 @@ impl CompiledCondition {
                 // the policy. If the key is not present, evaluate the
                 // condition element as true."
                 None => op.if_exists || negated,
-                Some(ValueRef::One(v)) => one(v),
+                Some(RawValue::One(v)) => one(v),
                 // "Multivalued context keys require a condition set
                 // operator" (IAM User Guide, "Single-valued vs. multivalued
                 // context keys"). Without one, the comparison is not defined
                 // for a list of values, so the condition does not hold,
                 // whether the operator is negated or not.
-                Some(ValueRef::Many(_)) => false,
+                Some(RawValue::Many(_)) => false,
             },
             // "ForAllValues … returns true if every key value in the request
             // matches at least one value in the policy. It also returns true
@@ -78,16 +74,18 @@ impl CompiledCondition {
     /// operator's positive form (`StringNotEquals` → `StringEquals`, …);
     /// unknown if no value matches and some value needs a variable that has
     /// no value.
-    fn positive(&self, pool: &Pool, v: &str, ctx: &Context) -> Tri {
+    fn positive(&self, pool: &View<'_>, v: &[u8], ctx: &Context) -> Tri {
         let base = self.operator.base;
-        let arena = pool.arena();
+        let arena = pool.arena;
         let known = |b: bool| if b { Tri::Match } else { Tri::NoMatch };
+        // Strings and ARNs are compared as bytes; the other operators read
+        // the value as text (context values are text).
+        let text = || std::str::from_utf8(v).unwrap_or("");
         match self.values {
             CondValues::Strings(span) => {
-                let pats = span.of_slice(&pool.patterns);
-                if pats.iter().any(|p| p.matches(arena, v, ctx)) {
+                if pool.patterns(span).any(|p| p.matches_bytes(arena, v, ctx)) {
                     Tri::Match
-                } else if pats.iter().all(|p| p.resolvable(arena, ctx)) {
+                } else if pool.patterns(span).all(|p| p.resolvable(arena, ctx)) {
                     Tri::NoMatch
                 } else {
                     Tri::Unknown
@@ -97,41 +95,40 @@ impl CompiledCondition {
                 // A request value that is not an ARN (six colon-separated
                 // parts) cannot be compared part by part: the condition
                 // holds neither way.
-                if split_arn(v, false).is_none() {
+                // (Without variables, splitting finds six parts exactly when
+                // there are five colons.)
+                if v.iter().filter(|b| **b == b':').nth(4).is_none() {
                     return Tri::Unknown;
                 }
-                let arns = span.of_slice(&pool.patterns);
-                if arns.iter().any(|a| a.matches(arena, v, ctx)) {
+                if pool.patterns(span).any(|a| a.matches_bytes(arena, v, ctx)) {
                     Tri::Match
-                } else if arns.iter().all(|a| a.resolvable(arena, ctx)) {
+                } else if pool.patterns(span).all(|a| a.resolvable(arena, ctx)) {
                     Tri::NoMatch
                 } else {
                     Tri::Unknown
                 }
             }
-            CondValues::Numbers(span) => known(match parse_number(v) {
-                Some(x) => span
-                    .of_slice(&pool.scalars)
-                    .iter()
-                    .any(|n| ordered(base, x.partial_cmp(&f64::from_bits(*n)))),
+            CondValues::Numbers(span) => known(match parse_number(text()) {
+                Some(x) => pool
+                    .scalars(span)
+                    .any(|n| ordered(base, x.partial_cmp(&f64::from_bits(n)))),
                 None => false,
             }),
-            CondValues::Dates(span) => known(match parse_date(v) {
-                Some(x) => span
-                    .of_slice(&pool.scalars)
-                    .iter()
-                    .any(|d| ordered(base, Some(x.cmp(&(*d as i64))))),
+            CondValues::Dates(span) => known(match parse_date(text()) {
+                Some(x) => pool
+                    .scalars(span)
+                    .any(|d| ordered(base, Some(x.cmp(&(d as i64))))),
                 None => false,
             }),
-            CondValues::Bools(bs) => known(parse_bool(v).is_some_and(|x| bs.contains(x))),
+            CondValues::Bools(bs) => known(parse_bool(text()).is_some_and(|x| bs.contains(x))),
             CondValues::Binary(span) => {
                 known(match base64::engine::general_purpose::STANDARD.decode(v) {
-                    Ok(x) => span.of_slice(&pool.blobs).iter().any(|b| **b == *x),
+                    Ok(x) => span.of_slice(&pool.cold.blobs).iter().any(|b| **b == *x),
                     Err(_) => false,
                 })
             }
-            CondValues::Cidrs(span) => known(match parse_ip(v) {
-                Some(ip) => span.of_slice(&pool.cidrs).iter().any(|c| c.contains(ip)),
+            CondValues::Cidrs(span) => known(match parse_ip(text()) {
+                Some(ip) => pool.cidrs(span).any(|c| c.contains(ip)),
                 None => false,
             }),
             CondValues::Null(_) => Tri::NoMatch,
@@ -225,10 +222,11 @@ mod tests {
                 );
             }
         }
-        s.conditions
-            .of_slice(&p.pool.conditions)
-            .iter()
-            .all(|c| c.holds(&p.pool, &context))
+        let view = p.pool.view();
+        let holds = view
+            .conditions(s.conditions)
+            .all(|c| c.holds(&view, &context));
+        holds
     }
 
     #[test]

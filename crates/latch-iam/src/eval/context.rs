@@ -54,9 +54,58 @@ impl<'a> Iterator for Values<'a> {
         if self.next >= self.end {
             return None;
         }
-        let span = ctx.many.get(self.next as usize)?;
+        let (off, len) = ctx.packed().many(self.next)?;
         self.next += 1;
-        Some(ctx.text(*span))
+        Some(ctx.packed().str_at(off, len))
+    }
+}
+
+/// A context value as a decision reads it: bytes.
+#[derive(Clone, Copy)]
+pub(crate) enum RawValue<'a> {
+    /// A single value.
+    One(&'a [u8]),
+    /// A multivalued key's values (possibly none).
+    Many(RawValues<'a>),
+}
+
+impl<'a> RawValue<'a> {
+    /// The values, one for a single-valued key.
+    pub fn iter(self) -> RawValues<'a> {
+        match self {
+            RawValue::One(s) => RawValues {
+                packed: Packed::of(&[]),
+                single: Some(s),
+                next: 0,
+                end: 0,
+            },
+            RawValue::Many(v) => v,
+        }
+    }
+}
+
+/// Iterator over the values of a key, as bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct RawValues<'a> {
+    packed: Packed<'a>,
+    single: Option<&'a [u8]>,
+    next: u32,
+    end: u32,
+}
+
+impl<'a> Iterator for RawValues<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if let Some(s) = self.single.take() {
+            return Some(s);
+        }
+        if self.next >= self.end {
+            return None;
+        }
+        let (off, len) = self.packed.many(self.next)?;
+        self.next += 1;
+        Some(self.packed.bytes_at(off, len))
     }
 }
 
@@ -80,6 +129,126 @@ pub struct Context {
     hashes: Vec<u32>,
     /// Value spans of multivalued keys.
     many: Vec<(u32, u32)>,
+    /// What a decision reads of all the above, in one allocation (see
+    /// [`Packed`]), rebuilt on every insert.
+    packed: Box<[u8]>,
+}
+
+/// The layout of [`Context::packed`]: the number of entries `n` and of
+/// multivalued spans `m` (`u32` each), then `n` key hashes (`u32`), `n`
+/// entries of four `u32`s (key offset, key length with [`MANY`] for a
+/// multivalued key, then the value's offset and length, or its range of
+/// spans), `m` spans (offset, length), then the text. With at most
+/// [`TABLE_KEYS`] keys, a hash table of `t` bytes (a power of two, at least
+/// twice `n`; `t` is the third `u32` of the header) comes before the text:
+/// each byte is an entry's index plus one, or zero, at the slot its hash
+/// picks or the next free one; a lookup reads one or two slots instead of
+/// comparing every hash.
+#[derive(Clone, Copy)]
+struct Packed<'a> {
+    hashes: &'a [u8],
+    entries: &'a [u8],
+    many: &'a [u8],
+    table: &'a [u8],
+    text: &'a [u8],
+}
+
+/// The most keys a context's hash table indexes (its slots are bytes);
+/// a larger context is searched by key.
+const TABLE_KEYS: usize = 64;
+
+/// Marks a multivalued entry in its key length.
+const MANY: u32 = 1 << 31;
+
+impl<'a> Packed<'a> {
+    fn of(b: &'a [u8]) -> Self {
+        let word = |i: usize| {
+            b.get(i..i + 4)
+                .and_then(|w| <[u8; 4]>::try_from(w).ok())
+                .map_or(0, u32::from_le_bytes) as usize
+        };
+        let (n, m, t) = (word(0), word(4), word(8));
+        let entries = 12 + 4 * n;
+        let many = entries + 16 * n;
+        let table = many + 8 * m;
+        let text = table + t;
+        Self {
+            hashes: b.get(12..entries).unwrap_or(&[]),
+            entries: b.get(entries..many).unwrap_or(&[]),
+            many: b.get(many..table).unwrap_or(&[]),
+            table: b.get(table..text).unwrap_or(&[]),
+            text: b.get(text..).unwrap_or(&[]),
+        }
+    }
+
+    fn bytes_at(&self, off: u32, len: u32) -> &'a [u8] {
+        let off = off as usize;
+        self.text.get(off..off + len as usize).unwrap_or(&[])
+    }
+
+    fn str_at(&self, off: u32, len: u32) -> &'a str {
+        std::str::from_utf8(self.bytes_at(off, len)).unwrap_or("")
+    }
+
+    /// Span `i` of the multivalued keys' values.
+    fn many(&self, i: u32) -> Option<(u32, u32)> {
+        let r = crate::compile::codec::record::<8>(self.many, i)?;
+        Some((
+            crate::compile::codec::u32_at(r, 0),
+            crate::compile::codec::u32_at(r, 4),
+        ))
+    }
+
+    /// Finds a key (lowercase) by its [`key_hash`], through the table.
+    fn find(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
+        use crate::compile::codec::u32_at;
+        let mask = self.table.len().wrapping_sub(1);
+        let mut at = hash as usize;
+        // INVARIANT: the table has a free slot (it is at least twice as
+        // large as the keys), so the probe ends; `take` bounds it anyway.
+        for _ in 0..self.table.len() {
+            at &= mask;
+            let i = u32::from(*self.table.get(at)?).checked_sub(1)?;
+            at += 1;
+            let h = crate::compile::codec::record::<4>(self.hashes, i).map(|h| u32_at(h, 0));
+            if h != Some(hash) {
+                continue;
+            }
+            let e = crate::compile::codec::record::<16>(self.entries, i)?;
+            let klen = u32_at(e, 4);
+            if !crate::compile::pattern::same(self.bytes_at(u32_at(e, 0), klen & !MANY), key_lc) {
+                continue;
+            }
+            let (a, b) = (u32_at(e, 8), u32_at(e, 12));
+            return Some(if klen & MANY != 0 {
+                Slot::Many(a, b)
+            } else {
+                Slot::One((a, b))
+            });
+        }
+        None
+    }
+}
+
+/// The hash table of [`Packed`] for `hashes`: empty past [`TABLE_KEYS`].
+fn table(hashes: &[u32]) -> Vec<u8> {
+    if hashes.len() > TABLE_KEYS {
+        return Vec::new();
+    }
+    let size = (hashes.len() * 2).next_power_of_two().max(4);
+    let mut t = vec![0u8; size];
+    for (i, h) in hashes.iter().enumerate() {
+        let mut at = *h as usize;
+        for _ in 0..size {
+            at &= size - 1;
+            if let Some(slot @ 0) = t.get_mut(at) {
+                *slot = u8::try_from(i + 1).unwrap_or(0);
+                break;
+            }
+            at += 1;
+        }
+    }
+    t
 }
 
 impl Context {
@@ -94,32 +263,72 @@ impl Context {
         self.buf.get(off..off + len as usize).unwrap_or("")
     }
 
-    fn find(&self, key_lc: &str) -> Result<usize, usize> {
+    fn packed(&self) -> Packed<'_> {
+        Packed::of(&self.packed)
+    }
+
+    /// Rebuilds [`Self::packed`].
+    fn pack(&mut self) {
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        let mut out =
+            Vec::with_capacity(8 + 20 * self.entries.len() + 8 * self.many.len() + self.buf.len());
+        let table = table(&self.hashes);
+        out.extend_from_slice(&n(self.entries.len()).to_le_bytes());
+        out.extend_from_slice(&n(self.many.len()).to_le_bytes());
+        out.extend_from_slice(&n(table.len()).to_le_bytes());
+        for h in &self.hashes {
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+        for ((koff, klen), slot) in &self.entries {
+            let (flag, a, b) = match *slot {
+                Slot::One((off, len)) => (0, off, len),
+                Slot::Many(start, end) => (MANY, start, end),
+            };
+            for w in [*koff, klen | flag, a, b] {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        for (off, len) in &self.many {
+            out.extend_from_slice(&off.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+        }
+        out.extend_from_slice(&table);
+        out.extend_from_slice(self.buf.as_bytes());
+        self.packed = out.into_boxed_slice();
+    }
+
+    fn find(&self, key_lc: &[u8]) -> Result<usize, usize> {
         self.entries
-            .binary_search_by(|(k, _)| self.text(*k).cmp(key_lc))
+            .binary_search_by(|(k, _)| self.text(*k).as_bytes().cmp(key_lc))
     }
 
     /// Finds a key (lowercase) by its [`key_hash`]: requests carry few keys,
     /// so comparing hashes in turn beats comparing strings in a binary
     /// search; the text is compared only on a hash match.
-    fn find_hashed(&self, hash: u32, key_lc: &str) -> Option<Slot> {
-        if self.hashes.len() > 64 {
+    fn find_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
+        if self.hashes.len() > TABLE_KEYS {
             let i = self.find(key_lc).ok()?;
             return self.entries.get(i).map(|e| e.1);
         }
-        let mut from = 0;
-        while let Some(i) = self.hashes.get(from..)?.iter().position(|h| *h == hash) {
-            let (k, slot) = self.entries.get(from + i)?;
-            if crate::compile::pattern::same(self.text(*k).as_bytes(), key_lc.as_bytes()) {
-                return Some(*slot);
-            }
-            from += i + 1;
-        }
-        None
+        self.packed().find(hash, key_lc)
     }
 
     /// Sets a key, replacing any value it had.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
+        self.insert_unpacked(key, value);
+        self.pack();
+    }
+
+    /// Sets many keys, packing once at the end rather than after each.
+    pub(crate) fn extend(&mut self, pairs: impl IntoIterator<Item = (String, ContextValue)>) {
+        for (k, v) in pairs {
+            self.insert_unpacked(&k, v);
+        }
+        self.pack();
+    }
+
+    /// [`Self::insert`] without rebuilding [`Self::packed`].
+    fn insert_unpacked(&mut self, key: &str, value: ContextValue) {
         let key = key.to_ascii_lowercase();
         let slot = match value {
             ContextValue::One(s) => Slot::One(self.push(&s)),
@@ -132,7 +341,7 @@ impl Context {
                 Slot::Many(start, u32::try_from(self.many.len()).unwrap_or(u32::MAX))
             }
         };
-        match self.find(&key) {
+        match self.find(key.as_bytes()) {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
                     e.1 = slot;
@@ -151,21 +360,21 @@ impl Context {
         pairs: impl IntoIterator<Item = (K, Vec<V>)>,
     ) -> Self {
         let mut c = Self::default();
-        for (k, v) in pairs {
+        c.extend(pairs.into_iter().map(|(k, v)| {
             let mut v: Vec<String> = v.iter().map(|s| s.as_ref().to_owned()).collect();
             let value = if v.len() == 1 {
                 ContextValue::One(v.pop().unwrap_or_default())
             } else {
                 ContextValue::Many(v)
             };
-            c.insert(k.as_ref(), value);
-        }
+            (k.as_ref().to_owned(), value)
+        }));
         c
     }
 
     fn slot_ref(&self, slot: Slot) -> ValueRef<'_> {
         match slot {
-            Slot::One(span) => ValueRef::One(self.text(span)),
+            Slot::One((off, len)) => ValueRef::One(self.packed().str_at(off, len)),
             Slot::Many(start, end) => ValueRef::Many(Values {
                 ctx: Some(self),
                 single: None,
@@ -177,29 +386,36 @@ impl Context {
 
     /// The value of a key given in lowercase.
     pub fn get(&self, key_lc: &str) -> Option<ValueRef<'_>> {
-        let i = self.find(key_lc).ok()?;
+        let i = self.find(key_lc.as_bytes()).ok()?;
         let (_, slot) = self.entries.get(i)?;
         Some(self.slot_ref(*slot))
     }
 
-    /// Reads every line of its keys, entries and text (see `logic::touch`).
+    /// Reads every line of what a decision reads of it (see `logic::touch`).
     pub(crate) fn touch(&self) {
-        use super::prefetch::lines;
-        lines(&self.hashes, |h| u64::from(*h));
-        lines(&self.entries, |e| u64::from(e.0 .0));
-        lines(self.buf.as_bytes(), |b| u64::from(*b));
+        super::prefetch::byte_lines(&self.packed);
     }
 
-    /// The value of a key given in lowercase with its [`key_hash`].
-    pub(crate) fn get_hashed(&self, hash: u32, key_lc: &str) -> Option<ValueRef<'_>> {
-        Some(self.slot_ref(self.find_hashed(hash, key_lc)?))
+    /// The value of a key given in lowercase with its [`key_hash`], as
+    /// bytes.
+    pub(crate) fn get_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<RawValue<'_>> {
+        let packed = self.packed();
+        Some(match self.find_hashed(hash, key_lc)? {
+            Slot::One((off, len)) => RawValue::One(packed.bytes_at(off, len)),
+            Slot::Many(start, end) => RawValue::Many(RawValues {
+                packed,
+                single: None,
+                next: start,
+                end,
+            }),
+        })
     }
 
     /// The value of a single-valued key given in lowercase with its
     /// [`key_hash`].
-    pub(crate) fn single_hashed(&self, hash: u32, key_lc: &str) -> Option<&str> {
+    pub(crate) fn single_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<&[u8]> {
         match self.find_hashed(hash, key_lc)? {
-            Slot::One(span) => Some(self.text(span)),
+            Slot::One((off, len)) => Some(self.packed().bytes_at(off, len)),
             Slot::Many(..) => None,
         }
     }
@@ -214,7 +430,7 @@ impl Context {
 
     /// Whether a key (lowercase) is present.
     pub fn contains(&self, key_lc: &str) -> bool {
-        self.find(key_lc).is_ok()
+        self.find(key_lc.as_bytes()).is_ok()
     }
 
     /// All entries, keys lowercased, in key order.
@@ -253,5 +469,35 @@ mod tests {
         assert_eq!(c.iter().count(), 2);
         c.insert("empty", ContextValue::Many(vec![]));
         assert_eq!(c.get("empty").unwrap().iter().count(), 0);
+    }
+
+    #[test]
+    fn packed_lookups_agree_with_get() {
+        // 70 keys: past the hash scan, the lookup searches the sorted keys.
+        for n in [3usize, 70] {
+            let mut c = Context::default();
+            for i in 0..n {
+                let value = if i % 2 == 0 {
+                    ContextValue::One(format!("v{i}"))
+                } else {
+                    ContextValue::Many(vec![format!("a{i}"), format!("b{i}")])
+                };
+                c.insert(&format!("K{i}"), value);
+            }
+            for i in 0..n + 2 {
+                let k = format!("k{i}");
+                let raw = c.get_hashed(key_hash(&k), k.as_bytes()).map(|v| {
+                    v.iter()
+                        .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                        .collect::<Vec<_>>()
+                });
+                let want = c
+                    .get(&k)
+                    .map(|v| v.iter().map(str::to_owned).collect::<Vec<_>>());
+                assert_eq!(raw, want, "{k}");
+                let single = c.single_hashed(key_hash(&k), k.as_bytes());
+                assert_eq!(single, c.single(&k).map(str::as_bytes), "{k}");
+            }
+        }
     }
 }

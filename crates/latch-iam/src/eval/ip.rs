@@ -11,9 +11,39 @@ pub struct Cidr {
 }
 
 impl Cidr {
-    /// The prefix length.
-    pub(crate) fn prefix(&self) -> u8 {
-        self.prefix
+    /// The block as a pool stores it: version, prefix, then the address.
+    pub(crate) fn encode(&self) -> [u8; 20] {
+        let mut r = [0u8; 20];
+        r[1] = self.prefix;
+        match self.addr {
+            IpAddr::V4(a) => {
+                r[0] = 4;
+                crate::compile::codec::put(&mut r, 4, &a.octets());
+            }
+            IpAddr::V6(a) => {
+                r[0] = 6;
+                crate::compile::codec::put(&mut r, 4, &a.octets());
+            }
+        }
+        r
+    }
+
+    /// Reads a block written by [`Self::encode`].
+    pub(crate) fn decode(r: &[u8; 20]) -> Self {
+        let addr = match r[0] {
+            4 => {
+                let b = crate::compile::codec::u32_at(r, 4).to_le_bytes();
+                IpAddr::from(b)
+            }
+            _ => {
+                let mut b = [0u8; 16];
+                if let Some(s) = r.get(4..20) {
+                    b.copy_from_slice(s);
+                }
+                IpAddr::from(b)
+            }
+        };
+        Self { addr, prefix: r[1] }
     }
 
     /// Parses `addr/prefix` or a bare address.

@@ -3,14 +3,14 @@
 //! policy evaluation logic"), step by step.
 
 use super::kms;
-use super::prefetch::lines;
+use super::prefetch::byte_lines;
 use super::principal::{Grant, PrincipalType};
 use super::statement::{applies, Role};
 use super::{
     Decision, EvalInput, Outcome, PolicyKind, PolicyList, PolicySlot, Reason, StatementRef,
 };
 use crate::ast::Effect;
-use crate::compile::CompiledPolicy;
+use crate::compile::{CompiledPolicy, View};
 
 /// Decides a request and reports the statements that decided it.
 pub fn evaluate<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) -> Decision {
@@ -77,8 +77,18 @@ impl Verdict {
     }
 }
 
-fn policy<P: ?Sized>(
-    p: &CompiledPolicy,
+/// The sections of `p`'s pool: `last` again when `p` shares its pool (as
+/// the policies of a batch case do), so they are found once per decision.
+fn view<'v, 'a>(p: &'a CompiledPolicy, last: &'v mut Option<View<'a>>) -> &'v View<'a> {
+    if !last.as_ref().is_some_and(|v| p.pool.is(v)) {
+        *last = None;
+    }
+    last.get_or_insert_with(|| p.pool.view())
+}
+
+fn policy<'a, P: ?Sized>(
+    p: &'a CompiledPolicy,
+    views: &mut Option<View<'a>>,
     input: &EvalInput<'_, P>,
     action_lc: Option<&[u8]>,
     role: Role,
@@ -87,15 +97,15 @@ fn policy<P: ?Sized>(
 ) -> Verdict {
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
-    let pool: &crate::compile::Pool = &p.pool;
+    let pool = view(p, views);
     // A statement's record is at its position in the policy.
-    for (index, s) in p.hot.of_slice(&pool.hot).iter().enumerate() {
+    for (index, s) in pool.hots(p.hot).enumerate() {
         // Not recording: once an allow with the strongest grant is found,
         // further Allow statements cannot change the decision.
         if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
             continue;
         }
-        if let Some(g) = applies(s, pool, input.request, action_lc, role) {
+        if let Some(g) = applies(&s, pool, input.request, action_lc, role) {
             if !quick {
                 let sid = p.statements.get(index).and_then(|c| c.sid.as_deref());
                 sink.hit(slot, index, sid, s.effect);
@@ -112,8 +122,10 @@ fn policy<P: ?Sized>(
     v
 }
 
-fn set<L: PolicyList + ?Sized, P: ?Sized>(
-    ps: &L,
+#[expect(clippy::too_many_arguments, reason = "the steps of one walk")]
+fn set<'a, L: PolicyList + ?Sized, P: ?Sized>(
+    ps: &'a L,
+    views: &mut Option<View<'a>>,
     input: &EvalInput<'_, P>,
     action_lc: Option<&[u8]>,
     role: Role,
@@ -124,7 +136,7 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
     let mut v = Verdict::default();
     for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
-        v.merge(policy(p, input, action_lc, role, slot, sink));
+        v.merge(policy(p, views, input, action_lc, role, slot, sink));
     }
     v
 }
@@ -137,9 +149,14 @@ fn set<L: PolicyList + ?Sized, P: ?Sized>(
 fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     use std::hint::black_box;
     let r = input.request;
+    let mut last: *const u8 = std::ptr::null();
+    if let Some(pool) = &r.read_ahead.0 {
+        last = pool.bytes().as_ptr();
+        byte_lines(pool.bytes());
+    }
     // Values, not references: a reference would not read the memory.
-    lines(r.action.as_bytes(), |b| u64::from(*b));
-    lines(r.resource.as_bytes(), |b| u64::from(*b));
+    byte_lines(r.action.as_bytes());
+    byte_lines(r.resource.as_bytes());
     black_box(
         r.resource_account
             .as_ref()
@@ -152,21 +169,13 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
             .map(|a| a.as_bytes().first().copied()),
     );
     r.context.touch();
-    let mut last: *const crate::compile::Pool = std::ptr::null();
     let mut pool = |p: &CompiledPolicy| {
-        let pool: &crate::compile::Pool = &p.pool;
-        if !std::ptr::eq(pool, last) {
-            last = pool;
-            // Every line: a case's pool is a few hundred bytes per array,
-            // and most of it is read.
-            lines(&pool.hot, |h| h.service_mask);
-            lines(&pool.patterns, |p| u64::from(p.is_any()));
-            lines(pool.arena.text.as_bytes(), |b| u64::from(*b));
-            lines(&pool.arena.pieces, |p| u64::from(p.is_var()));
-            lines(&pool.conditions, |c| u64::from(c.key_hash));
-            lines(&pool.scalars, |x| *x);
-            lines(&pool.cidrs, |c| u64::from(c.prefix()));
-            lines(&pool.principals, |p| u64::from(p.1));
+        let bytes = p.pool.bytes();
+        if !std::ptr::eq(bytes.as_ptr(), last) {
+            last = bytes.as_ptr();
+            // Every line: a case's pool is one run of a few kilobytes, and
+            // most of it is read.
+            byte_lines(bytes);
         }
     };
     input.identity_policies.policies().for_each(&mut pool);
@@ -194,9 +203,11 @@ fn run<P: PolicyList + ?Sized>(
     let mut buf = [0u8; 128];
     let action_lc = lowercase(&req.action, &mut buf);
     let has_boundary = !input.permission_boundaries.is_empty();
+    let mut views = None;
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
     let identity = set(
         input.identity_policies,
+        &mut views,
         input,
         action_lc,
         Role::Identity,
@@ -209,6 +220,7 @@ fn run<P: PolicyList + ?Sized>(
     }
     let boundary = set(
         input.permission_boundaries,
+        &mut views,
         input,
         action_lc,
         Role::Identity,
@@ -226,7 +238,15 @@ fn run<P: PolicyList + ?Sized>(
                 level: None,
                 index: 0,
             };
-            Some(policy(p, input, action_lc, Role::Identity, slot, sink))
+            Some(policy(
+                p,
+                &mut views,
+                input,
+                action_lc,
+                Role::Identity,
+                slot,
+                sink,
+            ))
         }
         None => None,
     };
@@ -239,6 +259,7 @@ fn run<P: PolicyList + ?Sized>(
             };
             policy(
                 p,
+                &mut views,
                 input,
                 action_lc,
                 Role::Resource { has_boundary },
@@ -264,6 +285,7 @@ fn run<P: PolicyList + ?Sized>(
     for (level, ps) in scps.iter().enumerate() {
         let v = set(
             ps.as_slice(),
+            &mut views,
             input,
             action_lc,
             Role::Identity,
@@ -282,6 +304,7 @@ fn run<P: PolicyList + ?Sized>(
     for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
         denied |= set(
             ps.as_slice(),
+            &mut views,
             input,
             action_lc,
             Role::Rcp,

@@ -35,6 +35,29 @@ pub struct Request {
     pub context: Context,
     /// The service prefix's bit in statements' service masks.
     pub(crate) service_bit: u64,
+    /// The pool of the policies this request is decided against, when the
+    /// caller knows it (a batch case): read ahead as soon as the request is,
+    /// without waiting for the policy lists that lead to it.
+    pub(crate) read_ahead: ReadAhead,
+}
+
+/// A compiled pool to read ahead of a decision. Not part of what the
+/// request asks: requests that differ only in it are equal.
+#[derive(Clone, Default)]
+pub(crate) struct ReadAhead(pub Option<crate::compile::Pool>);
+
+impl PartialEq for ReadAhead {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ReadAhead {}
+
+impl std::fmt::Debug for ReadAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadAhead")
+    }
 }
 
 impl Request {
@@ -59,6 +82,7 @@ impl Request {
         let service = action.split_once(':').map_or("", |(svc, _)| svc);
         Ok(Self {
             service_bit: crate::compile::service_bit(service),
+            read_ahead: ReadAhead::default(),
             action: action.to_owned(),
             resource: resource.to_owned(),
             resource_account: resource_account.map(str::to_owned),

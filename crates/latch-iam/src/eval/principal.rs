@@ -104,57 +104,64 @@ pub enum Grant {
     Direct,
 }
 
-/// Whether one principal entry names `who`, and how.
-pub(crate) fn entry_grant(kind: PrincipalKind, value: &str, who: &Identity) -> Option<Grant> {
+/// Whether one principal entry names `who`, and how. The entry is bytes, as
+/// a compiled policy's pool keeps it.
+pub(crate) fn entry_grant(kind: PrincipalKind, value: &[u8], who: &Identity) -> Option<Grant> {
     match kind {
         PrincipalKind::Aws => {
-            if value == "*" {
+            if value == b"*" {
                 return Some(Grant::Anyone);
             }
-            if value == who.arn {
+            if value == who.arn.as_bytes() {
                 return Some(Grant::Direct);
             }
             let account = who.account.as_deref()?;
-            if value == account {
+            if value == account.as_bytes() {
                 return Some(Grant::Account);
             }
             let resource = same_account_iam_arn(value, &who.partition, account)?;
-            if resource == "root" {
+            if resource == b"root" {
                 return Some(Grant::Account);
             }
             match who.kind {
                 PrincipalType::AssumedRole => {
-                    let role = resource.strip_prefix("role/")?;
-                    (role.rsplit('/').next() == who.role_name.as_deref()).then_some(Grant::Parent)
+                    let role = resource.strip_prefix(b"role/")?;
+                    (last_part(role) == who.role_name.as_deref().map(str::as_bytes))
+                        .then_some(Grant::Parent)
                 }
                 // A federated-user session (GetFederationToken) carries only
                 // the name given for it; the IAM user that federated is taken
                 // to be the user of that name in the same account.
                 PrincipalType::FederatedUser => {
-                    let user = resource.strip_prefix("user/")?;
-                    let fed = who.arn.rsplit('/').next();
-                    (user.rsplit('/').next() == fed).then_some(Grant::Parent)
+                    let user = resource.strip_prefix(b"user/")?;
+                    let fed = who.arn.rsplit('/').next().map(str::as_bytes);
+                    (last_part(user) == fed).then_some(Grant::Parent)
                 }
                 _ => None,
             }
         }
         PrincipalKind::Service | PrincipalKind::Federated | PrincipalKind::CanonicalUser => {
-            (value == who.arn).then_some(Grant::Direct)
+            (value == who.arn.as_bytes()).then_some(Grant::Direct)
         }
     }
+}
+
+/// What follows the last `/`.
+fn last_part(s: &[u8]) -> Option<&[u8]> {
+    s.rsplit(|b| *b == b'/').next()
 }
 
 /// The `RESOURCE` of `value` if it is `arn:PARTITION:iam::ACCOUNT:RESOURCE`
 /// with the given partition and account: the same as splitting it with
 /// [`iam_arn`] and comparing, read as one prefix rather than split at every
 /// colon (a decision checks each principal entry of a resource policy).
-fn same_account_iam_arn<'a>(value: &'a str, partition: &str, account: &str) -> Option<&'a str> {
+fn same_account_iam_arn<'a>(value: &'a [u8], partition: &str, account: &str) -> Option<&'a [u8]> {
     let resource = value
-        .strip_prefix("arn:")?
-        .strip_prefix(partition)?
-        .strip_prefix(":iam::")?
-        .strip_prefix(account)?
-        .strip_prefix(':')?;
+        .strip_prefix(b"arn:")?
+        .strip_prefix(partition.as_bytes())?
+        .strip_prefix(b":iam::")?
+        .strip_prefix(account.as_bytes())?
+        .strip_prefix(b":")?;
     // Parts read by splitting have no colon: a partition or account with
     // one names no ARN.
     if partition.contains(':') || account.contains(':') {
@@ -208,7 +215,8 @@ mod tests {
                     .filter(|(p, a, _)| *p == partition && *a == account)
                     .map(|(_, _, r)| r);
                 assert_eq!(
-                    same_account_iam_arn(v, partition, account),
+                    same_account_iam_arn(v.as_bytes(), partition, account)
+                        .map(|r| std::str::from_utf8(r).unwrap_or("?")),
                     split,
                     "{v} {partition} {account}"
                 );
@@ -304,7 +312,7 @@ mod tests {
             ),
             ("arn:aws:iam::111111111111:user/other", &fed, None),
         ] {
-            assert_eq!(entry_grant(Aws, value, who), want, "{value}");
+            assert_eq!(entry_grant(Aws, value.as_bytes(), who), want, "{value}");
         }
     }
 }

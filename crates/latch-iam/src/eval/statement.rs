@@ -5,7 +5,7 @@ use super::condition::{arn_match3, Tri};
 use super::principal::{entry_grant, Grant};
 use super::Request;
 use crate::ast::Effect;
-use crate::compile::{CompiledPrincipal, CompiledStatement, HotStatement, Pool, Span};
+use crate::compile::{CompiledPrincipal, CompiledStatement, HotStatement, Pool, Span, View};
 
 /// Which kind of policy a statement is in; decides how `Principal` is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +26,12 @@ pub(crate) enum Role {
 /// The result of matching a statement: `None` if it does not apply, else how
 /// the principal was named (always `Direct` outside resource policies).
 /// `action_lc` is the request's action lowercased, if at hand.
+// Inlined into the statement loop, so that the fields of a statement's
+// record are read only where they are used.
+#[inline(always)]
 pub(crate) fn applies(
     s: &HotStatement,
-    pool: &Pool,
+    pool: &View<'_>,
     req: &Request,
     action_lc: Option<&[u8]>,
     role: Role,
@@ -49,18 +52,12 @@ pub(crate) fn applies(
         return None;
     }
     let grant = grant_from(s.effect, s.principal, role, || {
-        s.principals
-            .of_slice(&pool.principals)
-            .iter()
-            .filter_map(|&(kind, off, len)| {
-                entry_grant(kind, pool.str_at(off, len), &req.principal)
-            })
+        pool.principals(s.principals)
+            .filter_map(|(kind, value)| entry_grant(kind, value, &req.principal))
             .max()
     })?;
-    if !s
-        .conditions
-        .of_slice(&pool.conditions)
-        .iter()
+    if !pool
+        .conditions(s.conditions)
         .all(|c| c.holds(pool, &req.context))
     {
         return None;
@@ -69,35 +66,41 @@ pub(crate) fn applies(
 }
 
 pub(crate) fn action_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
-    actions_match(s.service_mask, s.not_action, s.actions, pool, req, None)
+    actions_match(
+        s.service_mask,
+        s.not_action,
+        s.actions,
+        &pool.view(),
+        req,
+        None,
+    )
 }
 
 fn actions_match(
     mask: u64,
     not_action: bool,
     actions: Span,
-    pool: &Pool,
+    pool: &View<'_>,
     req: &Request,
     action_lc: Option<&[u8]>,
 ) -> bool {
     if mask & req.service_bit == 0 {
         return false;
     }
-    let any = actions
-        .of_slice(&pool.patterns)
-        .iter()
-        .any(|p| match action_lc {
-            Some(lc) => p.matches_lowercase_bytes(pool.arena(), &req.action, lc, &req.context),
-            None => p.matches(pool.arena(), &req.action, &req.context),
-        });
+    let arena = pool.arena;
+    let any = pool.patterns(actions).any(|p| match action_lc {
+        Some(lc) => p.matches_lowercase_bytes(arena, &req.action, lc, &req.context),
+        None => p.matches(arena, &req.action, &req.context),
+    });
     any != not_action
 }
 
 pub(crate) fn resource_matches(s: &CompiledStatement, pool: &Pool, req: &Request) -> bool {
-    resources_match(s.resources, pool, req)
+    resources_match(s.resources, &pool.view(), req)
 }
 
-fn resources_match(resources: Option<(bool, Span)>, pool: &Pool, req: &Request) -> bool {
+fn resources_match(resources: Option<(bool, Span)>, pool: &View<'_>, req: &Request) -> bool {
+    let arena = pool.arena;
     match resources {
         // No `Resource` (trust policies): the statement covers the resource
         // the policy is attached to.
@@ -108,14 +111,12 @@ fn resources_match(resources: Option<(bool, Span)>, pool: &Pool, req: &Request) 
         // with no value cannot show that the resource is outside the set
         // (unless another part of the ARN already differs), so the statement
         // does not apply. In `Resource`, such an entry matches nothing.
-        Some((true, span)) => span
-            .of_slice(&pool.patterns)
-            .iter()
-            .all(|p| arn_match3(p, pool.arena(), &req.resource, &req.context) == Tri::NoMatch),
-        Some((false, span)) => span
-            .of_slice(&pool.patterns)
-            .iter()
-            .any(|p| p.matches(pool.arena(), &req.resource, &req.context)),
+        Some((true, span)) => pool
+            .patterns(span)
+            .all(|p| arn_match3(&p, arena, &req.resource, &req.context) == Tri::NoMatch),
+        Some((false, span)) => pool
+            .patterns(span)
+            .any(|p| p.matches(arena, &req.resource, &req.context)),
     }
 }
 
@@ -171,6 +172,6 @@ fn best_grant(p: &CompiledPrincipal, req: &Request) -> Option<Grant> {
     }
     p.entries
         .iter()
-        .filter_map(|(kind, value)| entry_grant(*kind, value, &req.principal))
+        .filter_map(|(kind, value)| entry_grant(*kind, value.as_bytes(), &req.principal))
         .max()
 }

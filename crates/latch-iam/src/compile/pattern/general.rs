@@ -4,7 +4,8 @@
 
 use super::glob::{glob, glob_bytes, Tok};
 use super::text::sixth_part_start;
-use super::{eq, resolve, Arena, Pattern, Piece, Shape, SEG5_FAR};
+use super::{eq, resolve, Arena, Pattern, Piece, Shape, PIECE, SEG5_FAR};
+use crate::compile::codec::u32_at;
 use crate::eval::Context;
 
 impl Pattern {
@@ -16,8 +17,8 @@ impl Pattern {
         pat: &[u8],
         text: &[u8],
         ctx: &Context,
+        fold: bool,
     ) -> bool {
-        let fold = self.fold();
         let eq = |a: &[u8], b: &[u8]| eq(fold, a, b);
         match self.shape {
             Shape::Never | Shape::Any | Shape::Exact | Shape::Prefix => false,
@@ -46,45 +47,51 @@ impl Pattern {
                     ends && glob_bytes(pat, text, h, seg5, fold)
                 }
                 true => {
-                    let pieces = self.pieces(arena);
-                    // Each variable is looked up once, not at every step of
-                    // the match; its value is kept at its piece's position.
-                    const MAX: usize = 16;
-                    let mut values: [&[u8]; MAX] = [&[]; MAX];
-                    for (i, p) in pieces.iter().enumerate() {
-                        if let Piece::Var(v) = p {
-                            let Some(value) = resolve(v, arena, ctx) else {
-                                return false;
-                            };
-                            if let Some(slot) = values.get_mut(i) {
-                                *slot = value.as_bytes();
-                            }
+                    // Each piece is read and each variable looked up once,
+                    // not at every step of the match.
+                    const MAX: usize = 8;
+                    let n = self.piece_count();
+                    let tok_of = |p: Piece| -> Option<Tok<'_>> {
+                        Some(match p {
+                            Piece::Lit(off, len) => Tok::Lit(arena.bytes_at((off, len))),
+                            Piece::Star { seg } => Tok::Star(seg),
+                            Piece::One { seg } => Tok::One(seg),
+                            Piece::Var(v) => Tok::Lit(resolve(&v, arena, ctx)?),
+                        })
+                    };
+                    if n > MAX {
+                        if self.pieces(arena).any(|p| tok_of(p).is_none()) {
+                            return false;
                         }
-                    }
-                    if pieces.len() > MAX {
                         let tok = |i: usize| -> Option<Tok<'_>> {
-                            Some(match pieces.get(i)? {
-                                Piece::Lit(off, len) => {
-                                    Tok::Lit(arena.str_at((*off, *len)).as_bytes())
-                                }
-                                Piece::Star { seg } => Tok::Star(*seg),
-                                Piece::One { seg } => Tok::One(*seg),
-                                Piece::Var(v) => {
-                                    Tok::Lit(resolve(v, arena, ctx).unwrap_or("").as_bytes())
-                                }
-                            })
+                            if i >= n {
+                                return None;
+                            }
+                            tok_of(arena.piece(self.pieces.0 + u32::try_from(i).ok()?)?)
                         };
                         return glob(tok, text, fold);
                     }
-                    let tok = |i: usize| -> Option<Tok<'_>> {
-                        Some(match pieces.get(i)? {
-                            Piece::Lit(off, len) => Tok::Lit(arena.str_at((*off, *len)).as_bytes()),
-                            Piece::Star { seg } => Tok::Star(*seg),
-                            Piece::One { seg } => Tok::One(*seg),
-                            Piece::Var(_) => Tok::Lit(values.get(i).copied().unwrap_or_default()),
-                        })
-                    };
-                    glob(tok, text, fold)
+                    // The records read in place: literals and wildcards
+                    // without building a `Piece` first.
+                    let mut toks = [Tok::Star(false); MAX];
+                    let (from, to) = (self.pieces.0 as usize, self.pieces.1 as usize);
+                    let raw = arena.pieces.get(from * PIECE..to * PIECE).unwrap_or(&[]);
+                    for (slot, r) in toks.iter_mut().zip(raw.chunks_exact(PIECE)) {
+                        let Some(r) = r.first_chunk::<PIECE>() else {
+                            return false;
+                        };
+                        *slot = match r[0] {
+                            0 => Tok::Lit(arena.bytes_at((u32_at(r, 4), u32_at(r, 8)))),
+                            1 => Tok::Star(r[1] != 0),
+                            2 => Tok::One(r[1] != 0),
+                            _ => match tok_of(Piece::decode(r)) {
+                                Some(t) => t,
+                                None => return false,
+                            },
+                        };
+                    }
+                    let toks = toks.get(..n).unwrap_or(&[]);
+                    glob(|i| toks.get(i).copied(), text, fold)
                 }
             },
         }

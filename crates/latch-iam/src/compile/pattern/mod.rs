@@ -2,70 +2,22 @@
 //! variables (`${aws:username}`, `${aws:PrincipalTag/team, 'default'}`,
 //! `${*}`, `${?}`, `${$}`), matched against request text without allocating.
 
+mod arena;
 mod general;
 mod glob;
+mod packed;
 mod same;
 #[cfg(test)]
 mod tests;
 mod text;
 
+pub use arena::{Arena, PatternArena, PATTERN, PIECE};
 pub(crate) use same::same;
 
 use crate::eval::Context;
 
+pub(crate) use packed::PATTERN_NARROW;
 use text::{sixth_part_start, split_pieces, Part};
-
-/// Where pattern text and the pieces of patterns with policy variables are
-/// kept: one text buffer and one array of pieces, so that matching a
-/// pattern with variables reads a few contiguous records rather than
-/// following a pointer per piece.
-#[derive(Debug, Clone, Default)]
-pub struct PatternArena {
-    /// Pattern text, and the text of pieces.
-    pub text: String,
-    /// Pieces of patterns with policy variables.
-    pub pieces: Vec<Piece>,
-    /// For ARN patterns with policy variables, their six parts as patterns
-    /// of their own (slow path: a variable with no value), by the offset of
-    /// the whole pattern's text.
-    pub parts: Vec<(u32, [Pattern; 6])>,
-    /// The text and pieces of those parts: kept apart, so that what is read
-    /// on every decision stays small.
-    pub cold: Option<Box<PatternArena>>,
-}
-
-impl PatternArena {
-    /// A view for matching.
-    pub fn view(&self) -> Arena<'_> {
-        Arena {
-            text: &self.text,
-            pieces: &self.pieces,
-            parts: &self.parts,
-            cold: self.cold.as_deref(),
-        }
-    }
-}
-
-/// What patterns are matched against: a [`PatternArena`], or the same
-/// arrays in a compiled policy's pool.
-#[derive(Debug, Clone, Copy)]
-pub struct Arena<'a> {
-    /// Pattern text, and the text of pieces.
-    pub text: &'a str,
-    /// Pieces of patterns with policy variables.
-    pub pieces: &'a [Piece],
-    /// ARN parts of ARN patterns with policy variables.
-    pub parts: &'a [(u32, [Pattern; 6])],
-    /// Where the parts' text and pieces are.
-    pub cold: Option<&'a PatternArena>,
-}
-
-impl<'a> Arena<'a> {
-    fn str_at(&self, (off, len): (u32, u32)) -> &'a str {
-        let off = off as usize;
-        self.text.get(off..off + len as usize).unwrap_or("")
-    }
-}
 
 /// One piece of a pattern that contains policy variables.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,15 +193,35 @@ impl Pattern {
             }
         };
         let u = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let off = u(arena.text.len());
         let len = u(text.len());
-        arena.text.push_str(&text);
+        // Text the arena already holds is not stored twice (policies repeat
+        // their actions and ARNs): fewer bytes for a decision to read. Not
+        // for patterns with variables, whose ARN parts are looked up by
+        // offset in order.
+        let bytes = arena.text.as_bytes();
+        let stored = match has_vars || text.is_empty() {
+            true => None,
+            false => arena.stored.iter().find(|(o, l)| {
+                *l == len && bytes.get(*o as usize..(*o + *l) as usize) == Some(text.as_bytes())
+            }),
+        };
+        let off = match stored {
+            Some((o, _)) => *o,
+            None => {
+                let off = u(arena.text.len());
+                arena.text.push_str(&text);
+                if !has_vars {
+                    arena.stored.push((off, len));
+                }
+                off
+            }
+        };
         let mut pieces = (0, 0);
         if has_vars {
             // A piece's text is found in the pattern's own text where it
             // can be (nearly always), else it follows it: either way it is
             // read from the same few cache lines.
-            let start = u(arena.pieces.len());
+            let start = u(arena.pieces.len() / PIECE);
             for piece in split_pieces(&text, syntax, arn) {
                 let push = |arena: &mut PatternArena, s: &str| match text.find(s) {
                     Some(i) => (off + u(i), u(s.len())),
@@ -273,9 +245,9 @@ impl Pattern {
                         Piece::Var(v)
                     }
                 };
-                arena.pieces.push(p);
+                arena.pieces.extend_from_slice(&p.encode());
             }
-            pieces = (start, u(arena.pieces.len()));
+            pieces = (start, u(arena.pieces.len() / PIECE));
         }
         let p = Self {
             off,
@@ -338,31 +310,36 @@ impl Pattern {
     }
 
     /// The pattern's pieces (none without policy variables or escapes).
-    fn pieces<'a>(&self, arena: Arena<'a>) -> &'a [Piece] {
-        arena
-            .pieces
-            .get(self.pieces.0 as usize..self.pieces.1 as usize)
-            .unwrap_or(&[])
+    fn pieces<'a>(&self, arena: Arena<'a>) -> impl Iterator<Item = Piece> + 'a {
+        (self.pieces.0..self.pieces.1).filter_map(move |i| arena.piece(i))
+    }
+
+    /// The number of pieces.
+    fn piece_count(&self) -> usize {
+        self.pieces.1.saturating_sub(self.pieces.0) as usize
     }
 
     /// The pattern text as compiled, from its arena.
-    pub fn text<'a>(&self, arena: &'a str) -> &'a str {
+    pub fn text<'a>(&self, arena: &'a [u8]) -> &'a str {
+        std::str::from_utf8(self.bytes(arena)).unwrap_or("")
+    }
+
+    /// The pattern text's bytes.
+    #[inline(always)]
+    fn bytes<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
         let start = self.off as usize;
-        arena.get(start..start + self.len as usize).unwrap_or("")
+        arena.get(start..start + self.len as usize).unwrap_or(&[])
     }
 
     /// Whether the pattern contains policy variables.
     pub fn has_variables(&self, arena: Arena<'_>) -> bool {
-        self.pieces(arena)
-            .iter()
-            .any(|p| matches!(p, Piece::Var(_)))
+        self.pieces(arena).any(|p| matches!(p, Piece::Var(_)))
     }
 
     /// Whether every policy variable in the pattern has a value (or default).
     pub fn resolvable(&self, arena: Arena<'_>, ctx: &Context) -> bool {
         self.pieces(arena)
-            .iter()
-            .all(|p| !matches!(p, Piece::Var(v) if resolve(v, arena, ctx).is_none()))
+            .all(|p| !matches!(p, Piece::Var(v) if resolve(&v, arena, ctx).is_none()))
     }
 
     /// A pattern that matches nothing (for ARNs a policy type rejects).
@@ -414,22 +391,28 @@ impl Pattern {
 
     /// [`Self::matches`] on the bytes of a text.
     #[inline(always)]
-    fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
+    pub(crate) fn matches_bytes(&self, arena: Arena<'_>, text: &[u8], ctx: &Context) -> bool {
+        self.matches_folding(arena, text, ctx, self.fold())
+    }
+
+    /// [`Self::matches_bytes`], comparing without regard to case if `fold`.
+    #[inline(always)]
+    fn matches_folding(&self, arena: Arena<'_>, text: &[u8], ctx: &Context, fold: bool) -> bool {
         // The common shapes inline, at the call site; the general matcher
         // on its own.
-        let pat = self.text(arena.text).as_bytes();
+        let pat = self.bytes(arena.text);
         match self.shape {
             Shape::Never => false,
             Shape::Any => true,
-            Shape::Exact => eq(self.fold(), pat, text),
+            Shape::Exact => eq(fold, pat, text),
             Shape::Prefix => {
                 let n = self.head as usize;
                 match (pat.get(..n), text.get(..n)) {
-                    (Some(p), Some(t)) => eq(self.fold(), p, t),
+                    (Some(p), Some(t)) => eq(fold, p, t),
                     _ => false,
                 }
             }
-            Shape::General => self.matches_general(arena, pat, text, ctx),
+            Shape::General => self.matches_general(arena, pat, text, ctx, fold),
         }
     }
 
@@ -460,11 +443,7 @@ impl Pattern {
         ctx: &Context,
     ) -> bool {
         if self.fold() && !self.has_pieces() {
-            let exact = Self {
-                flags: self.flags & !FOLD,
-                ..*self
-            };
-            exact.matches_bytes(arena, text_lc, ctx)
+            self.matches_folding(arena, text_lc, ctx, false)
         } else {
             self.matches(arena, text, ctx)
         }
@@ -476,16 +455,17 @@ impl Pattern {
             return self.text(arena.text).to_owned();
         }
         let mut out = String::new();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         for p in self.pieces(arena) {
             match p {
-                Piece::Lit(off, len) => out.push_str(arena.str_at((*off, *len))),
+                Piece::Lit(off, len) => out.push_str(&text(arena.bytes_at((off, len)))),
                 Piece::Star { .. } => out.push('*'),
                 Piece::One { .. } => out.push('?'),
-                Piece::Var(v) => match resolve(v, arena, ctx) {
-                    Some(s) => out.push_str(s),
+                Piece::Var(v) => match resolve(&v, arena, ctx) {
+                    Some(s) => out.push_str(&text(s)),
                     None => {
                         out.push_str("${");
-                        out.push_str(arena.str_at(v.key));
+                        out.push_str(&text(arena.bytes_at(v.key)));
                         out.push('}');
                     }
                 },
@@ -505,9 +485,9 @@ fn eq(fold: bool, a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a str> {
-    match ctx.single_hashed(v.hash, arena.str_at(v.key)) {
+fn resolve<'a>(v: &Var, arena: Arena<'a>, ctx: &'a Context) -> Option<&'a [u8]> {
+    match ctx.single_hashed(v.hash, arena.bytes_at(v.key)) {
         Some(s) => Some(s),
-        None => v.default.map(|d| arena.str_at(d)),
+        None => v.default.map(|d| arena.bytes_at(d)),
     }
 }
