@@ -85,3 +85,13 @@ pub enum Claimed {
         next_due: Option<Timestamp>,
     },
 }
+
+/// A job as leased to a worker: a change the job makes can mark it done in
+/// the change's own transaction ([`crate::access::request::Effects::completing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The job.
+    pub job_id: String,
+    /// The worker holding it (marking it done is a no-op for anyone else).
+    pub worker: String,
+}

@@ -192,6 +192,9 @@ pub(crate) async fn record_effects(tx: &mut sqlx::AnyConnection, org_id: &str, e
         crate::jobs::enqueue_in(tx, job, now).await?;
     }
     crate::webhooks::queue_in(tx, org_id, &effects.notices, now).await?;
+    if let Some(lease) = &effects.completes {
+        crate::jobs::complete_in(tx, lease, now).await?;
+    }
     crate::audit::append_in(tx, org_id, &effects.audit, now).await
 }
 

@@ -115,6 +115,16 @@ impl Composed {
                 ),
             );
         }
+        if let Some(lease) = &effects.completes {
+            let (job, worker) = (self.text(&lease.job_id), self.text(&lease.worker));
+            self.with(
+                "completed",
+                &format!(
+                    "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = {at}
+                     FROM {gate} WHERE jobs.id = {job} AND jobs.lease_owner = {worker} AND jobs.state = 'running' RETURNING jobs.id"
+                ),
+            );
+        }
         if !effects.audit.is_empty() {
             let rows: Vec<String> = effects
                 .audit

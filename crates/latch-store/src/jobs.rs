@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use latch_core::id::new_id;
-use latch_core::jobs::{Claimed, Job, NewJob};
+use latch_core::jobs::{Claimed, Job, Lease, NewJob};
 use latch_core::store::{JobStore, StoreError, StoreResult};
 use latch_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -74,6 +74,17 @@ fn claim_sql(engine: Engine) -> String {
          RETURNING {JOB_COLS}"
     )
 }
+
+/// Marks the leased job done on `conn` (inside the caller's transaction);
+/// false if its worker no longer holds it.
+pub(crate) async fn complete_in(conn: &mut sqlx::AnyConnection, lease: &Lease, now: Timestamp) -> StoreResult<bool> {
+    let n = sqlx::query(COMPLETE).bind(&lease.job_id).bind(&lease.worker).bind(now.millis()).execute(&mut *conn).await.db()?.rows_affected();
+    Ok(n == 1)
+}
+
+/// Marks job `$1` done if worker `$2` holds it, at `$3`.
+const COMPLETE: &str = "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = $3
+     WHERE id = $1 AND lease_owner = $2 AND state = 'running'";
 
 impl SqlStore {
     /// Ends `worker`'s lease on a job, moving it to `state`; false if the

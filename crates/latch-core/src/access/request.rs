@@ -173,6 +173,9 @@ pub struct Effects {
     pub audit: Vec<crate::audit::NewAuditEvent>,
     /// Events to tell the org's webhooks about.
     pub notices: Vec<super::notice::Notice>,
+    /// The job making the change, marked done with it (if its worker still
+    /// holds it): the change and the job's end are one transaction.
+    pub completes: Option<crate::jobs::Lease>,
 }
 
 impl Effects {
@@ -187,6 +190,13 @@ impl Effects {
     #[must_use]
     pub fn audit(mut self, event: crate::audit::NewAuditEvent) -> Self {
         self.audit.push(event);
+        self
+    }
+
+    /// Marks the job making the change done with it.
+    #[must_use]
+    pub fn completing(mut self, lease: crate::jobs::Lease) -> Self {
+        self.completes = Some(lease);
         self
     }
 

@@ -14,10 +14,11 @@ use latch_core::access::notice::Notice;
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
 use latch_core::access::request::{Changes, Effects, Request};
 use latch_core::audit::NewAuditEvent;
-use latch_core::jobs::{Job, NewJob};
+use latch_core::jobs::{Job, Lease, NewJob};
 use latch_core::store::StoreError;
 use serde_json::json;
 
+use super::Finished;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -82,10 +83,12 @@ pub(crate) fn due_soon(state: &AppState, effects: &Effects) -> usize {
 }
 
 /// Runs one job.
-pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(), Failure> {
-    let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(()) };
+pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<Finished, Failure> {
+    let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(Finished::Now) };
+    if job.kind == "provision" {
+        return provision(state, r, &Lease { job_id: job.id.clone(), worker: worker.to_owned() }).await;
+    }
     match job.kind.as_str() {
-        "provision" => provision(state, r, worker).await,
         "expire" => expire(state, r, worker).await,
         "deprovision" => deprovision(state, r, worker).await,
         "pending_timeout" => pending_timeout(state, r).await,
@@ -100,6 +103,7 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<(),
         }
         other => Err(Failure::Permanent(format!("unknown job kind `{other}`"))),
     }
+    .map(|()| Finished::Now)
 }
 
 /// Moves `r` by `event` if it is still where we saw it; returns the fresh request.
@@ -144,7 +148,10 @@ async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &Grant
     })
 }
 
-async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Failure> {
+/// Grants an approved request and makes it active; the job `lease` ends
+/// in the transaction that does.
+async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finished, Failure> {
+    let worker = lease.worker.as_str();
     // Whether an earlier attempt may have held grants already.
     let (r, resumed) = match r.state {
         State::Approved => match step(state, &r, Event::StartProvisioning, Changes::default(), None).await? {
@@ -153,7 +160,7 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
         },
         // A retry after a crash mid-way: carry on, every step is idempotent.
         State::Provisioning => (r, true),
-        _ => return Ok(()),
+        _ => return Ok(Finished::Now),
     };
     let expires_at = state.now().plus(r.duration);
     for idx in 0..r.targets.len() {
@@ -161,7 +168,7 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
         spec.expires_at = expires_at;
         match grant_one(state, &r, idx, &spec, worker, resumed).await {
             Ok(()) => {}
-            Err(Failure::Permanent(msg)) => return fail(state, &r, &msg).await,
+            Err(Failure::Permanent(msg)) => return fail(state, &r, &msg).await.map(|()| Finished::Now),
             Err(other) => return Err(other),
         }
     }
@@ -173,10 +180,15 @@ async fn provision(state: &AppState, r: Request, worker: &str) -> Result<(), Fai
     let effects = Effects::default()
         .job(expire_job(&r, expires_at))
         .job(expiring_soon)
-        .audit(NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": expires_at})));
+        .audit(NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": expires_at})))
+        .completing(lease.clone());
     let changes = Changes { expires_at: Some(expires_at), effects, ..Changes::default() };
-    step(state, &r, Event::Provisioned, changes, Some("request.active")).await?;
-    Ok(())
+    // Moved meanwhile (the change and the job's end did not happen): the
+    // job is marked done as any other.
+    Ok(match step(state, &r, Event::Provisioned, changes, Some("request.active")).await? {
+        Some(_) => Finished::WithChange,
+        None => Finished::Now,
+    })
 }
 
 /// Grants target `idx` of `r`; `held_before`: whether it may have been held

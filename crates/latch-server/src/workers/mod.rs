@@ -129,6 +129,14 @@ async fn run(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// How a job that succeeded is marked done.
+pub(crate) enum Finished {
+    /// By the change it made, in that change's transaction.
+    WithChange,
+    /// Here, now.
+    Now,
+}
+
 async fn handle(state: &AppState, worker: &str, job: Job) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, subject = %job.subject, attempt = job.attempts);
     let _enter = span.enter();
@@ -147,15 +155,16 @@ async fn handle(state: &AppState, worker: &str, job: Job) {
         })
     };
     let result = match job.kind.as_str() {
-        "notify" => crate::notify::deliver(state, &job).await,
-        "aws_sync" => aws::sync(state, &job).await,
-        "aws_reconcile" => aws::reconcile(state, &job, worker).await,
+        "notify" => crate::notify::deliver(state, &job).await.map(|()| Finished::Now),
+        "aws_sync" => aws::sync(state, &job).await.map(|()| Finished::Now),
+        "aws_reconcile" => aws::reconcile(state, &job, worker).await.map(|()| Finished::Now),
         _ => access::run(state, &job, worker).await,
     };
     beat.abort();
     let now = state.now();
     let outcome = match result {
-        Ok(()) => state.store.complete(&job.id, worker, now).await,
+        Ok(Finished::Now) => state.store.complete(&job.id, worker, now).await,
+        Ok(Finished::WithChange) => Ok(true),
         // Waiting on another change to the same access is not a failure:
         // it must not use up the job's attempts.
         Err(Failure::Busy) => state.store.postpone(&job.id, worker, now.plus(Duration::from_millis(200)), now).await,

@@ -137,6 +137,29 @@ async fn effects_are_recorded_with_the_change_or_not_at_all(s: SqlStore) {
     assert_eq!(keys, ["expire-later", "provision", "timeout"]);
 }
 
+/// A job that makes a change is marked done with it, if its worker still
+/// holds it and the change happens.
+async fn a_change_can_end_the_job_that_made_it(s: SqlStore) {
+    use latch_core::jobs::Lease;
+    use latch_core::store::JobStore;
+    let a = s.create_org("org-a", "A", T0).await.unwrap();
+    let r = s.create_request(&a.id, &new_request("alice", State::Approved), T0, &Effects::default().job(job(&a.id, "provision"))).await.unwrap();
+    let lease_until = T0.plus(Duration::from_secs(30));
+    let j = s.claim("w1", T0, lease_until).await.unwrap().unwrap();
+    let lease = |worker: &str| Lease { job_id: j.id.clone(), worker: worker.into() };
+    // A change that does not happen ends nothing; nor does another worker's lease.
+    let lost = Changes { effects: Effects::default().completing(lease("w1")), ..Changes::default() };
+    assert!(!s.transition(&a.id, &r.id, State::Pending, State::Approved, &lost, T0).await.unwrap());
+    let other = Changes { effects: Effects::default().completing(lease("w2")), ..Changes::default() };
+    assert!(s.transition(&a.id, &r.id, State::Approved, State::Provisioning, &other, T0).await.unwrap());
+    assert!(s.heartbeat(&j.id, "w1", lease_until).await.unwrap(), "still running, still w1's");
+    let done = Changes { expires_at: Some(lease_until), effects: Effects::default().completing(lease("w1")), ..Changes::default() };
+    assert!(s.transition(&a.id, &r.id, State::Provisioning, State::Active, &done, T0).await.unwrap());
+    assert!(!s.heartbeat(&j.id, "w1", lease_until).await.unwrap(), "done with the change");
+    assert!(!s.complete(&j.id, "w1", T0).await.unwrap(), "done already");
+    assert!(s.claim("w1", T0.plus(Duration::from_secs(60)), T0.plus(Duration::from_secs(90))).await.unwrap().is_none(), "never run again");
+}
+
 /// Notices are queued with the change they report, once per webhook that
 /// wants them, or not at all; each with its delivery job.
 async fn notices_are_queued_with_the_change_for_the_webhooks_that_want_them(s: SqlStore) {
@@ -172,6 +195,7 @@ async fn notices_are_queued_with_the_change_for_the_webhooks_that_want_them(s: S
 crate::conformance!(
     notices_are_queued_with_the_change_for_the_webhooks_that_want_them,
     effects_are_recorded_with_the_change_or_not_at_all,
+    a_change_can_end_the_job_that_made_it,
     policies_are_versioned_per_org,
     requests_round_trip_and_move_only_from_the_expected_state,
     requests_are_listed_by_requester_and_state,
