@@ -77,8 +77,9 @@ mod tests {
 /// What a worker's claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claimed {
-    /// A job, leased to the worker.
-    Job(Job),
+    /// A job, leased to the worker, with the request it works on when the
+    /// store read it with the claim (`None`: not read, or none).
+    Job(Job, Option<Box<crate::access::request::Request>>),
     /// Nothing due now; the earliest queued job's run time, if any.
     Idle {
         /// See [`crate::store::JobStore::next_due`].

@@ -260,6 +260,10 @@ pub struct Principal {
     /// (access policies match on them); `None`: not read.
     #[serde(skip)]
     pub groups: Option<Vec<String>>,
+    /// The org's current access policy version, when read with the
+    /// credential; `None`: not read, or the org has no policy yet.
+    #[serde(skip)]
+    pub policy_version: Option<i64>,
 }
 
 impl Principal {
@@ -291,6 +295,7 @@ mod tests {
             scopes,
             last_used_at: None,
             groups: None,
+            policy_version: None,
         }
     }
 

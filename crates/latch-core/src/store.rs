@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::access::lifecycle::State;
 use crate::access::notice::Notice;
-use crate::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
+use crate::access::request::{Changes, Decision, Effects, Extension, Move, NewRequest, Request, RequestFilter};
 use crate::audit::{AuditRecord, NewAuditEvent};
 use crate::jobs::{Claimed, Job, NewJob};
 use crate::clock::Timestamp;
@@ -399,7 +399,7 @@ pub trait JobStore: Send + Sync {
     /// engine allows it.
     async fn claim_or_next_due(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Claimed> {
         match self.claim(worker, now, lease_until).await? {
-            Some(job) => Ok(Claimed::Job(job)),
+            Some(job) => Ok(Claimed::Job(job, None)),
             None => Ok(Claimed::Idle { next_due: self.next_due(now).await? }),
         }
     }
@@ -441,6 +441,63 @@ pub trait ReplicaStore: Send + Sync {
     async fn leave(&self, replica: &str) -> StoreResult<()>;
 }
 
+/// [`GrantStore::take_entitlement`]: `holder` takes the lock on a person's
+/// entitlement until `until`, for target `idx` of request `request_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct Take<'a> {
+    /// The org.
+    pub org_id: &'a str,
+    /// The person.
+    pub user_id: &'a str,
+    /// The entitlement's key.
+    pub key: &'a str,
+    /// The job taking it.
+    pub holder: &'a str,
+    /// Now.
+    pub now: Timestamp,
+    /// When the lock lapses.
+    pub until: Timestamp,
+    /// The request whose target will hold the entitlement.
+    pub request_id: &'a str,
+    /// Which target.
+    pub idx: i64,
+    /// A move of the request to make first.
+    pub first: Option<&'a Move>,
+}
+
+/// What [`GrantStore::take_entitlement`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// The request was no longer where the move expected: nothing was done.
+    Stale,
+    /// Another holder's lock is live: only the move (if any) was made.
+    Busy,
+    /// Locked and held; what is in place now (`None`: nothing granted yet).
+    Held(Option<String>),
+}
+
+/// [`GrantStore::finish_grant`]: what the integration applied for a
+/// person's entitlement, recorded by the lock's holder.
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    /// The org.
+    pub org_id: &'a str,
+    /// The person.
+    pub user_id: &'a str,
+    /// The entitlement's key.
+    pub key: &'a str,
+    /// The job holding its lock.
+    pub holder: &'a str,
+    /// What is in place now, as the integration describes it.
+    pub applied: &'a str,
+    /// Recorded with it (its audit event).
+    pub effects: &'a Effects,
+    /// A move of the request to make with it.
+    pub then: Option<&'a Move>,
+    /// Now.
+    pub now: Timestamp,
+}
+
 /// Grants of requests and the entitlements they hold, reference-counted.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
@@ -450,15 +507,21 @@ pub trait GrantStore: Send + Sync {
     async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>>;
     /// Releases the lock.
     async fn unlock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
-    /// Records what the integration did for the entitlement (`applied`)
-    /// with `effects` (its audit event), and releases `holder`'s lock (if
-    /// `holder` still has it), in one transaction.
-    #[allow(clippy::too_many_arguments, reason = "the entitlement, its holder, what was applied and what is recorded with it")]
-    async fn finish_grant(&self, org_id: &str, user_id: &str, key: &str, holder: &str, applied: &str, effects: &Effects, now: Timestamp) -> StoreResult<()>;
+    /// The first step of granting a request's target, in one transaction:
+    /// `t.first`'s move of the request if given (if the request is no
+    /// longer where it expects, nothing else happens), then the
+    /// entitlement's lock as [`GrantStore::lock_entitlement`] takes it,
+    /// then, if taken, the record that the target holds the entitlement
+    /// (idempotent).
+    async fn take_entitlement(&self, t: &Take<'_>) -> StoreResult<Taken>;
+    /// Records what the integration did for the entitlement (`f.applied`)
+    /// with `f.effects` (its audit event), and releases the holder's lock
+    /// (if it still has it), in one transaction; with `f.then`, the
+    /// request's move is made in the same transaction. True if `f.then`
+    /// moved the request (false without it).
+    async fn finish_grant(&self, f: &Finish<'_>) -> StoreResult<bool>;
     /// Forgets the entitlement (after revoking it), releasing the lock.
     async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()>;
-    /// Records that a request's target holds its entitlement (idempotent).
-    async fn hold_grant(&self, org_id: &str, request_id: &str, idx: i64, user_id: &str, key: &str, now: Timestamp) -> StoreResult<()>;
     /// The entitlement key a request's target was held under, if it ever was.
     async fn grant_key(&self, org_id: &str, request_id: &str, idx: i64) -> StoreResult<Option<String>>;
     /// Records that it no longer does (idempotent).

@@ -107,26 +107,36 @@ fn decision_row(row: &AnyRow, reason: &str, at: &str) -> StoreResult<Decision> {
     })
 }
 
-/// One request with its targets and decisions, in one statement: the
-/// request's row joined with each target and each decision (a handful of
-/// each, so the product stays small), read back apart.
-fn one_request_sql() -> String {
+/// The columns of requests `r` joined with their targets `t` and decisions
+/// `d` (see [`REQUEST_JOINS`]), read back apart by [`one_request`].
+pub(crate) fn request_select() -> String {
     let cols: Vec<String> = REQUEST_COLS.split(", ").map(|c| format!("r.{}", c.trim())).collect();
     format!(
-        "SELECT {}, t.idx AS t_idx, t.integration, t.account, t.kind, t.name, t.level,
-                d.approver_id, d.approver_email, d.decision, d.reason AS d_reason, d.at AS d_at
-         FROM requests r
-         LEFT JOIN request_targets t ON t.request_id = r.id
-         LEFT JOIN request_decisions d ON d.request_id = r.id
-         WHERE r.org_id = $1 AND r.id = $2
-         ORDER BY t.idx, d.at, d.approver_id",
+        "{}, t.idx AS t_idx, t.integration, t.account, t.kind, t.name, t.level,
+         d.approver_id, d.approver_email, d.decision, d.reason AS d_reason, d.at AS d_at",
         cols.join(", ")
     )
 }
 
-/// The request in the rows of [`one_request_sql`].
-fn one_request(rows: &[AnyRow]) -> StoreResult<Option<Request>> {
+/// Joins request `r`'s targets and decisions: a handful of each, so the
+/// product stays small. Rows in [`REQUEST_ORDER`].
+pub(crate) const REQUEST_JOINS: &str = "LEFT JOIN request_targets t ON t.request_id = r.id LEFT JOIN request_decisions d ON d.request_id = r.id";
+
+/// The order [`one_request`] reads the rows of [`REQUEST_JOINS`] in.
+pub(crate) const REQUEST_ORDER: &str = "t.idx, d.at, d.approver_id";
+
+/// One request with its targets and decisions, in one statement.
+fn one_request_sql() -> String {
+    format!("SELECT {} FROM requests r {REQUEST_JOINS} WHERE r.org_id = $1 AND r.id = $2 ORDER BY {REQUEST_ORDER}", request_select())
+}
+
+/// The request in rows of [`request_select`] (`None` if there are none,
+/// or the request's columns are null: an outer join found none).
+pub(crate) fn one_request(rows: &[AnyRow]) -> StoreResult<Option<Request>> {
     let Some(first) = rows.first() else { return Ok(None) };
+    if first.try_get::<Option<String>, _>("id").db()?.is_none() {
+        return Ok(None);
+    }
     let mut r = request_row(first)?;
     let mut seen_targets: Vec<i64> = Vec::new();
     for row in rows {
@@ -197,6 +207,55 @@ pub(crate) async fn record_effects(tx: &mut sqlx::AnyConnection, org_id: &str, e
     }
     crate::audit::append_in(tx, org_id, &effects.audit, now).await
 }
+
+/// Moves a request from `from` to `to` with `c` inside a transaction
+/// (SQLite), recording its decision and effects if it moved; false if it
+/// was no longer in `from`, and then nothing is recorded.
+pub(crate) async fn move_in(tx: &mut sqlx::AnyConnection, org_id: &str, id: &str, from: State, to: State, c: &Changes, now: Timestamp) -> StoreResult<bool> {
+    let n = sqlx::query(
+        "UPDATE requests SET state = $4, updated_at = $5,
+           end_reason = COALESCE($6, end_reason),
+           decided_at = COALESCE($7, decided_at),
+           expires_at = COALESCE($8, expires_at),
+           break_glass = COALESCE($9, break_glass),
+           failure = COALESCE($10, failure)
+         WHERE org_id = $1 AND id = $2 AND state = $3",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(now.millis())
+    .bind(c.end_reason.map(end_reason_str))
+    .bind(c.decided_at.map(Timestamp::millis))
+    .bind(c.expires_at.map(Timestamp::millis))
+    .bind(c.break_glass.map(i64::from))
+    .bind(c.failure.clone())
+    .execute(&mut *tx)
+    .await
+    .db()?
+    .rows_affected();
+    if n != 1 {
+        return Ok(false);
+    }
+    if let Some(d) = &c.decision {
+        sqlx::query(&format!("INSERT INTO request_decisions (request_id, approver_id, approver_email, decision, reason, at) VALUES ($1, $2, $3, $4, $5, $6) {KEEP_FIRST}"))
+            .bind(id)
+            .bind(&d.approver_id)
+            .bind(&d.approver_email)
+            .bind(&d.decision)
+            .bind(&d.reason)
+            .bind(d.at.millis())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+    }
+    record_effects(tx, org_id, &c.effects, now).await?;
+    Ok(true)
+}
+
+/// A person's first decision on a request stands.
+const KEEP_FIRST: &str = "ON CONFLICT (request_id, approver_id) DO NOTHING";
 
 #[async_trait]
 impl AccessStore for SqlStore {
@@ -315,33 +374,9 @@ impl AccessStore for SqlStore {
             return transition_postgres(self, org_id, id, from, to, c, now).await;
         }
         let mut tx = self.write.begin().await.db()?;
-        let n = sqlx::query(
-            "UPDATE requests SET state = $4, updated_at = $5,
-               end_reason = COALESCE($6, end_reason),
-               decided_at = COALESCE($7, decided_at),
-               expires_at = COALESCE($8, expires_at),
-               break_glass = COALESCE($9, break_glass),
-               failure = COALESCE($10, failure)
-             WHERE org_id = $1 AND id = $2 AND state = $3",
-        )
-        .bind(org_id)
-        .bind(id)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(now.millis())
-        .bind(c.end_reason.map(end_reason_str))
-        .bind(c.decided_at.map(Timestamp::millis))
-        .bind(c.expires_at.map(Timestamp::millis))
-        .bind(c.break_glass.map(i64::from))
-        .bind(c.failure.clone())
-        .execute(&mut *tx)
-        .await
-        .db()?
-        .rows_affected();
-        if n != 1 {
+        if !move_in(&mut tx, org_id, id, from, to, c, now).await? {
             return Ok(false);
         }
-        record_effects(&mut tx, org_id, &c.effects, now).await?;
         tx.commit().await.db()?;
         Ok(true)
     }
@@ -455,6 +490,14 @@ async fn create_postgres(store: &SqlStore, org_id: &str, r: &NewRequest, now: Ti
 /// [`AccessStore::transition`] on PostgreSQL: one statement.
 async fn transition_postgres(store: &SqlStore, org_id: &str, id: &str, from: State, to: State, ch: &Changes, now: Timestamp) -> StoreResult<bool> {
     let mut c = Composed::default();
+    move_clause(&mut c, "moved", org_id, id, from, to, ch, now);
+    Ok(changed(&c.fetch(&count_changed("moved"), &store.write).await?)? == 1)
+}
+
+/// Adds the clause `gate` moving a request from `from` to `to` with `ch`,
+/// and its decision and effects, recorded only if it moves (PostgreSQL).
+#[allow(clippy::too_many_arguments, reason = "the clause's name, the request, its move and the time")]
+pub(crate) fn move_clause(c: &mut Composed, gate: &str, org_id: &str, id: &str, from: State, to: State, ch: &Changes, now: Timestamp) {
     let (org, rid, from, to, at) = (c.text(org_id), c.text(id), c.text(from.as_str()), c.text(to.as_str()), c.int(now.millis()));
     let end = c.arg(Arg::OptText(ch.end_reason.map(|e| end_reason_str(e).to_owned())));
     let decided = c.arg(Arg::OptInt(ch.decided_at.map(Timestamp::millis)));
@@ -462,7 +505,7 @@ async fn transition_postgres(store: &SqlStore, org_id: &str, id: &str, from: Sta
     let glass = c.arg(Arg::OptInt(ch.break_glass.map(i64::from)));
     let failure = c.arg(Arg::OptText(ch.failure.clone()));
     c.with(
-        "moved",
+        gate,
         &format!(
             "UPDATE requests SET state = {to}, updated_at = {at}, end_reason = COALESCE({end}, end_reason),
                decided_at = COALESCE({decided}, decided_at), expires_at = COALESCE({expires}, expires_at),
@@ -470,8 +513,14 @@ async fn transition_postgres(store: &SqlStore, org_id: &str, id: &str, from: Sta
              WHERE org_id = {org} AND id = {rid} AND state = {from} RETURNING id"
         ),
     );
-    c.effects("moved", org_id, &ch.effects, now);
-    Ok(changed(&c.fetch(&count_changed("moved"), &store.write).await?)? == 1)
+    if let Some(d) = &ch.decision {
+        let values = [c.text(&d.approver_id), c.text(&d.approver_email), c.text(&d.decision), c.text(&d.reason), c.int(d.at.millis())].join(", ");
+        c.with(
+            &format!("{gate}_decision"),
+            &format!("INSERT INTO request_decisions (request_id, approver_id, approver_email, decision, reason, at) SELECT id, {values} FROM {gate} {KEEP_FIRST}"),
+        );
+    }
+    c.effects(gate, org_id, &ch.effects, now);
 }
 
 /// [`AccessStore::extend`] on PostgreSQL: one statement.

@@ -31,6 +31,8 @@ pub(crate) enum Arg {
 pub(crate) struct Composed {
     clauses: Vec<String>,
     args: Vec<Arg>,
+    /// Audit rows waiting for [`Composed::audit_clause`]: (gate, `(ord, …)`).
+    audit: Vec<(String, String)>,
 }
 
 /// A new random id with `prefix`, made by the database: 128 bits of hex,
@@ -61,8 +63,10 @@ impl Composed {
         self.clauses.push(format!("{name} AS ({sql})"));
     }
 
-    /// Records `effects` for each row of the clause `gate` (one, or none if
-    /// the change did not happen).
+    /// Records `effects` if the clause `gate` changed a row (it returns one
+    /// row, or none if its change did not happen). Several gates may record
+    /// effects in one statement; their audit events keep the order in which
+    /// they were recorded.
     pub(crate) fn effects(&mut self, gate: &str, org_id: &str, effects: &Effects, now: Timestamp) {
         let org = self.text(org_id);
         let at = self.int(now.millis());
@@ -78,7 +82,7 @@ impl Composed {
                 })
                 .collect();
             self.with(
-                "queued_jobs",
+                &format!("{gate}_jobs"),
                 &format!(
                     "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
                      SELECT v.id, v.org_id, v.kind, v.subject, v.key, 'queued', 0, v.max, v.run, {at}, {at}
@@ -93,7 +97,7 @@ impl Composed {
             // A webhook with no events listed gets every event
             // (`Notice::wanted_by`); events are stored space-separated.
             self.with(
-                "notices",
+                &format!("{gate}_notices"),
                 &format!(
                     "INSERT INTO notifications (id, org_id, webhook_id, event, payload, created_at, format)
                      SELECT {}, {org}, w.id, v.event, v.document, {at}, 'document'
@@ -107,10 +111,10 @@ impl Composed {
             );
             let (kind, max) = (self.text(notice::JOB_KIND), self.int(notice::MAX_ATTEMPTS));
             self.with(
-                "notice_jobs",
+                &format!("{gate}_notice_jobs"),
                 &format!(
                     "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-                     SELECT {}, {org}, {kind}, n.id, 'notify:' || n.id, 'queued', 0, {max}, {at}, {at}, {at} FROM notices n",
+                     SELECT {}, {org}, {kind}, n.id, 'notify:' || n.id, 'queued', 0, {max}, {at}, {at}, {at} FROM {gate}_notices n",
                     sql_id("job")
                 ),
             );
@@ -118,38 +122,54 @@ impl Composed {
         if let Some(lease) = &effects.completes {
             let (job, worker) = (self.text(&lease.job_id), self.text(&lease.worker));
             self.with(
-                "completed",
+                &format!("{gate}_completed"),
                 &format!(
                     "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = {at}
                      FROM {gate} WHERE jobs.id = {job} AND jobs.lease_owner = {worker} AND jobs.state = 'running' RETURNING jobs.id"
                 ),
             );
         }
-        if !effects.audit.is_empty() {
-            let rows: Vec<String> = effects
-                .audit
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let ord = self.int(i64::try_from(i).unwrap_or(i64::MAX));
-                    format!("({ord}, {}, {}, {}, {})", self.text(&e.actor), self.text(&e.action), self.text(&e.target), self.text(&e.detail.to_string()))
-                })
-                .collect();
-            // In order: the waiting events' ids are their order.
-            self.with(
-                "audited",
-                &format!(
-                    "INSERT INTO audit_pending (org_id, at, actor, action, target, detail)
-                     SELECT {org}, {at}, v.actor, v.action, v.target, v.detail
-                     FROM {gate}, (VALUES {}) v(ord, actor, action, target, detail) ORDER BY v.ord",
-                    rows.join(", ")
-                ),
-            );
+        for e in &effects.audit {
+            let ord = self.audit.len();
+            let row = format!("({ord}, {org}, {at}, {}, {}, {}, {})", self.text(&e.actor), self.text(&e.action), self.text(&e.target), self.text(&e.detail.to_string()));
+            self.audit.push((gate.to_owned(), row));
         }
     }
 
+    /// The clause appending every gate's audit events, in the order they
+    /// were recorded (the waiting events' ids are their order), each only
+    /// if its gate's change happened.
+    fn audit_clause(&mut self) {
+        if self.audit.is_empty() {
+            return;
+        }
+        let mut gates: Vec<&str> = Vec::new();
+        let rows: Vec<String> = self
+            .audit
+            .iter()
+            .map(|(gate, row)| {
+                let g = gates.iter().position(|x| x == gate).unwrap_or_else(|| {
+                    gates.push(gate);
+                    gates.len() - 1
+                });
+                format!("({g}, {}", &row[1..])
+            })
+            .collect();
+        let when: Vec<String> = gates.iter().enumerate().map(|(g, gate)| format!("(v.g = {g} AND EXISTS (SELECT 1 FROM {gate}))")).collect();
+        let sql = format!(
+            "INSERT INTO audit_pending (org_id, at, actor, action, target, detail)
+             SELECT v.org_id, v.at, v.actor, v.action, v.target, v.detail
+             FROM (VALUES {}) v(g, ord, org_id, at, actor, action, target, detail)
+             WHERE {} ORDER BY v.ord",
+            rows.join(", "),
+            when.join(" OR ")
+        );
+        self.with("audited", &sql);
+    }
+
     /// Runs `WITH … select` on `conn`; the rows of `select`.
-    pub(crate) async fn fetch(self, select: &str, conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> StoreResult<Vec<AnyRow>> {
+    pub(crate) async fn fetch(mut self, select: &str, conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> StoreResult<Vec<AnyRow>> {
+        self.audit_clause();
         let sql = format!("WITH {} {select}", self.clauses.join(",\n"));
         let mut q = sqlx::query(&sql);
         for a in self.args {

@@ -3,8 +3,7 @@
 //! engines and across replicas, and a crashed holder's lock simply expires.
 
 use async_trait::async_trait;
-use latch_core::access::request::Effects;
-use latch_core::store::{GrantStore, StoreResult};
+use latch_core::store::{Finish, GrantStore, StoreError, StoreResult, Take, Taken};
 use latch_core::Timestamp;
 use sqlx::Row;
 
@@ -20,26 +19,104 @@ impl SqlStore {
     }
 }
 
+/// Takes the lock of an entitlement (`{org}`, `{user}`, `{key}`) for
+/// `{holder}` until `{until}` unless another holder's is live at `{now}`:
+/// a new entitlement is created locked. Returns what is applied, one row
+/// if taken. `{from}` is a clause the lock depends on, or empty.
+const LOCK: &str = "INSERT INTO entitlements (org_id, user_id, ent_key, busy_by, busy_until)
+     SELECT {org}, {user}, {key}, {holder}, {until}{from} WHERE true
+     ON CONFLICT (org_id, user_id, ent_key) DO UPDATE SET busy_by = excluded.busy_by, busy_until = excluded.busy_until
+     WHERE entitlements.busy_until IS NULL OR entitlements.busy_until < {now} OR entitlements.busy_by = {holder}
+     RETURNING applied";
+
+/// Records that target `{idx}` of request `{rid}` holds the entitlement
+/// (idempotent); `{from}` as in [`LOCK`].
+const HOLD: &str = "INSERT INTO grants (org_id, request_id, idx, user_id, ent_key, state, held_at)
+     SELECT {org}, {rid}, {idx}, {user}, {key}, 'held', {now}{from} WHERE true
+     ON CONFLICT (request_id, idx) DO NOTHING";
+
+/// Records what was applied (even if the lock lapsed meanwhile: a later
+/// revoke must undo exactly what is in place) and releases `{holder}`'s lock.
+const FINISH: &str = "UPDATE entitlements SET applied = {applied},
+       busy_by = CASE WHEN busy_by = {holder} THEN NULL ELSE busy_by END,
+       busy_until = CASE WHEN busy_by = {holder} THEN NULL ELSE busy_until END
+     WHERE org_id = {org} AND user_id = {user} AND ent_key = {key} RETURNING ent_key";
+
+/// `sql` with each `{name}` replaced as `names` says.
+fn fill(sql: &str, names: &[(&str, &str)]) -> String {
+    names.iter().fold(sql.to_owned(), |s, (name, value)| s.replace(&format!("{{{name}}}"), value))
+}
+
+/// The bound placeholders of an entitlement statement on SQLite, in bind order.
+const SQLITE: [(&str, &str); 9] = [("org", "$1"), ("user", "$2"), ("key", "$3"), ("holder", "$4"), ("now", "$5"), ("until", "$6"), ("rid", "$7"), ("idx", "$8"), ("from", "")];
+
+impl SqlStore {
+    /// Runs `sql` (placeholders as [`SQLITE`]) on `t`'s entitlement in `tx`.
+    async fn on_take(tx: &mut sqlx::AnyConnection, sql: &str, t: &Take<'_>) -> StoreResult<Option<sqlx::any::AnyRow>> {
+        sqlx::query(&fill(sql, &SQLITE))
+            .bind(t.org_id)
+            .bind(t.user_id)
+            .bind(t.key)
+            .bind(t.holder)
+            .bind(t.now.millis())
+            .bind(t.until.millis())
+            .bind(t.request_id)
+            .bind(t.idx)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()
+    }
+
+    async fn take_postgres(&self, t: &Take<'_>) -> StoreResult<Taken> {
+        let mut c = Composed::default();
+        let from = if let Some(m) = t.first {
+            crate::access::move_clause(&mut c, "moved", t.org_id, &m.id, m.from, m.to, &m.changes, t.now);
+            " FROM moved"
+        } else {
+            ""
+        };
+        let names = [
+            ("org", c.text(t.org_id)),
+            ("user", c.text(t.user_id)),
+            ("key", c.text(t.key)),
+            ("holder", c.text(t.holder)),
+            ("now", c.int(t.now.millis())),
+            ("until", c.int(t.until.millis())),
+            ("rid", c.text(t.request_id)),
+            ("idx", c.int(t.idx)),
+        ];
+        let mut names: Vec<(&str, &str)> = names.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        names.push(("from", from));
+        c.with("locked", &fill(LOCK, &names));
+        names.pop();
+        names.push(("from", " FROM locked"));
+        c.with("held", &fill(HOLD, &names));
+        let moved = if t.first.is_some() { "(SELECT COUNT(*) FROM moved)" } else { "1" };
+        let rows = c.fetch(&format!("SELECT {moved} AS moved, (SELECT COUNT(*) FROM locked) AS locked, (SELECT applied FROM locked) AS applied"), &self.write).await?;
+        let row = rows.first().ok_or_else(|| StoreError::Internal("the lock statement returned no row".into()))?;
+        Ok(if row.try_get::<i64, _>("moved").db()? == 0 {
+            Taken::Stale
+        } else if row.try_get::<i64, _>("locked").db()? == 0 {
+            Taken::Busy
+        } else {
+            Taken::Held(row.try_get("applied").db()?)
+        })
+    }
+}
+
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>> {
-        // One statement: a new entitlement is created locked; a known one
-        // is locked unless another holder's lock is still live.
-        let row = sqlx::query(
-            "INSERT INTO entitlements (org_id, user_id, ent_key, busy_by, busy_until) VALUES ($1, $2, $3, $4, $6)
-             ON CONFLICT (org_id, user_id, ent_key) DO UPDATE SET busy_by = excluded.busy_by, busy_until = excluded.busy_until
-             WHERE entitlements.busy_until IS NULL OR entitlements.busy_until < $5 OR entitlements.busy_by = $4
-             RETURNING applied",
-        )
-        .bind(org_id)
-        .bind(user_id)
-        .bind(key)
-        .bind(holder)
-        .bind(now.millis())
-        .bind(until.millis())
-        .fetch_optional(&self.write)
-        .await
-        .db()?;
+        let row = sqlx::query(&fill(LOCK, &SQLITE))
+            .bind(org_id)
+            .bind(user_id)
+            .bind(key)
+            .bind(holder)
+            .bind(now.millis())
+            .bind(until.millis())
+            .fetch_optional(&self.write)
+            .await
+            .db()?;
         row.map(|r| r.try_get::<Option<String>, _>("applied").db()).transpose()
     }
 
@@ -47,51 +124,59 @@ impl GrantStore for SqlStore {
         self.on_entitlement("UPDATE entitlements SET busy_by = NULL, busy_until = NULL WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4", org_id, user_id, key, holder).await
     }
 
-    #[allow(clippy::too_many_arguments, reason = "the entitlement, its holder, what was applied and what is recorded with it")]
-    async fn finish_grant(&self, org_id: &str, user_id: &str, key: &str, holder: &str, applied: &str, effects: &Effects, now: Timestamp) -> StoreResult<()> {
-        // What was applied is recorded even if the lock lapsed meanwhile: a
-        // later revoke must undo exactly what is in place.
-        const FINISH: &str = "UPDATE entitlements SET applied = {applied},
-               busy_by = CASE WHEN busy_by = {holder} THEN NULL ELSE busy_by END,
-               busy_until = CASE WHEN busy_by = {holder} THEN NULL ELSE busy_until END
-             WHERE org_id = {org} AND user_id = {user} AND ent_key = {key} RETURNING ent_key";
+    async fn take_entitlement(&self, t: &Take<'_>) -> StoreResult<Taken> {
         if self.engine == Engine::Postgres {
-            let mut c = Composed::default();
-            let (org, user, k, holder, applied) = (c.text(org_id), c.text(user_id), c.text(key), c.text(holder), c.text(applied));
-            c.with("finished", &FINISH.replace("{applied}", &applied).replace("{holder}", &holder).replace("{org}", &org).replace("{user}", &user).replace("{key}", &k));
-            c.effects("finished", org_id, effects, now);
-            c.fetch("SELECT COUNT(*) AS n FROM finished", &self.write).await?;
-            return Ok(());
+            return self.take_postgres(t).await;
         }
         let mut tx = self.write.begin().await.db()?;
-        let sql = FINISH.replace("{applied}", "$4").replace("{holder}", "$5").replace("{org}", "$1").replace("{user}", "$2").replace("{key}", "$3");
-        let done = sqlx::query(&sql).bind(org_id).bind(user_id).bind(key).bind(applied).bind(holder).fetch_optional(&mut *tx).await.db()?;
-        if done.is_some() {
-            crate::access::record_effects(&mut tx, org_id, effects, now).await?;
+        if let Some(m) = t.first {
+            if !crate::access::move_in(&mut tx, t.org_id, &m.id, m.from, m.to, &m.changes, t.now).await? {
+                return Ok(Taken::Stale);
+            }
         }
+        let taken = match Self::on_take(&mut tx, LOCK, t).await? {
+            None => Taken::Busy,
+            Some(row) => {
+                Self::on_take(&mut tx, HOLD, t).await?;
+                Taken::Held(row.try_get("applied").db()?)
+            }
+        };
         tx.commit().await.db()?;
-        Ok(())
+        Ok(taken)
+    }
+
+    async fn finish_grant(&self, f: &Finish<'_>) -> StoreResult<bool> {
+        if self.engine == Engine::Postgres {
+            let mut c = Composed::default();
+            let names = [("org", c.text(f.org_id)), ("user", c.text(f.user_id)), ("key", c.text(f.key)), ("holder", c.text(f.holder)), ("applied", c.text(f.applied))];
+            let names: Vec<(&str, &str)> = names.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            c.with("finished", &fill(FINISH, &names));
+            c.effects("finished", f.org_id, f.effects, f.now);
+            let moved = if let Some(m) = f.then {
+                crate::access::move_clause(&mut c, "moved", f.org_id, &m.id, m.from, m.to, &m.changes, f.now);
+                "(SELECT COUNT(*) FROM moved)"
+            } else {
+                "0"
+            };
+            let rows = c.fetch(&format!("SELECT (SELECT COUNT(*) FROM finished) AS n, {moved} AS moved"), &self.write).await?;
+            return Ok(rows.first().map(|r| r.try_get::<i64, _>("moved")).transpose().db()? == Some(1));
+        }
+        let mut tx = self.write.begin().await.db()?;
+        let sql = fill(FINISH, &[("org", "$1"), ("user", "$2"), ("key", "$3"), ("applied", "$4"), ("holder", "$5")]);
+        let done = sqlx::query(&sql).bind(f.org_id).bind(f.user_id).bind(f.key).bind(f.applied).bind(f.holder).fetch_optional(&mut *tx).await.db()?;
+        if done.is_some() {
+            crate::access::record_effects(&mut tx, f.org_id, f.effects, f.now).await?;
+        }
+        let moved = match f.then {
+            Some(m) => crate::access::move_in(&mut tx, f.org_id, &m.id, m.from, m.to, &m.changes, f.now).await?,
+            None => false,
+        };
+        tx.commit().await.db()?;
+        Ok(moved)
     }
 
     async fn drop_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str) -> StoreResult<()> {
         self.on_entitlement("DELETE FROM entitlements WHERE org_id = $1 AND user_id = $2 AND ent_key = $3 AND busy_by = $4", org_id, user_id, key, holder).await
-    }
-
-    async fn hold_grant(&self, org_id: &str, request_id: &str, idx: i64, user_id: &str, key: &str, now: Timestamp) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO grants (org_id, request_id, idx, user_id, ent_key, state, held_at) VALUES ($1, $2, $3, $4, $5, 'held', $6)
-             ON CONFLICT (request_id, idx) DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(request_id)
-        .bind(idx)
-        .bind(user_id)
-        .bind(key)
-        .bind(now.millis())
-        .execute(&self.write)
-        .await
-        .db()?;
-        Ok(())
     }
 
     async fn grant_key(&self, org_id: &str, request_id: &str, idx: i64) -> StoreResult<Option<String>> {

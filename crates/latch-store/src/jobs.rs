@@ -16,16 +16,22 @@ use crate::error::MapErr;
 const JOB_COLS: &str = "id, org_id, kind, subject, attempts, max_attempts, state, last_error, run_at";
 
 fn job(row: &AnyRow) -> StoreResult<Job> {
+    job_as(row, "")
+}
+
+/// The job in `row`, whose columns are [`JOB_COLS`] named with `prefix`.
+fn job_as(row: &AnyRow, prefix: &str) -> StoreResult<Job> {
+    let col = |c: &str| format!("{prefix}{c}");
     Ok(Job {
-        id: row.try_get("id").db()?,
-        org_id: row.try_get("org_id").db()?,
-        kind: row.try_get("kind").db()?,
-        subject: row.try_get("subject").db()?,
-        attempts: row.try_get("attempts").db()?,
-        max_attempts: row.try_get("max_attempts").db()?,
-        state: row.try_get("state").db()?,
-        last_error: row.try_get("last_error").db()?,
-        run_at: Timestamp(row.try_get("run_at").db()?),
+        id: row.try_get(col("id").as_str()).db()?,
+        org_id: row.try_get(col("org_id").as_str()).db()?,
+        kind: row.try_get(col("kind").as_str()).db()?,
+        subject: row.try_get(col("subject").as_str()).db()?,
+        attempts: row.try_get(col("attempts").as_str()).db()?,
+        max_attempts: row.try_get(col("max_attempts").as_str()).db()?,
+        state: row.try_get(col("state").as_str()).db()?,
+        last_error: row.try_get(col("last_error").as_str()).db()?,
+        run_at: Timestamp(row.try_get(col("run_at").as_str()).db()?),
     })
 }
 
@@ -124,27 +130,35 @@ impl JobStore for SqlStore {
     async fn claim_or_next_due(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> StoreResult<Claimed> {
         if self.engine == Engine::Sqlite {
             return match self.claim(worker, now, lease_until).await? {
-                Some(job) => Ok(Claimed::Job(job)),
+                Some(job) => Ok(Claimed::Job(job, None)),
                 None => Ok(Claimed::Idle { next_due: self.next_due(now).await? }),
             };
         }
-        // One row: the claimed job's columns (NULL if none) and the next
-        // run time after `now` (read before the claim; only used if none).
+        // The claimed job's columns (NULL if none), the next run time after
+        // `now` (read before the claim; only used if none), and the request
+        // the job works on if its subject is one, joined as
+        // `AccessStore::request` reads it: one row per target and decision.
         static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let sql = SQL.get_or_init(|| {
-            let cols: Vec<String> = JOB_COLS.split(", ").map(|c| format!("c.{c}")).collect();
+            let cols: Vec<String> = JOB_COLS.split(", ").map(|c| format!("c.{c} AS job_{c}")).collect();
             format!(
-                "WITH claimed AS ({}) SELECT {}, (SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at > $2) AS next_due
-                 FROM (SELECT 1 AS one) o LEFT JOIN claimed c ON true",
+                "WITH claimed AS ({}) SELECT {}, (SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at > $2) AS next_due, {}
+                 FROM (SELECT 1 AS one) o LEFT JOIN claimed c ON true
+                 LEFT JOIN requests r ON r.id = c.subject AND r.org_id = c.org_id {}
+                 ORDER BY {}",
                 claim_sql(Engine::Postgres),
-                cols.join(", ")
+                cols.join(", "),
+                crate::access::request_select(),
+                crate::access::REQUEST_JOINS,
+                crate::access::REQUEST_ORDER
             )
         });
-        let row = sqlx::query(sql).bind(worker).bind(now.millis()).bind(lease_until.millis()).fetch_one(&self.write).await.db()?;
-        if row.try_get::<Option<String>, _>("id").db()?.is_some() {
-            return Ok(Claimed::Job(job(&row)?));
+        let rows = sqlx::query(sql).bind(worker).bind(now.millis()).bind(lease_until.millis()).fetch_all(&self.write).await.db()?;
+        let first = rows.first().ok_or_else(|| StoreError::Internal("the claim returned no row".into()))?;
+        if first.try_get::<Option<String>, _>("job_id").db()?.is_some() {
+            return Ok(Claimed::Job(job_as(first, "job_")?, crate::access::one_request(&rows)?.map(Box::new)));
         }
-        Ok(Claimed::Idle { next_due: row.try_get::<Option<i64>, _>("next_due").db()?.map(Timestamp) })
+        Ok(Claimed::Idle { next_due: first.try_get::<Option<i64>, _>("next_due").db()?.map(Timestamp) })
     }
 
     async fn heartbeat(&self, job_id: &str, worker: &str, lease_until: Timestamp) -> StoreResult<bool> {

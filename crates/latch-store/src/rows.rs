@@ -91,8 +91,9 @@ pub(crate) fn api_token(row: &AnyRow) -> Result<ApiToken, StoreError> {
 }
 
 /// Columns read by [`principal`]: `cred_id`, and user `u` and org `o`,
-/// with the user's group names as a JSON array (read with the credential:
-/// most callers' next question is what the access policy says of them).
+/// with the user's group names as a JSON array and the org's current
+/// access policy version (read with the credential: most callers' next
+/// question is what the access policy says of them).
 pub(crate) fn principal_cols(engine: Engine) -> String {
     let names = match engine {
         Engine::Postgres => "COALESCE(json_agg(g.name), '[]')::TEXT",
@@ -100,7 +101,8 @@ pub(crate) fn principal_cols(engine: Engine) -> String {
     };
     format!(
         "u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug,
-         (SELECT {names} FROM groups_ g JOIN group_members m ON m.group_id = g.id WHERE m.org_id = u.org_id AND m.user_id = u.id) AS group_names"
+         (SELECT {names} FROM groups_ g JOIN group_members m ON m.group_id = g.id WHERE m.org_id = u.org_id AND m.user_id = u.id) AS group_names,
+         (SELECT MAX(p.version) FROM policies p WHERE p.org_id = o.id) AS policy_version"
     )
 }
 
@@ -129,6 +131,7 @@ pub(crate) fn principal(
         scopes,
         last_used_at,
         groups: Some(group_names(&row.try_get::<String, _>("group_names").db()?)?),
+        policy_version: row.try_get("policy_version").db()?,
     })
 }
 

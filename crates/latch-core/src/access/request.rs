@@ -84,6 +84,14 @@ impl Request {
             expires_at: changes.expires_at.or(self.expires_at),
             break_glass: changes.break_glass.unwrap_or(self.break_glass),
             failure: changes.failure.clone().or_else(|| self.failure.clone()),
+            decisions: match &changes.decision {
+                Some(d) if !self.decisions.iter().any(|x| x.approver_id == d.approver_id) => {
+                    let mut all = self.decisions.clone();
+                    all.push(d.clone());
+                    all
+                }
+                _ => self.decisions.clone(),
+            },
             ..self.clone()
         }
     }
@@ -156,8 +164,25 @@ pub struct Changes {
     pub break_glass: Option<bool>,
     /// Why provisioning failed, for people.
     pub failure: Option<String>,
+    /// A decision recorded with the transition (kept out if the person
+    /// decided already: their first decision stands).
+    pub decision: Option<Decision>,
     /// What follows the transition, recorded in the same transaction.
     pub effects: Effects,
+}
+
+/// A request's transition, made by the store together with another change
+/// in one transaction (see [`crate::store::GrantStore`]).
+#[derive(Debug, Clone)]
+pub struct Move {
+    /// The request.
+    pub id: String,
+    /// The state it must still be in.
+    pub from: State,
+    /// The state it moves to.
+    pub to: State,
+    /// What the transition sets and records.
+    pub changes: Changes,
 }
 
 /// What must be recorded together with a change to a request — jobs queued

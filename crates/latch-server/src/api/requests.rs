@@ -76,6 +76,20 @@ fn parsed(state: &AppState, org_id: &str, version: i64, source: &str) -> ApiResu
     Ok(policy)
 }
 
+/// The org's current policy: the version read with the caller's
+/// credential, parsed once per version; read from the store otherwise.
+async fn current_policy(state: &AppState, caller: &Principal) -> ApiResult<(i64, Arc<Policy>)> {
+    if let Some(p) = caller.policy_version.and_then(|v| state.policies.get(&caller.org_id, v).map(|p| (v, p))) {
+        return Ok(p);
+    }
+    let (version, source) = state
+        .store
+        .current_policy(&caller.org_id)
+        .await?
+        .ok_or_else(|| ApiError::NoAccess("the org has no access policy yet, so nothing can be requested".to_owned()))?;
+    Ok((version, parsed(state, &caller.org_id, version, &source)?))
+}
+
 fn describe(t: &Target) -> String {
     let level = t.level.map(|l| format!(" ({l:?})").to_lowercase()).unwrap_or_default();
     format!("{} `{}`{level} in account {}", t.kind.as_str(), t.name, t.account)
@@ -127,12 +141,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     for t in &targets {
         check_target(t)?;
     }
-    let (version, source) = state
-        .store
-        .current_policy(&caller.org_id)
-        .await?
-        .ok_or_else(|| ApiError::NoAccess("the org has no access policy yet, so nothing can be requested".to_owned()))?;
-    let policy = parsed(&state, &caller.org_id, version, &source)?;
+    let (version, policy) = current_policy(&state, &caller).await?;
     let me = person(&state, &caller).await?;
     let mut rule: Option<&Rule> = None;
     for t in &targets {
@@ -381,10 +390,6 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     let already: Vec<String> = r.decisions.iter().filter(|d| d.decision == "approve").map(|d| d.approver_email.clone()).collect();
     let outcome = approval::approve(rule, &r.requester_email, &me, &already, Some(&reason)).map_err(|e| ApiError::ForbiddenBecause(e.to_string()))?;
     let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "approve".to_owned(), reason: reason.clone(), at: state.now() };
-    state.store.add_decision(&caller.org_id, &r.id, &decision).await.map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict(_) => ApiError::ForbiddenBecause("you have already decided this request".to_owned()),
-        other => other,
-    })?;
     let need = match &rule.approval {
         Approval::Approvers { required, .. } => *required,
         Approval::Auto | Approval::Deny => 1,
@@ -393,21 +398,26 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     // INVARIANT: when it takes more than one approval, the count that
     // decides is taken after this decision is stored, from the database, so
     // two approvers deciding at once cannot both see themselves as the
-    // first of two and leave it pending. One approval needs no count.
+    // first of two and leave it pending. One approval needs no count: it is
+    // recorded with the move it makes, or not at all if another decision
+    // moved the request first.
     let enough_alone = break_glass || need <= 1;
-    let mut fresh = if enough_alone {
-        let mut alone = r.clone();
-        alone.decisions.push(decision);
-        alone
+    let (mut fresh, have) = if enough_alone {
+        (r.clone(), need)
     } else {
-        state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?
+        state.store.add_decision(&caller.org_id, &r.id, &decision).await.map_err(|e| match ApiError::from(e) {
+            ApiError::Conflict(_) => ApiError::ForbiddenBecause("you have already decided this request".to_owned()),
+            other => other,
+        })?;
+        let fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
+        let have = u32::try_from(fresh.decisions.iter().filter(|d| d.decision == "approve").count()).unwrap_or(u32::MAX);
+        (fresh, have)
     };
-    let have = u32::try_from(fresh.decisions.iter().filter(|d| d.decision == "approve").count()).unwrap_or(u32::MAX);
     // Another approver may have completed it between our decision and this
     // read: then our decision is recorded and there is nothing left to move.
-    if (break_glass || have >= need) && fresh.state == RequestState::Pending {
+    if have >= need && fresh.state == RequestState::Pending {
         let to = lifecycle::next(fresh.state, Event::Approve).map_err(|e| ApiError::InvalidState(e.to_string()))?;
-        let mut changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), ..Changes::default() };
+        let mut changes = Changes { decided_at: Some(state.now()), break_glass: Some(break_glass), decision: enough_alone.then_some(decision), ..Changes::default() };
         // The answer is the request as of this decision; workers may
         // already be moving it on.
         let approved = fresh.moved(to, &changes);
@@ -474,22 +484,13 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
     }
     let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "deny".to_owned(), reason: reason.clone(), at: state.now() };
     let to = lifecycle::next(r.state, Event::Deny).map_err(|e| ApiError::InvalidState(e.to_string()))?;
-    let mut changes = Changes { decided_at: Some(state.now()), ..Changes::default() };
-    let mut denied = r.moved(to, &changes);
-    if !denied.decisions.iter().any(|d| d.approver_id == decision.approver_id) {
-        denied.decisions.push(decision.clone());
-    }
+    // A person who approved earlier and now denies keeps one decision: the first.
+    let mut changes = Changes { decided_at: Some(state.now()), decision: Some(decision), ..Changes::default() };
+    let denied = r.moved(to, &changes);
     changes.effects = Effects::default()
         .audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})))
         .notice(Notice::new("request.denied", state.now(), &denied));
     apply(&state, &caller, &r, Event::Deny, &changes).await?;
-    // A person who approved earlier and now denies keeps one decision: the first.
-    if let Err(e) = state.store.add_decision(&caller.org_id, &r.id, &decision).await {
-        if !matches!(e, latch_core::store::StoreError::Conflict) {
-            return Err(e.into());
-        }
-    }
-    let denied = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
     Ok(axum::Json(denied))
 }
 

@@ -12,10 +12,10 @@ use std::time::Duration;
 use latch_core::access::lifecycle::{self, EndReason, Event, State};
 use latch_core::access::notice::Notice;
 use latch_core::access::provision::{Applied, GrantOutcome, GrantSpec, ProvisionError, Provisioner, RevokeOutcome};
-use latch_core::access::request::{Changes, Effects, Request};
+use latch_core::access::request::{Changes, Effects, Move, Request};
 use latch_core::audit::NewAuditEvent;
 use latch_core::jobs::{Job, Lease, NewJob};
-use latch_core::store::StoreError;
+use latch_core::store::{Finish, StoreError, Take, Taken};
 use serde_json::json;
 
 use super::Finished;
@@ -82,9 +82,15 @@ pub(crate) fn due_soon(state: &AppState, effects: &Effects) -> usize {
     effects.jobs.iter().filter(|j| j.run_at <= soon).count()
 }
 
-/// Runs one job.
-pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<Finished, Failure> {
-    let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(Finished::Now) };
+/// Runs one job; `read`: its request, if read with the claim.
+pub(crate) async fn run(state: &AppState, job: &Job, worker: &str, read: Option<Request>) -> Result<Finished, Failure> {
+    let r = match read {
+        Some(r) if r.id == job.subject && r.org_id == job.org_id => r,
+        _ => match state.store.request(&job.org_id, &job.subject).await? {
+            Some(r) => r,
+            None => return Ok(Finished::Now),
+        },
+    };
     if job.kind == "provision" {
         return provision(state, r, &Lease { job_id: job.id.clone(), worker: worker.to_owned() }).await;
     }
@@ -106,21 +112,32 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str) -> Result<Fin
     .map(|()| Finished::Now)
 }
 
-/// Moves `r` by `event` if it is still where we saw it; returns the fresh request.
 /// Moves `r` on by `event` with `changes`; with `notice`, the org's webhooks
 /// hear of it (queued in the same transaction). `None` if it had moved.
-async fn step(state: &AppState, r: &Request, event: Event, mut changes: Changes, notice: Option<&str>) -> Result<Option<Request>, Failure> {
+async fn step(state: &AppState, r: &Request, event: Event, changes: Changes, notice: Option<&str>) -> Result<Option<Request>, Failure> {
+    let (m, fresh) = prepare(state, r, event, changes, notice)?;
+    if !state.store.transition(&r.org_id, &r.id, m.from, m.to, &m.changes, state.now()).await? {
+        return Ok(None);
+    }
+    moved(state, &m, &fresh);
+    Ok(Some(fresh))
+}
+
+/// The move of `r` by `event` with `changes` (and `notice`, as in
+/// [`step`]), and the request as it leaves it: the store moves exactly
+/// this row from exactly `r.state`, so it is not read again.
+fn prepare(state: &AppState, r: &Request, event: Event, mut changes: Changes, notice: Option<&str>) -> Result<(Move, Request), Failure> {
     let to = lifecycle::next(r.state, event).map_err(|e| Failure::Permanent(e.to_string()))?;
-    // The store moves exactly this row from exactly `r.state`: no re-read.
     let fresh = r.moved(to, &changes);
     if let Some(event) = notice {
         changes.effects.notices.push(Notice::new(event, state.now(), &fresh));
     }
-    if !state.store.transition(&r.org_id, &r.id, r.state, to, &changes, state.now()).await? {
-        return Ok(None);
-    }
-    state.request_moved(&fresh, due_soon(state, &changes.effects));
-    Ok(Some(fresh))
+    Ok((Move { id: r.id.clone(), from: r.state, to, changes }, fresh))
+}
+
+/// Tells watchers and workers that `m` was made.
+fn moved(state: &AppState, m: &Move, fresh: &Request) {
+    state.request_moved(fresh, due_soon(state, &m.changes.effects));
 }
 
 fn spec(r: &Request, idx: usize) -> Option<GrantSpec> {
@@ -149,29 +166,22 @@ async fn entitlement_key(state: &AppState, r: &Request, idx: usize, spec: &Grant
 }
 
 /// Grants an approved request and makes it active; the job `lease` ends
-/// in the transaction that does.
+/// in the transaction that does. The move to `provisioning` is made with
+/// the first target's lock, and the move to `active` with the last
+/// target's record of what was applied.
 async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finished, Failure> {
     let worker = lease.worker.as_str();
     // Whether an earlier attempt may have held grants already.
-    let (r, resumed) = match r.state {
-        State::Approved => match step(state, &r, Event::StartProvisioning, Changes::default(), None).await? {
-            Some(fresh) => (fresh, false),
-            None => return Err(Failure::Retry("the request moved; looking again".into())),
-        },
+    let (mut start, r, resumed) = match r.state {
+        State::Approved => {
+            let (m, fresh) = prepare(state, &r, Event::StartProvisioning, Changes::default(), None)?;
+            (Some((m, fresh.clone())), fresh, false)
+        }
         // A retry after a crash mid-way: carry on, every step is idempotent.
-        State::Provisioning => (r, true),
+        State::Provisioning => (None, r, true),
         _ => return Ok(Finished::Now),
     };
     let expires_at = state.now().plus(r.duration);
-    for idx in 0..r.targets.len() {
-        let Some(mut spec) = spec(&r, idx) else { continue };
-        spec.expires_at = expires_at;
-        match grant_one(state, &r, idx, &spec, worker, resumed).await {
-            Ok(()) => {}
-            Err(Failure::Permanent(msg)) => return fail(state, &r, &msg).await.map(|()| Finished::Now),
-            Err(other) => return Err(other),
-        }
-    }
     // Warn a quarter of the way before the end, at most 15 minutes before.
     let lead = (r.duration / 4).min(Duration::from_secs(900));
     let expiring_soon = NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5 };
@@ -183,24 +193,67 @@ async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finish
         .audit(NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": expires_at})))
         .completing(lease.clone());
     let changes = Changes { expires_at: Some(expires_at), effects, ..Changes::default() };
+    let mut activate = Some(prepare(state, &r, Event::Provisioned, changes, Some("request.active"))?);
+    let last = (0..r.targets.len()).rev().find(|&idx| spec(&r, idx).is_some());
+    for idx in 0..r.targets.len() {
+        let Some(mut spec) = spec(&r, idx) else { continue };
+        spec.expires_at = expires_at;
+        let steps = Steps { first: start.take(), then: if Some(idx) == last { activate.take() } else { None } };
+        match grant_one(state, &r, idx, &spec, worker, resumed, steps).await {
+            // Made active with the last grant.
+            Ok(true) => return Ok(Finished::WithChange),
+            Ok(false) => {}
+            Err(Failure::Permanent(msg)) => return fail_now(state, &r.org_id, &r.id, &msg).await.map(|()| Finished::Now),
+            Err(other) => return Err(other),
+        }
+    }
     // Moved meanwhile (the change and the job's end did not happen): the
     // job is marked done as any other.
-    Ok(match step(state, &r, Event::Provisioned, changes, Some("request.active")).await? {
-        Some(_) => Finished::WithChange,
-        None => Finished::Now,
+    let Some((m, fresh)) = activate else { return Ok(Finished::Now) };
+    Ok(if state.store.transition(&r.org_id, &r.id, m.from, m.to, &m.changes, state.now()).await? {
+        moved(state, &m, &fresh);
+        Finished::WithChange
+    } else {
+        Finished::Now
     })
+}
+
+/// Moves of the request made with a grant's own steps: `first` with its
+/// lock, `then` with its record of what was applied. Each is the move and
+/// the request as it leaves it.
+#[derive(Default)]
+struct Steps {
+    first: Option<(Move, Request)>,
+    then: Option<(Move, Request)>,
 }
 
 /// Grants target `idx` of `r`; `held_before`: whether it may have been held
 /// under a key already (a resumed or repeated grant), which is then reused.
-async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str, held_before: bool) -> Result<(), Failure> {
+/// True if `steps.then` moved the request.
+async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, worker: &str, held_before: bool, steps: Steps) -> Result<bool, Failure> {
     let key = entitlement_key(state, r, idx, spec, held_before).await?;
     let now = state.now();
-    let Some(applied) = state.store.lock_entitlement(&r.org_id, &r.requester_id, &key, worker, now, now.plus(LOCK)).await? else {
-        return Err(Failure::Busy);
+    let take = Take {
+        org_id: &r.org_id,
+        user_id: &r.requester_id,
+        key: &key,
+        holder: worker,
+        now,
+        until: now.plus(LOCK),
+        request_id: &r.id,
+        idx: i64::try_from(idx).unwrap_or(0),
+        first: steps.first.as_ref().map(|(m, _)| m),
+    };
+    let taken = state.store.take_entitlement(&take).await?;
+    if let (Some((m, fresh)), false) = (&steps.first, taken == Taken::Stale) {
+        moved(state, m, fresh);
+    }
+    let applied = match taken {
+        Taken::Stale => return Err(Failure::Retry("the request moved; looking again".into())),
+        Taken::Busy => return Err(Failure::Busy),
+        Taken::Held(applied) => applied,
     };
     let result = async {
-        state.store.hold_grant(&r.org_id, &r.id, i64::try_from(idx).unwrap_or(0), &r.requester_id, &key, now).await?;
         // Another grant may already hold this access: it is counted, and the
         // grant is asserted again so that the integration's own time bound
         // (a policy condition in AWS) reaches the later of the two ends; an
@@ -214,16 +267,22 @@ async fn grant_one(state: &AppState, r: &Request, idx: usize, spec: &GrantSpec, 
             GrantOutcome::Granted(a) => (a, true),
             GrantOutcome::AlreadyGranted(a) => (a, false),
         };
-        // What was applied, its audit event and the unlock: one transaction.
+        // What was applied, its audit event, the unlock and the request's
+        // next move: one transaction.
         let effects = if applied.is_some() && !fresh {
             Effects::default()
         } else {
             let action = if fresh { "grant.applied" } else { "grant.already_applied" };
             Effects::default().audit(NewAuditEvent::new("system", action, &r.id).with(json!({"target": spec.target, "applied": new_applied.0})))
         };
-        state.store.finish_grant(&r.org_id, &r.requester_id, &key, worker, &new_applied.0.to_string(), &effects, state.now()).await?;
+        let applied = new_applied.0.to_string();
+        let finish = Finish { org_id: &r.org_id, user_id: &r.requester_id, key: &key, holder: worker, applied: &applied, effects: &effects, then: steps.then.as_ref().map(|(m, _)| m), now: state.now() };
+        let then_moved = state.store.finish_grant(&finish).await?;
+        if let (Some((m, fresh)), true) = (&steps.then, then_moved) {
+            moved(state, m, fresh);
+        }
         state.audit_written.notify_one();
-        Ok(())
+        Ok(then_moved)
     }
     .await;
     if result.is_err() {
@@ -245,7 +304,13 @@ pub(crate) async fn gave_up(state: &AppState, job: &Job, error: &str) -> Result<
     if job.kind != "provision" {
         return Ok(());
     }
-    let Some(r) = state.store.request(&job.org_id, &job.subject).await? else { return Ok(()) };
+    fail_now(state, &job.org_id, &job.subject, &format!("provisioning gave up: {error}")).await
+}
+
+/// Fails a request being provisioned, from where it is now: a failure may
+/// come before its move to `provisioning` was made.
+async fn fail_now(state: &AppState, org_id: &str, id: &str, msg: &str) -> Result<(), Failure> {
+    let Some(r) = state.store.request(org_id, id).await? else { return Ok(()) };
     let r = match r.state {
         State::Approved => match step(state, &r, Event::StartProvisioning, Changes::default(), None).await? {
             Some(fresh) => fresh,
@@ -254,7 +319,7 @@ pub(crate) async fn gave_up(state: &AppState, job: &Job, error: &str) -> Result<
         State::Provisioning => r,
         _ => return Ok(()),
     };
-    fail(state, &r, &format!("provisioning gave up: {error}")).await
+    fail(state, &r, msg).await
 }
 
 /// Provisioning cannot succeed: take back whatever was granted, then fail.
@@ -367,7 +432,9 @@ pub(crate) async fn repair(state: &AppState, r: &Request, account: &str, worker:
                 Ok(GrantOutcome::Granted(applied)) => {
                     tracing::warn!(request = %r.id, target = %key, "access was removed outside Latch; granted again");
                     let event = NewAuditEvent::new("system", "grant.repaired", &r.id).with(json!({"target": spec.target, "applied": applied.0, "why": "removed outside Latch"}));
-                    state.store.finish_grant(&r.org_id, &r.requester_id, &key, worker, &applied.0.to_string(), &Effects::default().audit(event), state.now()).await?;
+                    let (applied, effects) = (applied.0.to_string(), Effects::default().audit(event));
+                    let finish = Finish { org_id: &r.org_id, user_id: &r.requester_id, key: &key, holder: worker, applied: &applied, effects: &effects, then: None, now: state.now() };
+                    state.store.finish_grant(&finish).await?;
                     state.audit_written.notify_one();
                     Ok(true)
                 }
@@ -392,8 +459,8 @@ async fn extend(state: &AppState, r: Request, worker: &str) -> Result<(), Failur
     }
     for idx in 0..r.targets.len() {
         let Some(spec) = spec(&r, idx) else { continue };
-        match grant_one(state, &r, idx, &spec, worker, true).await {
-            Ok(()) => {}
+        match grant_one(state, &r, idx, &spec, worker, true, Steps::default()).await {
+            Ok(_) => {}
             // The access itself is in place; only its bound could not move.
             // The job is retried and, if it dies, shows among dead jobs.
             Err(Failure::Permanent(msg)) => return Err(Failure::Retry(msg)),

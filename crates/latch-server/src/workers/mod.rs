@@ -12,6 +12,7 @@ mod aws;
 
 use std::time::Duration;
 
+use latch_core::access::request::Request;
 use latch_core::jobs::{backoff, Claimed, Job};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -110,8 +111,8 @@ async fn run(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
         }
         let now = state.now();
         let wait = match state.store.claim_or_next_due(&worker, now, now.plus(LEASE)).await {
-            Ok(Claimed::Job(job)) => {
-                handle(&state, &worker, job).await;
+            Ok(Claimed::Job(job, request)) => {
+                handle(&state, &worker, job, request.map(|r| *r)).await;
                 continue;
             }
             Ok(Claimed::Idle { next_due: Some(due) }) => Duration::from_millis(u64::try_from((due.millis() - state.now().millis()).max(0)).unwrap_or(0)).min(POLL),
@@ -137,7 +138,8 @@ pub(crate) enum Finished {
     Now,
 }
 
-async fn handle(state: &AppState, worker: &str, job: Job) {
+/// Runs `job`; `request`: the request it works on, if read with the claim.
+async fn handle(state: &AppState, worker: &str, job: Job, request: Option<Request>) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, subject = %job.subject, attempt = job.attempts);
     let _enter = span.enter();
     if job.attempts > job.max_attempts {
@@ -158,7 +160,7 @@ async fn handle(state: &AppState, worker: &str, job: Job) {
         "notify" => crate::notify::deliver(state, &job).await.map(|()| Finished::Now),
         "aws_sync" => aws::sync(state, &job).await.map(|()| Finished::Now),
         "aws_reconcile" => aws::reconcile(state, &job, worker).await.map(|()| Finished::Now),
-        _ => access::run(state, &job, worker).await,
+        _ => access::run(state, &job, worker, request).await,
     };
     beat.abort();
     let now = state.now();

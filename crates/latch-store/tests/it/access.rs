@@ -192,7 +192,58 @@ async fn notices_are_queued_with_the_change_for_the_webhooks_that_want_them(s: S
     assert_eq!(s.queue_notices(&a.id, &[Notice::new("request.expiring_soon", T0, &r)], T0).await.unwrap(), 1, "only the webhook with no filter");
 }
 
+/// A decision made with a transition is recorded only if the request
+/// moves, and never replaces the person's first decision.
+async fn a_transition_records_its_decision(s: SqlStore) {
+    let a = s.create_org("org-a", "A", T0).await.unwrap();
+    let decision = |who: &str, what: &str| Decision { approver_id: who.into(), approver_email: format!("{who}@x.io"), decision: what.into(), reason: format!("{who} says {what}"), at: T0 };
+    let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
+    let approve = |who: &str| Changes { decided_at: Some(T0), decision: Some(decision(who, "approve")), ..Changes::default() };
+    assert!(!s.transition(&a.id, &r.id, State::Approved, State::Provisioning, &approve("bob"), T0).await.unwrap());
+    assert!(s.request(&a.id, &r.id).await.unwrap().unwrap().decisions.is_empty(), "no move, no decision");
+    assert!(s.transition(&a.id, &r.id, State::Pending, State::Approved, &approve("bob"), T0).await.unwrap());
+    let got = s.request(&a.id, &r.id).await.unwrap().unwrap();
+    assert_eq!(got.decisions, vec![decision("bob", "approve")]);
+    assert_eq!(got, r.moved(State::Approved, &approve("bob")), "what the move says it leaves");
+    // Carol approved first, then denies: her approval stands.
+    let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
+    s.add_decision(&a.id, &r.id, &decision("carol", "approve")).await.unwrap();
+    let deny = Changes { decided_at: Some(T0), decision: Some(decision("carol", "deny")), ..Changes::default() };
+    assert!(s.transition(&a.id, &r.id, State::Pending, State::Denied, &deny, T0).await.unwrap());
+    assert_eq!(s.request(&a.id, &r.id).await.unwrap().unwrap().decisions, vec![decision("carol", "approve")]);
+}
+
+/// A claim may bring the request its job works on, read as
+/// `request` reads it (PostgreSQL reads it with the claim); never another
+/// org's, and nothing for a subject that is not a request.
+async fn a_claim_can_bring_the_jobs_request(s: SqlStore) {
+    use latch_core::jobs::Claimed;
+    let a = s.create_org("org-a", "A", T0).await.unwrap();
+    let b = s.create_org("org-b", "B", T0).await.unwrap();
+    let r = s.create_request(&a.id, &new_request("alice", State::Pending), T0, &Effects::default()).await.unwrap();
+    for who in ["bob", "carol"] {
+        let d = Decision { approver_id: who.into(), approver_email: format!("{who}@x.io"), decision: "approve".into(), reason: String::new(), at: T0 };
+        s.add_decision(&a.id, &r.id, &d).await.unwrap();
+    }
+    let on = |org: &str, subject: &str, key: &str| NewJob { org_id: org.into(), kind: "provision".into(), subject: subject.into(), idempotency_key: key.into(), run_at: T0, max_attempts: 3 };
+    for (i, j) in [on(&a.id, &r.id, "1"), on(&b.id, &r.id, "2"), on(&a.id, "ntf_1", "3")].iter().enumerate() {
+        s.enqueue(j, T0.plus(Duration::from_millis(u64::try_from(i).unwrap()))).await.unwrap();
+    }
+    let want = s.request(&a.id, &r.id).await.unwrap().unwrap();
+    assert_eq!((want.targets.len(), want.decisions.len()), (2, 2));
+    let pg = s.engine_kind() == latch_store::Engine::Postgres;
+    let mut seen = Vec::new();
+    while let Claimed::Job(j, read) = s.claim_or_next_due("w", T0, T0.plus(Duration::from_secs(30))).await.unwrap() {
+        let expect = (pg && j.org_id == a.id && j.subject == r.id).then(|| Box::new(want.clone()));
+        assert_eq!(read, expect, "job {} of {}", j.subject, j.org_id);
+        seen.push(j.id);
+    }
+    assert_eq!(seen.len(), 3);
+}
+
 crate::conformance!(
+    a_claim_can_bring_the_jobs_request,
+    a_transition_records_its_decision,
     notices_are_queued_with_the_change_for_the_webhooks_that_want_them,
     effects_are_recorded_with_the_change_or_not_at_all,
     a_change_can_end_the_job_that_made_it,

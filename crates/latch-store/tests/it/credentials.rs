@@ -32,6 +32,16 @@ async fn api_tokens_expire_and_revoke(s: SqlStore) {
     let p = s.authenticate_api_token(&m.hash, T0).await.unwrap().unwrap();
     assert_eq!((p.user_id.as_str(), p.credential, p.scopes.clone()), (user.as_str(), CredentialKind::Api, Some(vec![Scope::Read])));
     assert_eq!(p.org_slug, "acme");
+    assert_eq!(p.policy_version, None, "no policy yet");
+    // The org's current policy version comes with the credential; another
+    // org's policies are not counted.
+    use latch_core::store::AccessStore;
+    s.put_policy(&org, "# v1", "admin", T0).await.unwrap();
+    s.put_policy(&org, "# v2", "admin", T0).await.unwrap();
+    for _ in 0..3 {
+        s.put_policy(&other_org, "# other", "admin", T0).await.unwrap();
+    }
+    assert_eq!(s.authenticate_api_token(&m.hash, T0).await.unwrap().unwrap().policy_version, Some(2));
     assert!(s.authenticate_api_token(&TokenHash::of("latch_pat_wrong"), T0).await.unwrap().is_none());
     assert!(s.authenticate_api_token(&m.hash, T0.plus(HOUR)).await.unwrap().is_none(), "expired");
     // Another org cannot see or revoke it.
