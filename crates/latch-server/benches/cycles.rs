@@ -178,11 +178,15 @@ async fn print_statements(url: &str, top: i64, cycles: usize) {
         println!("  pg_stat_statements: {e}");
         return;
     }
-    let sql = "SELECT calls::BIGINT AS calls, total_exec_time::FLOAT8 AS ms, (shared_blks_hit::FLOAT8 / GREATEST(calls, 1)) AS blks, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1";
+    // Planning is counted only with `pg_stat_statements.track_planning=on`.
+    let sql = "SELECT calls::BIGINT AS calls, total_exec_time::FLOAT8 AS ms, total_plan_time::FLOAT8 AS plan_ms, (plans::FLOAT8 / GREATEST(calls, 1)) AS plans,
+                      (shared_blks_hit::FLOAT8 / GREATEST(calls, 1)) AS blks, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q
+               FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT $1";
     let rows = sqlx::query(sql).bind(top).fetch_all(&mut conn).await.unwrap();
-    println!("  top statements (calls per measured cycle, total ms, buffers hit per call):");
+    println!("  top statements (calls per measured cycle, total ms executing, planning, plans per call, buffers hit per call):");
     for r in rows {
-        println!("    {:6.2}  {:8.1}  {:6.1}  {}", r.get::<i64, _>("calls") as f64 / cycles as f64, r.get::<f64, _>("ms"), r.get::<f64, _>("blks"), r.get::<String, _>("q"));
+        let calls = r.get::<i64, _>("calls") as f64 / cycles as f64;
+        println!("    {calls:6.2}  {:8.1}  {:8.1}  {:4.2}  {:6.1}  {}", r.get::<f64, _>("ms"), r.get::<f64, _>("plan_ms"), r.get::<f64, _>("plans"), r.get::<f64, _>("blks"), r.get::<String, _>("q"));
     }
 }
 
