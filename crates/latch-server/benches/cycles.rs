@@ -83,6 +83,17 @@ async fn cycle(http: &reqwest::Client, url: &str, alice: &str, admin: &str, name
     panic!("request {id}: the watch ended before it became active");
 }
 
+/// `ANALYZE` after the warm-up, as autovacuum does once the tables pass
+/// its thresholds (and as `pgbench -i` does for the anchor's tables).
+/// Without it each connection keeps the generic plans it made while the
+/// tables were empty (a hash join over a sequential scan of the targets,
+/// say) for the whole run, and runs differ by which plans they froze.
+async fn analyze(url: &str) {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
+}
+
 /// PostgreSQL's counters for the database at `url`: transactions committed
 /// and, per table, rows read by sequential scans.
 async fn pg_counters(url: &str) -> (i64, Vec<(String, i64)>) {
@@ -135,7 +146,10 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = match &pg_url {
-        Some(u) => Some(pg_counters(u).await),
+        Some(u) => {
+            analyze(u).await;
+            Some(pg_counters(u).await)
+        }
         None => None,
     };
     measuring.store(true, Ordering::Relaxed);
