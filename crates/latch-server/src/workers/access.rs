@@ -207,6 +207,13 @@ async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finish
             Err(other) => return Err(other),
         }
     }
+    // Nothing to grant (no target): the moves are made on their own.
+    if let Some((m, fresh)) = start {
+        if !state.store.transition(&r.org_id, &r.id, m.from, m.to, &m.changes, state.now()).await? {
+            return Err(Failure::Retry("the request moved; looking again".into()));
+        }
+        moved(state, &m, &fresh);
+    }
     // Moved meanwhile (the change and the job's end did not happen): the
     // job is marked done as any other.
     let Some((m, fresh)) = activate else { return Ok(Finished::Now) };
