@@ -113,6 +113,13 @@ pub(crate) struct View<'a> {
 }
 
 impl Pool {
+    /// A pool with no records, shared: what a policy holds until its
+    /// records are packed (see [`super::Unpacked`]).
+    pub fn empty() -> Self {
+        static EMPTY: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+        EMPTY.get_or_init(Pool::default).clone()
+    }
+
     /// The packed bytes (reading them ahead, telling pools apart).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
