@@ -86,6 +86,11 @@ fn view<'v, 'a>(p: &'a CompiledPolicy, last: &'v mut Option<View<'a>>) -> &'v Vi
     last.get_or_insert_with(|| p.pool.view())
 }
 
+/// The verdict of policy `p`'s statements. When not recording, `before` is
+/// what the other policies of its set said so far: Allow statements that
+/// cannot change the decision are skipped, and the first matching deny
+/// ends the walk (any explicit deny settles the decision).
+#[expect(clippy::too_many_arguments, reason = "the steps of one walk")]
 fn policy<'a, P: ?Sized>(
     p: &'a CompiledPolicy,
     views: &mut Option<View<'a>>,
@@ -94,15 +99,18 @@ fn policy<'a, P: ?Sized>(
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
+    before: Verdict,
 ) -> Verdict {
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
+    // Not recording: once an allow with the strongest grant is found (in
+    // this policy or an earlier one of its set), further Allow statements
+    // cannot change the decision; nor can any in an RCP, which only denies.
+    let mut skip_allows = quick && (before.grant == Some(Grant::Direct) || role == Role::Rcp);
     let pool = view(p, views);
     // A statement's record is at its position in the policy.
     for (index, s) in pool.hots(p.hot).enumerate() {
-        // Not recording: once an allow with the strongest grant is found,
-        // further Allow statements cannot change the decision.
-        if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
+        if skip_allows && s.effect == Effect::Allow {
             continue;
         }
         if let Some(g) = applies(&s, pool, input.request, action_lc, role) {
@@ -111,10 +119,16 @@ fn policy<'a, P: ?Sized>(
                 sink.hit(slot, index, sid, s.effect);
             }
             match s.effect {
-                Effect::Deny => v.deny = true,
+                Effect::Deny => {
+                    v.deny = true;
+                    if quick {
+                        return v;
+                    }
+                }
                 Effect::Allow => {
                     v.allow = true;
                     v.grant = v.grant.max(Some(g));
+                    skip_allows |= quick && v.grant == Some(Grant::Direct);
                 }
             }
         }
@@ -136,7 +150,10 @@ fn set<'a, L: PolicyList + ?Sized, P: ?Sized>(
     let mut v = Verdict::default();
     for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
-        v.merge(policy(p, views, input, action_lc, role, slot, sink));
+        v.merge(policy(p, views, input, action_lc, role, slot, sink, v));
+        if v.deny && sink.stop_at_deny() {
+            break;
+        }
     }
     v
 }
@@ -246,10 +263,14 @@ fn run<P: PolicyList + ?Sized>(
                 Role::Identity,
                 slot,
                 sink,
+                Verdict::default(),
             ))
         }
         None => None,
     };
+    if session.is_some_and(|s| s.deny) && sink.stop_at_deny() {
+        return explicit;
+    }
     let resource = match input.resource_policy {
         Some(p) => {
             let slot = PolicySlot {
@@ -265,6 +286,7 @@ fn run<P: PolicyList + ?Sized>(
                 Role::Resource { has_boundary },
                 slot,
                 sink,
+                Verdict::default(),
             )
         }
         None => Verdict::default(),
@@ -294,6 +316,9 @@ fn run<P: PolicyList + ?Sized>(
             sink,
         );
         denied |= v.deny;
+        if denied && sink.stop_at_deny() {
+            return explicit;
+        }
         if !v.allow && scp_gap.is_none() {
             scp_gap = Some(level);
         }
@@ -302,6 +327,9 @@ fn run<P: PolicyList + ?Sized>(
     // and account … and cannot be detached", so every level allows and only
     // explicit denies in RCPs change a decision.
     for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
+        if denied && sink.stop_at_deny() {
+            return explicit;
+        }
         denied |= set(
             ps.as_slice(),
             &mut views,
