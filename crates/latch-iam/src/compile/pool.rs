@@ -500,6 +500,24 @@ mod tests {
             assert!(!allowed(p, "s3:Action300", "arn:aws:s3:::alice/k", ctx()));
             assert!(!allowed(p, "s3:Action299", "arn:aws:s3:::bob/k", ctx()));
         }
+        // Text past a narrow pattern's `u16` offset: wide records too.
+        let long: Vec<String> = (0..700)
+            .map(|i| format!("\"arn:aws:s3:::{i:0>90}/*\""))
+            .collect();
+        let far = CompiledPolicy::parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            long.join(",")
+        ))
+        .unwrap();
+        assert!(!far.pool.view().at.narrow);
+        let last = format!("arn:aws:s3:::{:0>90}/k", 699);
+        assert!(allowed(&far, "s3:GetObject", &last, Context::default()));
+        assert!(!allowed(
+            &far,
+            "s3:GetObject",
+            "arn:aws:s3:::x/k",
+            Context::default()
+        ));
         // Merging pools keeps every record.
         let mut both = [wide.clone(), narrow.clone()];
         crate::compile::share_pool(both.iter_mut());
