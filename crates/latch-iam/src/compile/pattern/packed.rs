@@ -6,6 +6,9 @@ use super::{Pattern, Piece, Shape, Var, PATTERN, PIECE};
 /// The size of a narrow pattern record ([`Pattern::encode_narrow`]).
 pub(crate) const PATTERN_NARROW: usize = 12;
 
+/// The size of a narrow piece record ([`Piece::encode_narrow`]).
+pub(crate) const PIECE_NARROW: usize = 12;
+
 /// Marks a narrow pattern record that has pieces.
 const HAS_PIECES: u8 = 0x80;
 
@@ -67,6 +70,54 @@ impl Piece {
                 key: (u32_at(r, 4), u32_at(r, 8)),
                 hash: u32_at(r, 12),
                 default: flag.then(|| (u32_at(r, 16), u32_at(r, 20))),
+            }),
+        }
+    }
+}
+
+impl Piece {
+    /// The piece in [`PIECE_NARROW`] bytes, if it fits: a tag, a flag, then
+    /// a literal's offset and length as `u16`s, or a variable's key offset
+    /// (`u16`), key and default lengths (`u8`), hash and default offset.
+    pub(crate) fn encode_narrow(&self) -> Option<[u8; PIECE_NARROW]> {
+        use crate::compile::codec::put;
+        let mut r = [0u8; PIECE_NARROW];
+        let short = |x: u32| u16::try_from(x).ok().map(u16::to_le_bytes);
+        match *self {
+            Piece::Lit(off, len) => {
+                put(&mut r, 2, &short(off)?);
+                put(&mut r, 4, &short(len)?);
+            }
+            Piece::Star { seg } => (r[0], r[1]) = (1, u8::from(seg)),
+            Piece::One { seg } => (r[0], r[1]) = (2, u8::from(seg)),
+            Piece::Var(v) => {
+                let (d_off, d_len) = v.default.unwrap_or((0, 0));
+                r[0] = 3;
+                r[1] = u8::from(v.default.is_some());
+                put(&mut r, 2, &short(v.key.0)?);
+                r[4] = u8::try_from(v.key.1).ok()?;
+                r[5] = u8::try_from(d_len).ok()?;
+                put(&mut r, 6, &v.hash.to_le_bytes());
+                put(&mut r, 10, &short(d_off)?);
+            }
+        }
+        Some(r)
+    }
+
+    /// Reads a piece written by [`Self::encode_narrow`].
+    #[inline(always)]
+    pub(crate) fn decode_narrow(r: &[u8; PIECE_NARROW]) -> Self {
+        use crate::compile::codec::{u16_at, u32_at};
+        let flag = r[1] != 0;
+        let short = |at| u32::from(u16_at(r, at));
+        match r[0] {
+            0 => Piece::Lit(short(2), short(4)),
+            1 => Piece::Star { seg: flag },
+            2 => Piece::One { seg: flag },
+            _ => Piece::Var(Var {
+                key: (short(2), u32::from(r[4])),
+                hash: u32_at(r, 6),
+                default: flag.then(|| (short(10), u32::from(r[5]))),
             }),
         }
     }
