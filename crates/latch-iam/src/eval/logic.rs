@@ -35,14 +35,36 @@ trait Sink {
     /// Whether evaluation may stop at the first explicit deny (nothing is
     /// being recorded, and a deny settles the decision).
     fn stop_at_deny(&self) -> bool;
+    /// Whether statements with this effect are left out of this walk.
+    fn skips(&self, _: Effect) -> bool {
+        false
+    }
 }
 
+/// Not recording, after [`any_deny`] found no matching Deny statement:
+/// only Allow statements are left to look at.
 struct NoHits;
 
 impl Sink for NoHits {
     fn hit(&mut self, _: PolicySlot, _: usize, _: Option<&str>, _: Effect) {}
     fn stop_at_deny(&self) -> bool {
         true
+    }
+    fn skips(&self, effect: Effect) -> bool {
+        effect == Effect::Deny
+    }
+}
+
+/// The first walk when not recording: Deny statements only.
+struct DeniesOnly;
+
+impl Sink for DeniesOnly {
+    fn hit(&mut self, _: PolicySlot, _: usize, _: Option<&str>, _: Effect) {}
+    fn stop_at_deny(&self) -> bool {
+        true
+    }
+    fn skips(&self, effect: Effect) -> bool {
+        effect == Effect::Allow
     }
 }
 
@@ -110,7 +132,7 @@ fn policy<'a, P: ?Sized>(
     let pool = view(p, views);
     // A statement's record is at its position in the policy.
     for (index, s) in pool.hots(p.hot).enumerate() {
-        if skip_allows && s.effect == Effect::Allow {
+        if sink.skips(s.effect) || skip_allows && s.effect == Effect::Allow {
             continue;
         }
         if let Some(g) = applies(&s, pool, input.request, action_lc, role) {
@@ -209,6 +231,57 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     }
 }
 
+/// Whether any Deny statement that the evaluation logic looks at matches:
+/// then nothing else counts. Not recording, this walk comes first, so that
+/// a denied request is settled without matching any Allow statement.
+fn any_deny<'a, P: PolicyList + ?Sized>(
+    input: &EvalInput<'a, P>,
+    views: &mut Option<View<'a>>,
+    action_lc: Option<&[u8]>,
+    has_boundary: bool,
+) -> bool {
+    let slot = PolicySlot {
+        kind: PolicyKind::Identity,
+        level: None,
+        index: 0,
+    };
+    let mut denies = |p: &'a CompiledPolicy, role: Role| {
+        policy(
+            p,
+            views,
+            input,
+            action_lc,
+            role,
+            slot,
+            &mut DeniesOnly,
+            Verdict::default(),
+        )
+        .deny
+    };
+    let identity = Role::Identity;
+    // As in `run`: SCPs do not apply to service principals.
+    let scps = match input.request.principal.kind {
+        PrincipalType::Service => &[],
+        _ => input.scps.unwrap_or(&[]),
+    };
+    input
+        .identity_policies
+        .policies()
+        .chain(input.permission_boundaries.policies())
+        .chain(input.session_policy)
+        .any(|p| denies(p, identity))
+        || input
+            .resource_policy
+            .is_some_and(|p| denies(p, Role::Resource { has_boundary }))
+        || scps.iter().flatten().any(|p| denies(p, identity))
+        || input
+            .rcps
+            .unwrap_or(&[])
+            .iter()
+            .flatten()
+            .any(|p| denies(p, Role::Rcp))
+}
+
 fn run<P: PolicyList + ?Sized>(
     input: &EvalInput<'_, P>,
     sink: &mut impl Sink,
@@ -222,6 +295,9 @@ fn run<P: PolicyList + ?Sized>(
     let has_boundary = !input.permission_boundaries.is_empty();
     let mut views = None;
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
+    if sink.stop_at_deny() && any_deny(input, &mut views, action_lc, has_boundary) {
+        return explicit;
+    }
     let identity = set(
         input.identity_policies,
         &mut views,
