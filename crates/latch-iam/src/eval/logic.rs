@@ -311,6 +311,14 @@ fn run<P: PolicyList + ?Sized>(
     if identity.deny && sink.stop_at_deny() {
         return explicit;
     }
+    // Not recording, no Deny statement matched (`any_deny`): without an
+    // identity-based allow and without a resource-based policy, nothing
+    // else can allow. (Only the outcome counts here: evaluate, which
+    // records, reports the reason of the full walk.)
+    let root = req.principal.kind == PrincipalType::Root;
+    if sink.stop_at_deny() && !identity.allow && !root && input.resource_policy.is_none() {
+        return (Outcome::ImplicitlyDenied, Reason::NoIdentityAllow);
+    }
     let boundary = set(
         input.permission_boundaries,
         &mut views,
@@ -397,12 +405,22 @@ fn run<P: PolicyList + ?Sized>(
         }
         if !v.allow && scp_gap.is_none() {
             scp_gap = Some(level);
+            // Not recording, no Deny statement matched: this settles it.
+            if sink.stop_at_deny() {
+                return (Outcome::ImplicitlyDenied, Reason::ScpNoAllow { level });
+            }
         }
     }
     // RCPs: "RCPFullAWSAccess … is automatically attached to every root, OU
     // and account … and cannot be detached", so every level allows and only
     // explicit denies in RCPs change a decision.
-    for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
+    // Not recording, `any_deny` has already looked at their Deny
+    // statements.
+    let rcps = match sink.stop_at_deny() {
+        true => &[],
+        false => input.rcps.unwrap_or(&[]),
+    };
+    for (level, ps) in rcps.iter().enumerate() {
         if denied && sink.stop_at_deny() {
             return explicit;
         }
