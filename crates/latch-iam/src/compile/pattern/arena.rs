@@ -49,7 +49,7 @@ pub struct Arena<'a> {
     /// Pieces of patterns with policy variables, encoded.
     pub pieces: &'a [u8],
     /// The pieces are narrow records ([`PIECE_NARROW`] bytes).
-    pub narrow: bool,
+    pub(crate) narrow: bool,
     /// ARN parts of ARN patterns with policy variables.
     pub parts: &'a [(u32, [Pattern; 6])],
     /// Where the parts' text and pieces are.
