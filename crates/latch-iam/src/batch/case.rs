@@ -1,7 +1,7 @@
 //! One batch case: policies and a request, read from one JSON line.
 
 use super::CaseError;
-use crate::compile::CompiledPolicy;
+use crate::compile::{CompiledPolicy, Unpacked};
 use crate::eval::{Context, ContextValue, EvalInput, Request};
 use crate::json::{self, Json, Node};
 use crate::validate::{validate_compiled, PolicyType};
@@ -73,47 +73,91 @@ impl Case {
             });
         }
         let field = |name: &str| node.value.get(name).filter(|n| n.value != Json::Null);
-        let list =
-            |name: &'static str, kind: PolicyType| -> Result<Vec<CompiledPolicy>, CaseError> {
-                match field(name) {
-                    None => Ok(Vec::new()),
-                    Some(n) => array(n, name)?
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| policy(p, &format!("{name}[{i}]"), kind, strict))
-                        .collect(),
-                }
-            };
-        let levels = |name: &'static str,
-                      kind: PolicyType|
-         -> Result<Option<Vec<Vec<CompiledPolicy>>>, CaseError> {
-            let Some(n) = field(name) else {
-                return Ok(None);
-            };
-            let mut out = Vec::new();
-            for (l, level) in array(n, name)?.iter().enumerate() {
-                let mut ps = Vec::new();
-                for (i, p) in array(level, &format!("{name}[{l}]"))?.iter().enumerate() {
-                    ps.push(policy(p, &format!("{name}[{l}][{i}]"), kind, strict)?);
-                }
-                out.push(ps);
+        let list = |name: &'static str, kind: PolicyType| -> Result<Vec<Unpacked>, CaseError> {
+            match field(name) {
+                None => Ok(Vec::new()),
+                Some(n) => array(n, name)?
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| policy(p, &format!("{name}[{i}]"), kind, strict))
+                    .collect(),
             }
-            Ok(Some(out))
         };
+        let levels =
+            |name: &'static str, kind: PolicyType| -> Result<Option<Levels<Unpacked>>, CaseError> {
+                let Some(n) = field(name) else {
+                    return Ok(None);
+                };
+                let mut out = Vec::new();
+                for (l, level) in array(n, name)?.iter().enumerate() {
+                    let mut ps = Vec::new();
+                    for (i, p) in array(level, &format!("{name}[{l}]"))?.iter().enumerate() {
+                        ps.push(policy(p, &format!("{name}[{l}][{i}]"), kind, strict)?);
+                    }
+                    out.push(ps);
+                }
+                Ok(Some(out))
+            };
         let single =
-            |name: &'static str, kind: PolicyType| -> Result<Option<CompiledPolicy>, CaseError> {
+            |name: &'static str, kind: PolicyType| -> Result<Option<Unpacked>, CaseError> {
                 field(name)
                     .map(|n| policy(n, name, kind, strict))
                     .transpose()
             };
-        let identity_policies = list("identityPolicies", PolicyType::Identity)?;
-        let resource_policy = single("resourcePolicy", PolicyType::Resource)?;
-        let permission_boundaries = list("permissionBoundaries", PolicyType::Boundary)?;
-        let session_policy = single("sessionPolicy", PolicyType::Session)?;
-        let scps = levels("scps", PolicyType::Scp)?;
-        let rcps = levels("rcps", PolicyType::Rcp)?;
+        let mut identity = list("identityPolicies", PolicyType::Identity)?;
+        let mut resource = single("resourcePolicy", PolicyType::Resource)?;
+        let mut boundaries = list("permissionBoundaries", PolicyType::Boundary)?;
+        let mut session = single("sessionPolicy", PolicyType::Session)?;
+        let mut scps = levels("scps", PolicyType::Scp)?;
+        let mut rcps = levels("rcps", PolicyType::Rcp)?;
         let request = request(field("request").ok_or(CaseError::Missing("request"))?)?;
-        let mut case = Case {
+        // One pool for all the case's policies, in the order evaluation
+        // reads them: a decision reads one run of memory rather than a few
+        // arrays per policy. Each policy's records are packed once, there.
+        crate::compile::share_packed(
+            identity
+                .iter_mut()
+                .chain(boundaries.iter_mut())
+                .chain(session.iter_mut())
+                .chain(resource.iter_mut())
+                .chain(
+                    [&mut scps, &mut rcps]
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|levels| levels.iter_mut().flatten()),
+                ),
+        );
+        // The policy lists and the request, allocated after the pool so
+        // that they lie next to it.
+        let policies = |list: Vec<Unpacked>| -> Vec<CompiledPolicy> {
+            list.into_iter().map(|u| u.policy).collect()
+        };
+        let levels = |levels: Option<Levels<Unpacked>>| {
+            levels.map(|ls| ls.into_iter().map(policies).collect::<Vec<_>>())
+        };
+        let identity_policies = policies(identity);
+        let permission_boundaries = policies(boundaries);
+        let session_policy = session.map(|u| u.policy);
+        let resource_policy = resource.map(|u| u.policy);
+        let scps = levels(scps);
+        let rcps = levels(rcps);
+        let mut request = request.clone();
+        request.read_ahead = crate::eval::ReadAhead(
+            identity_policies
+                .iter()
+                .chain(permission_boundaries.iter())
+                .chain(session_policy.iter())
+                .chain(resource_policy.iter())
+                .chain(
+                    [&scps, &rcps]
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|levels| levels.iter().flatten()),
+                )
+                .next()
+                .map(|p| p.pool.clone()),
+        );
+        Ok(Case {
             id,
             identity_policies,
             resource_policy,
@@ -122,69 +166,7 @@ impl Case {
             scps,
             rcps,
             request,
-        };
-        case.repack();
-        Ok(case)
-    }
-
-    /// Repacks every policy into one shared pool (see
-    /// [`CompiledPolicy::repack`]), in the order evaluation reads them, then
-    /// the policy lists and the request after them.
-    fn repack(&mut self) {
-        let Case {
-            identity_policies,
-            resource_policy,
-            permission_boundaries,
-            session_policy,
-            scps,
-            rcps,
-            request,
-            ..
-        } = self;
-        // One pool for all the case's policies: a decision reads one run of
-        // memory rather than a few arrays per policy.
-        crate::compile::share_pool(
-            identity_policies
-                .iter_mut()
-                .chain(permission_boundaries.iter_mut())
-                .chain(session_policy.iter_mut())
-                .chain(resource_policy.iter_mut())
-                .chain(
-                    [&mut *scps, &mut *rcps]
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|levels| levels.iter_mut().flatten()),
-                ),
-        );
-        for list in [&mut *identity_policies, &mut *permission_boundaries]
-            .into_iter()
-            .chain(
-                [&mut *scps, &mut *rcps]
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|levels| levels.iter_mut()),
-            )
-        {
-            let mut fresh = Vec::with_capacity(list.len());
-            fresh.append(list);
-            *list = fresh;
-        }
-        *request = request.clone();
-        request.read_ahead = crate::eval::ReadAhead(
-            identity_policies
-                .iter()
-                .chain(permission_boundaries.iter())
-                .chain(session_policy.iter())
-                .chain(resource_policy.iter())
-                .chain(
-                    [&*scps, &*rcps]
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|levels| levels.iter().flatten()),
-                )
-                .next()
-                .map(|p| p.pool.clone()),
-        );
+        })
     }
 
     /// The evaluation input for this case.
@@ -211,27 +193,27 @@ fn array<'a>(n: &'a Node, field: &str) -> Result<&'a [Node], CaseError> {
     }
 }
 
-fn policy(
-    n: &Node,
-    field: &str,
-    kind: PolicyType,
-    strict: bool,
-) -> Result<CompiledPolicy, CaseError> {
+/// Policies per organization level, root first.
+type Levels<T> = Vec<Vec<T>>;
+
+/// Reads, compiles and (if `strict`) validates one policy, leaving its
+/// records unpacked for the case's pool.
+fn policy(n: &Node, field: &str, kind: PolicyType, strict: bool) -> Result<Unpacked, CaseError> {
     let p = Policy::from_json(n).map_err(|e| CaseError::Policy {
         field: field.to_owned(),
         message: e.to_string(),
         line: e.loc().line,
         col: e.loc().col,
     })?;
-    let compiled = CompiledPolicy::for_type(p, kind);
+    let compiled = CompiledPolicy::unpacked(p, kind);
     if !strict {
         return Ok(compiled);
     }
-    if let Some(d) = validate_compiled(&compiled, kind)
+    if let Some(d) = validate_compiled(&compiled.policy, kind)
         .into_iter()
         .find(|d| d.is_error())
     {
-        let loc = d.loc.unwrap_or(compiled.source().loc);
+        let loc = d.loc.unwrap_or(compiled.policy.source().loc);
         return Err(CaseError::Policy {
             field: field.to_owned(),
             message: d.message,

@@ -33,12 +33,3 @@ pub(crate) fn u64_at<const N: usize>(r: &[u8; N], at: usize) -> u64 {
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map_or(0, u64::from_le_bytes)
 }
-
-/// Record `i` of `N` bytes in `section`.
-#[inline(always)]
-pub(crate) fn record<const N: usize>(section: &[u8], i: u32) -> Option<&[u8; N]> {
-    let at = i as usize * N;
-    section
-        .get(at..at + N)
-        .and_then(|r| <&[u8; N]>::try_from(r).ok())
-}

@@ -14,7 +14,7 @@ mod values;
 
 pub use err::Broken;
 pub(crate) use pool::{Builder, Pool, View};
-pub(crate) use share::share_pool;
+pub(crate) use share::{share_packed, share_pool};
 use values::compile_values;
 pub(crate) use values::{parse_bool, parse_number};
 
@@ -35,6 +35,14 @@ pub struct CompiledPolicy {
     /// This policy's records in `pool.hot`, one per statement, in order.
     pub(crate) hot: Span,
     pub(crate) source: Box<Policy>,
+}
+
+/// A compiled policy whose records are still typed arrays: its `pool` is
+/// empty until [`share_packed`] packs `records` into it.
+#[derive(Debug)]
+pub(crate) struct Unpacked {
+    pub policy: CompiledPolicy,
+    pub records: Builder,
 }
 
 /// What a decision reads of a statement, in one small record (48 bytes:
@@ -96,19 +104,34 @@ impl CompiledPolicy {
     /// one; RCPs never. An ARN not filled in matches nothing, and a
     /// `NotResource` holding one never applies.
     pub fn for_type(policy: Policy, kind: PolicyType) -> Self {
+        let Unpacked {
+            mut policy,
+            records,
+        } = Self::unpacked(policy, kind);
+        policy.pool = records.freeze();
+        policy
+    }
+
+    /// Compiles a policy of the given type without packing its records:
+    /// for callers that pack several policies into one pool
+    /// ([`share_packed`]), so that each record is packed once.
+    pub(crate) fn unpacked(policy: Policy, kind: PolicyType) -> Unpacked {
         let vars = policy.variables_enabled();
-        let mut pool = Builder::default();
+        let mut records = Builder::default();
         let statements = policy
             .statements
             .iter()
             .enumerate()
-            .map(|(i, s)| compile_statement(&mut pool, i, s, vars, kind))
+            .map(|(i, s)| compile_statement(&mut records, i, s, vars, kind))
             .collect();
-        Self {
-            statements,
-            hot: Span::of(0, pool.hot.len()),
-            pool: pool.freeze(),
-            source: Box::new(policy),
+        Unpacked {
+            policy: Self {
+                statements,
+                hot: Span::of(0, records.hot.len()),
+                pool: Pool::empty(),
+                source: Box::new(policy),
+            },
+            records,
         }
     }
 

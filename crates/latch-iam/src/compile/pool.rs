@@ -5,7 +5,9 @@
 //! one run of memory, reached through one pointer.
 
 use super::codec::{put, u32_at, u64_at};
-use super::pattern::{Arena, Pattern, PatternArena, PATTERN, PATTERN_NARROW};
+use super::pattern::{
+    Arena, Pattern, PatternArena, Piece, PATTERN, PATTERN_NARROW, PIECE, PIECE_NARROW,
+};
 use super::{CompiledCondition, HotStatement, Span};
 use crate::ast::PrincipalKind;
 use crate::eval::ip::Cidr;
@@ -94,8 +96,9 @@ struct Sections {
     cidrs: u32,
     text: u32,
     end: u32,
-    /// Statement and pattern records are narrow ([`HOT_NARROW`],
-    /// [`PATTERN_NARROW`] bytes): every record of the pool fits.
+    /// Statement, pattern and piece records are narrow ([`HOT_NARROW`],
+    /// [`PATTERN_NARROW`], [`PIECE_NARROW`] bytes): every record of the
+    /// pool fits.
     narrow: bool,
 }
 
@@ -113,6 +116,13 @@ pub(crate) struct View<'a> {
 }
 
 impl Pool {
+    /// A pool with no records, shared: what a policy holds until its
+    /// records are packed (see [`super::Unpacked`]).
+    pub fn empty() -> Self {
+        static EMPTY: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+        EMPTY.get_or_init(Pool::default).clone()
+    }
+
     /// The packed bytes (reading them ahead, telling pools apart).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
@@ -152,6 +162,7 @@ impl Pool {
             arena: Arena {
                 text: section(at.text, at.end),
                 pieces: section(at.pieces, at.conditions),
+                narrow: at.narrow,
                 parts: &self.cold.parts,
                 cold: self.cold.arena.as_deref(),
             },
@@ -177,7 +188,16 @@ impl Pool {
             .collect(),
             arena: PatternArena {
                 text: String::from_utf8_lossy(v.arena.text).into_owned(),
-                pieces: v.arena.pieces.to_vec(),
+                pieces: if a.narrow {
+                    v.arena
+                        .pieces
+                        .chunks_exact(PIECE_NARROW)
+                        .filter_map(|r| v.arena.decode(r))
+                        .flat_map(|p| p.encode())
+                        .collect()
+                } else {
+                    v.arena.pieces.to_vec()
+                },
                 parts: self.cold.parts.clone(),
                 cold: self.cold.arena.clone(),
                 stored: Vec::new(),
@@ -206,8 +226,18 @@ impl Builder {
         let narrow_hot: Option<Vec<_>> = self.hot.iter().map(|h| h.encode_narrow()).collect();
         let narrow_patterns: Option<Vec<_>> =
             self.patterns.iter().map(|p| p.encode_narrow()).collect();
-        let narrow = match (narrow_hot, narrow_patterns) {
-            (Some(h), Some(p)) => Some((h, p)),
+        let narrow_pieces: Option<Vec<_>> = self
+            .arena
+            .pieces
+            .chunks_exact(PIECE)
+            .map(|r| {
+                r.first_chunk::<PIECE>()
+                    .map(Piece::decode)
+                    .and_then(|p| p.encode_narrow())
+            })
+            .collect();
+        let narrow = match (narrow_hot, narrow_patterns, narrow_pieces) {
+            (Some(h), Some(p), Some(q)) => Some((h, p, q)),
             _ => None,
         };
         let (hot_size, pattern_size) = match narrow {
@@ -217,7 +247,10 @@ impl Builder {
         let sizes = [
             self.hot.len() * hot_size,
             self.patterns.len() * pattern_size,
-            self.arena.pieces.len(),
+            match &narrow {
+                Some((_, _, pieces)) => pieces.len() * PIECE_NARROW,
+                None => self.arena.pieces.len(),
+            },
             self.conditions.len() * CONDITION,
             self.principals.len() * PRINCIPAL,
             self.scalars.len() * SCALAR,
@@ -236,11 +269,14 @@ impl Builder {
         }
         out.extend_from_slice(&u32::from(narrow.is_some()).to_le_bytes());
         match narrow {
-            Some((hot, patterns)) => {
+            Some((hot, patterns, pieces)) => {
                 for h in &hot {
                     out.extend_from_slice(h);
                 }
                 for p in &patterns {
+                    out.extend_from_slice(p);
+                }
+                for p in &pieces {
                     out.extend_from_slice(p);
                 }
             }
@@ -251,9 +287,9 @@ impl Builder {
                 for p in &self.patterns {
                     out.extend_from_slice(&p.encode());
                 }
+                out.extend_from_slice(&self.arena.pieces);
             }
         }
-        out.extend_from_slice(&self.arena.pieces);
         for c in &self.conditions {
             out.extend_from_slice(&c.encode());
         }
@@ -493,6 +529,44 @@ mod tests {
             assert!(!allowed(p, "s3:Action300", "arn:aws:s3:::alice/k", ctx()));
             assert!(!allowed(p, "s3:Action299", "arn:aws:s3:::bob/k", ctx()));
         }
+        // Text past a narrow pattern's `u16` offset: wide records too.
+        let long: Vec<String> = (0..700)
+            .map(|i| format!("\"arn:aws:s3:::{i:0>90}/*\""))
+            .collect();
+        let far = CompiledPolicy::parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            long.join(",")
+        ))
+        .unwrap();
+        assert!(!far.pool.view().at.narrow);
+        let last = format!("arn:aws:s3:::{:0>90}/k", 699);
+        assert!(allowed(&far, "s3:GetObject", &last, Context::default()));
+        assert!(!allowed(
+            &far,
+            "s3:GetObject",
+            "arn:aws:s3:::x/k",
+            Context::default()
+        ));
+        // A variable whose key is longer than a narrow piece's `u8` length.
+        let tag = format!("aws:PrincipalTag/{}", "t".repeat(300));
+        let long_key = CompiledPolicy::parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${{{tag}}}/*"}}]}}"#
+        ))
+        .unwrap();
+        assert!(!long_key.pool.view().at.narrow);
+        let tags = || Context::from_pairs([(tag.as_str(), vec!["blue"])]);
+        assert!(allowed(
+            &long_key,
+            "s3:GetObject",
+            "arn:aws:s3:::b/blue/k",
+            tags()
+        ));
+        assert!(!allowed(
+            &long_key,
+            "s3:GetObject",
+            "arn:aws:s3:::b/red/k",
+            tags()
+        ));
         // Merging pools keeps every record.
         let mut both = [wide.clone(), narrow.clone()];
         crate::compile::share_pool(both.iter_mut());

@@ -2,35 +2,61 @@
 //! laid out in the order a decision reads it.
 
 use super::pattern::{Piece, PIECE};
-use super::{Builder, CompiledCondition, CompiledPolicy, CondValues, HotStatement, Span};
+use super::{Builder, CompiledCondition, CompiledPolicy, CondValues, HotStatement, Span, Unpacked};
 
 /// Moves the compiled data of `policies` into one new pool that they all
 /// share, in the order given (the order evaluation reads them), packed in
 /// one allocation. A pool that several of the policies already share is
 /// copied once.
 pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut CompiledPolicy>) {
-    let mut policies: Vec<&mut CompiledPolicy> = policies.into_iter().collect();
-    // Source pools, each once, with where their arrays start in the new one.
+    merge(policies.into_iter().map(|p| (p, None)));
+}
+
+/// Packs the records of policies compiled with
+/// [`CompiledPolicy::unpacked`] into one pool that they all share, in the
+/// order given: like [`share_pool`], without packing each policy's records
+/// on its own first and unpacking them again to merge them.
+pub(crate) fn share_packed<'a>(policies: impl IntoIterator<Item = &'a mut Unpacked>) {
+    merge(
+        policies
+            .into_iter()
+            .map(|u| (&mut u.policy, Some(std::mem::take(&mut u.records)))),
+    );
+}
+
+/// Merges the policies' records, taken from `Some` builder or else from
+/// their packed pool, into one pool they then share.
+fn merge<'a>(items: impl IntoIterator<Item = (&'a mut CompiledPolicy, Option<Builder>)>) {
+    // Packed source pools, each once, with where their arrays start in the
+    // new one.
     let mut sources: Vec<(*const u8, Offsets)> = Vec::new();
     let mut pool = Builder::default();
-    for p in &policies {
-        let ptr = p.pool.bytes().as_ptr();
-        if sources.iter().any(|(q, _)| *q == ptr) {
-            continue;
-        }
-        let src = p.pool.thaw();
-        let at = Offsets::of(&pool);
-        sources.push((ptr, at));
-        append(&mut pool, src, &at);
+    let mut policies: Vec<(&mut CompiledPolicy, Offsets)> = Vec::new();
+    for (p, records) in items {
+        let at = match records {
+            Some(records) => {
+                let at = Offsets::of(&pool);
+                append(&mut pool, records, &at);
+                at
+            }
+            None => {
+                let ptr = p.pool.bytes().as_ptr();
+                match sources.iter().find(|(q, _)| *q == ptr) {
+                    Some((_, at)) => *at,
+                    None => {
+                        let src = p.pool.thaw();
+                        let at = Offsets::of(&pool);
+                        sources.push((ptr, at));
+                        append(&mut pool, src, &at);
+                        at
+                    }
+                }
+            }
+        };
+        policies.push((p, at));
     }
     let pool = pool.freeze();
-    for p in &mut policies {
-        let ptr = p.pool.bytes().as_ptr();
-        let at = sources
-            .iter()
-            .find(|(q, _)| *q == ptr)
-            .map(|(_, o)| *o)
-            .unwrap_or_default();
+    for (p, at) in policies {
         p.hot = p.hot.plus(at.hot);
         for s in &mut p.statements {
             s.actions = s.actions.plus(at.patterns);
@@ -45,6 +71,11 @@ pub(crate) fn share_pool<'a>(policies: impl IntoIterator<Item = &'a mut Compiled
 
 /// Appends `src` to `pool`, its indices and text offsets moved by `at`.
 fn append(pool: &mut Builder, src: Builder, at: &Offsets) {
+    if pool.is_empty() {
+        // Nothing to move it past: the first source as it is.
+        *pool = src;
+        return;
+    }
     pool.arena.text.push_str(&src.arena.text);
     for r in src.arena.pieces.chunks_exact(PIECE) {
         if let Ok(r) = <&[u8; PIECE]>::try_from(r) {
@@ -79,6 +110,35 @@ fn append(pool: &mut Builder, src: Builder, at: &Offsets) {
         .extend(src.principals.iter().map(|&(k, o, l)| (k, o + at.text, l)));
     pool.hot.extend(src.hot.iter().map(|h| h.rebased(at)));
     pool.labels.extend(src.labels);
+}
+
+impl Builder {
+    /// Whether no array holds anything yet.
+    fn is_empty(&self) -> bool {
+        let Builder {
+            hot,
+            patterns,
+            arena,
+            conditions,
+            scalars,
+            cidrs,
+            blobs,
+            principals,
+            labels,
+        } = self;
+        hot.is_empty()
+            && patterns.is_empty()
+            && arena.text.is_empty()
+            && arena.pieces.is_empty()
+            && arena.parts.is_empty()
+            && arena.cold.is_none()
+            && conditions.is_empty()
+            && scalars.is_empty()
+            && cidrs.is_empty()
+            && blobs.is_empty()
+            && principals.is_empty()
+            && labels.is_empty()
+    }
 }
 
 /// Where the arrays of one pool start inside another.

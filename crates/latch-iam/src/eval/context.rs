@@ -1,6 +1,10 @@
 //! The request context: condition keys (case-insensitive) and their values,
 //! stored in one text buffer so a decision reads few cache lines.
 
+mod packed;
+
+use packed::{Packed, TABLE_KEYS};
+
 /// A context value to insert: one string, or a list for multivalued keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContextValue {
@@ -54,9 +58,9 @@ impl<'a> Iterator for Values<'a> {
         if self.next >= self.end {
             return None;
         }
-        let (off, len) = ctx.packed().many(self.next)?;
+        let span = *ctx.many.get(self.next as usize)?;
         self.next += 1;
-        Some(ctx.packed().str_at(off, len))
+        Some(ctx.text(span))
     }
 }
 
@@ -134,123 +138,6 @@ pub struct Context {
     packed: Box<[u8]>,
 }
 
-/// The layout of [`Context::packed`]: the number of entries `n` and of
-/// multivalued spans `m` (`u32` each), then `n` key hashes (`u32`), `n`
-/// entries of four `u32`s (key offset, key length with [`MANY`] for a
-/// multivalued key, then the value's offset and length, or its range of
-/// spans), `m` spans (offset, length), then the text. With at most
-/// [`TABLE_KEYS`] keys, a hash table of `t` bytes (a power of two, at least
-/// twice `n`; `t` is the third `u32` of the header) comes before the text:
-/// each byte is an entry's index plus one, or zero, at the slot its hash
-/// picks or the next free one; a lookup reads one or two slots instead of
-/// comparing every hash.
-#[derive(Clone, Copy)]
-struct Packed<'a> {
-    hashes: &'a [u8],
-    entries: &'a [u8],
-    many: &'a [u8],
-    table: &'a [u8],
-    text: &'a [u8],
-}
-
-/// The most keys a context's hash table indexes (its slots are bytes);
-/// a larger context is searched by key.
-const TABLE_KEYS: usize = 64;
-
-/// Marks a multivalued entry in its key length.
-const MANY: u32 = 1 << 31;
-
-impl<'a> Packed<'a> {
-    fn of(b: &'a [u8]) -> Self {
-        let word = |i: usize| {
-            b.get(i..i + 4)
-                .and_then(|w| <[u8; 4]>::try_from(w).ok())
-                .map_or(0, u32::from_le_bytes) as usize
-        };
-        let (n, m, t) = (word(0), word(4), word(8));
-        let entries = 12 + 4 * n;
-        let many = entries + 16 * n;
-        let table = many + 8 * m;
-        let text = table + t;
-        Self {
-            hashes: b.get(12..entries).unwrap_or(&[]),
-            entries: b.get(entries..many).unwrap_or(&[]),
-            many: b.get(many..table).unwrap_or(&[]),
-            table: b.get(table..text).unwrap_or(&[]),
-            text: b.get(text..).unwrap_or(&[]),
-        }
-    }
-
-    fn bytes_at(&self, off: u32, len: u32) -> &'a [u8] {
-        let off = off as usize;
-        self.text.get(off..off + len as usize).unwrap_or(&[])
-    }
-
-    fn str_at(&self, off: u32, len: u32) -> &'a str {
-        std::str::from_utf8(self.bytes_at(off, len)).unwrap_or("")
-    }
-
-    /// Span `i` of the multivalued keys' values.
-    fn many(&self, i: u32) -> Option<(u32, u32)> {
-        let r = crate::compile::codec::record::<8>(self.many, i)?;
-        Some((
-            crate::compile::codec::u32_at(r, 0),
-            crate::compile::codec::u32_at(r, 4),
-        ))
-    }
-
-    /// Finds a key (lowercase) by its [`key_hash`], through the table.
-    fn find(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
-        use crate::compile::codec::u32_at;
-        let mask = self.table.len().wrapping_sub(1);
-        let mut at = hash as usize;
-        // INVARIANT: the table has a free slot (it is at least twice as
-        // large as the keys), so the probe ends; `take` bounds it anyway.
-        for _ in 0..self.table.len() {
-            at &= mask;
-            let i = u32::from(*self.table.get(at)?).checked_sub(1)?;
-            at += 1;
-            let h = crate::compile::codec::record::<4>(self.hashes, i).map(|h| u32_at(h, 0));
-            if h != Some(hash) {
-                continue;
-            }
-            let e = crate::compile::codec::record::<16>(self.entries, i)?;
-            let klen = u32_at(e, 4);
-            if !crate::compile::pattern::same(self.bytes_at(u32_at(e, 0), klen & !MANY), key_lc) {
-                continue;
-            }
-            let (a, b) = (u32_at(e, 8), u32_at(e, 12));
-            return Some(if klen & MANY != 0 {
-                Slot::Many(a, b)
-            } else {
-                Slot::One((a, b))
-            });
-        }
-        None
-    }
-}
-
-/// The hash table of [`Packed`] for `hashes`: empty past [`TABLE_KEYS`].
-fn table(hashes: &[u32]) -> Vec<u8> {
-    if hashes.len() > TABLE_KEYS {
-        return Vec::new();
-    }
-    let size = (hashes.len() * 2).next_power_of_two().max(4);
-    let mut t = vec![0u8; size];
-    for (i, h) in hashes.iter().enumerate() {
-        let mut at = *h as usize;
-        for _ in 0..size {
-            at &= size - 1;
-            if let Some(slot @ 0) = t.get_mut(at) {
-                *slot = u8::try_from(i + 1).unwrap_or(0);
-                break;
-            }
-            at += 1;
-        }
-    }
-    t
-}
-
 impl Context {
     fn push(&mut self, s: &str) -> (u32, u32) {
         let off = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
@@ -269,32 +156,9 @@ impl Context {
 
     /// Rebuilds [`Self::packed`].
     fn pack(&mut self) {
-        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
-        let mut out =
-            Vec::with_capacity(8 + 20 * self.entries.len() + 8 * self.many.len() + self.buf.len());
-        let table = table(&self.hashes);
-        out.extend_from_slice(&n(self.entries.len()).to_le_bytes());
-        out.extend_from_slice(&n(self.many.len()).to_le_bytes());
-        out.extend_from_slice(&n(table.len()).to_le_bytes());
-        for h in &self.hashes {
-            out.extend_from_slice(&h.to_le_bytes());
-        }
-        for ((koff, klen), slot) in &self.entries {
-            let (flag, a, b) = match *slot {
-                Slot::One((off, len)) => (0, off, len),
-                Slot::Many(start, end) => (MANY, start, end),
-            };
-            for w in [*koff, klen | flag, a, b] {
-                out.extend_from_slice(&w.to_le_bytes());
-            }
-        }
-        for (off, len) in &self.many {
-            out.extend_from_slice(&off.to_le_bytes());
-            out.extend_from_slice(&len.to_le_bytes());
-        }
-        out.extend_from_slice(&table);
-        out.extend_from_slice(self.buf.as_bytes());
-        self.packed = out.into_boxed_slice();
+        self.packed = packed::pack(&self.hashes, &self.entries, &self.many, |span| {
+            self.text(span)
+        });
     }
 
     fn find(&self, key_lc: &[u8]) -> Result<usize, usize> {
@@ -305,12 +169,13 @@ impl Context {
     /// Finds a key (lowercase) by its [`key_hash`]: requests carry few keys,
     /// so comparing hashes in turn beats comparing strings in a binary
     /// search; the text is compared only on a hash match.
-    fn find_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<Slot> {
+    #[inline(always)]
+    fn find_hashed(&self, packed: &Packed<'_>, hash: u32, key_lc: &[u8]) -> Option<Slot> {
         if self.hashes.len() > TABLE_KEYS {
             let i = self.find(key_lc).ok()?;
-            return self.entries.get(i).map(|e| e.1);
+            return packed.slot(i);
         }
-        self.packed().find(hash, key_lc)
+        packed.find(hash, key_lc)
     }
 
     /// Sets a key, replacing any value it had.
@@ -374,7 +239,7 @@ impl Context {
 
     fn slot_ref(&self, slot: Slot) -> ValueRef<'_> {
         match slot {
-            Slot::One((off, len)) => ValueRef::One(self.packed().str_at(off, len)),
+            Slot::One(span) => ValueRef::One(self.text(span)),
             Slot::Many(start, end) => ValueRef::Many(Values {
                 ctx: Some(self),
                 single: None,
@@ -400,7 +265,7 @@ impl Context {
     /// bytes.
     pub(crate) fn get_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<RawValue<'_>> {
         let packed = self.packed();
-        Some(match self.find_hashed(hash, key_lc)? {
+        Some(match self.find_hashed(&packed, hash, key_lc)? {
             Slot::One((off, len)) => RawValue::One(packed.bytes_at(off, len)),
             Slot::Many(start, end) => RawValue::Many(RawValues {
                 packed,
@@ -414,8 +279,9 @@ impl Context {
     /// The value of a single-valued key given in lowercase with its
     /// [`key_hash`].
     pub(crate) fn single_hashed(&self, hash: u32, key_lc: &[u8]) -> Option<&[u8]> {
-        match self.find_hashed(hash, key_lc)? {
-            Slot::One((off, len)) => Some(self.packed().bytes_at(off, len)),
+        let packed = self.packed();
+        match self.find_hashed(&packed, hash, key_lc)? {
+            Slot::One((off, len)) => Some(packed.bytes_at(off, len)),
             Slot::Many(..) => None,
         }
     }
@@ -469,6 +335,49 @@ mod tests {
         assert_eq!(c.iter().count(), 2);
         c.insert("empty", ContextValue::Many(vec![]));
         assert_eq!(c.get("empty").unwrap().iter().count(), 0);
+    }
+
+    #[test]
+    fn global_keys_and_long_values_are_found() {
+        // Global keys are packed without their names; a value past 64 KiB
+        // makes the entries wide.
+        for long in [10, 70_000] {
+            let mut c = Context::default();
+            c.insert("aws:SourceIp", ContextValue::One("10.0.0.1".into()));
+            c.insert("aws:PrincipalTag/team", ContextValue::One("x".repeat(long)));
+            c.insert(
+                "AWS:CalledVia",
+                ContextValue::Many(vec!["a.amazonaws.com".into(), "b".into()]),
+            );
+            c.insert("aws:username", ContextValue::One("alice".into()));
+            for k in [
+                "aws:sourceip",
+                "aws:principaltag/team",
+                "aws:calledvia",
+                "aws:username",
+                "aws:userid",
+                "aws:sourceipx",
+            ] {
+                let raw = c.get_hashed(key_hash(k), k.as_bytes()).map(|v| {
+                    v.iter()
+                        .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                        .collect::<Vec<_>>()
+                });
+                let want = c
+                    .get(k)
+                    .map(|v| v.iter().map(str::to_owned).collect::<Vec<_>>());
+                assert_eq!(raw, want, "{k}");
+            }
+            assert_eq!(
+                c.single_hashed(key_hash("aws:username"), b"aws:username"),
+                Some(&b"alice"[..])
+            );
+            assert_eq!(
+                c.single_hashed(key_hash("aws:principaltag/team"), b"aws:principaltag/team")
+                    .map(<[u8]>::len),
+                Some(long)
+            );
+        }
     }
 
     #[test]

@@ -35,14 +35,36 @@ trait Sink {
     /// Whether evaluation may stop at the first explicit deny (nothing is
     /// being recorded, and a deny settles the decision).
     fn stop_at_deny(&self) -> bool;
+    /// Whether statements with this effect are left out of this walk.
+    fn skips(&self, _: Effect) -> bool {
+        false
+    }
 }
 
+/// Not recording, after [`any_deny`] found no matching Deny statement:
+/// only Allow statements are left to look at.
 struct NoHits;
 
 impl Sink for NoHits {
     fn hit(&mut self, _: PolicySlot, _: usize, _: Option<&str>, _: Effect) {}
     fn stop_at_deny(&self) -> bool {
         true
+    }
+    fn skips(&self, effect: Effect) -> bool {
+        effect == Effect::Deny
+    }
+}
+
+/// The first walk when not recording: Deny statements only.
+struct DeniesOnly;
+
+impl Sink for DeniesOnly {
+    fn hit(&mut self, _: PolicySlot, _: usize, _: Option<&str>, _: Effect) {}
+    fn stop_at_deny(&self) -> bool {
+        true
+    }
+    fn skips(&self, effect: Effect) -> bool {
+        effect == Effect::Allow
     }
 }
 
@@ -86,6 +108,11 @@ fn view<'v, 'a>(p: &'a CompiledPolicy, last: &'v mut Option<View<'a>>) -> &'v Vi
     last.get_or_insert_with(|| p.pool.view())
 }
 
+/// The verdict of policy `p`'s statements. When not recording, `before` is
+/// what the other policies of its set said so far: Allow statements that
+/// cannot change the decision are skipped, and the first matching deny
+/// ends the walk (any explicit deny settles the decision).
+#[expect(clippy::too_many_arguments, reason = "the steps of one walk")]
 fn policy<'a, P: ?Sized>(
     p: &'a CompiledPolicy,
     views: &mut Option<View<'a>>,
@@ -94,15 +121,18 @@ fn policy<'a, P: ?Sized>(
     role: Role,
     slot: PolicySlot,
     sink: &mut impl Sink,
+    before: Verdict,
 ) -> Verdict {
     let mut v = Verdict::default();
     let quick = sink.stop_at_deny();
+    // Not recording: once an allow with the strongest grant is found (in
+    // this policy or an earlier one of its set), further Allow statements
+    // cannot change the decision; nor can any in an RCP, which only denies.
+    let mut skip_allows = quick && (before.grant == Some(Grant::Direct) || role == Role::Rcp);
     let pool = view(p, views);
     // A statement's record is at its position in the policy.
     for (index, s) in pool.hots(p.hot).enumerate() {
-        // Not recording: once an allow with the strongest grant is found,
-        // further Allow statements cannot change the decision.
-        if quick && s.effect == Effect::Allow && v.grant == Some(Grant::Direct) {
+        if sink.skips(s.effect) || skip_allows && s.effect == Effect::Allow {
             continue;
         }
         if let Some(g) = applies(&s, pool, input.request, action_lc, role) {
@@ -111,10 +141,16 @@ fn policy<'a, P: ?Sized>(
                 sink.hit(slot, index, sid, s.effect);
             }
             match s.effect {
-                Effect::Deny => v.deny = true,
+                Effect::Deny => {
+                    v.deny = true;
+                    if quick {
+                        return v;
+                    }
+                }
                 Effect::Allow => {
                     v.allow = true;
                     v.grant = v.grant.max(Some(g));
+                    skip_allows |= quick && v.grant == Some(Grant::Direct);
                 }
             }
         }
@@ -136,7 +172,10 @@ fn set<'a, L: PolicyList + ?Sized, P: ?Sized>(
     let mut v = Verdict::default();
     for (index, p) in ps.policies().enumerate() {
         let slot = PolicySlot { kind, level, index };
-        v.merge(policy(p, views, input, action_lc, role, slot, sink));
+        v.merge(policy(p, views, input, action_lc, role, slot, sink, v));
+        if v.deny && sink.stop_at_deny() {
+            break;
+        }
     }
     v
 }
@@ -192,6 +231,57 @@ fn touch<P: PolicyList + ?Sized>(input: &EvalInput<'_, P>) {
     }
 }
 
+/// Whether any Deny statement that the evaluation logic looks at matches:
+/// then nothing else counts. Not recording, this walk comes first, so that
+/// a denied request is settled without matching any Allow statement.
+fn any_deny<'a, P: PolicyList + ?Sized>(
+    input: &EvalInput<'a, P>,
+    views: &mut Option<View<'a>>,
+    action_lc: Option<&[u8]>,
+    has_boundary: bool,
+) -> bool {
+    let slot = PolicySlot {
+        kind: PolicyKind::Identity,
+        level: None,
+        index: 0,
+    };
+    let mut denies = |p: &'a CompiledPolicy, role: Role| {
+        policy(
+            p,
+            views,
+            input,
+            action_lc,
+            role,
+            slot,
+            &mut DeniesOnly,
+            Verdict::default(),
+        )
+        .deny
+    };
+    let identity = Role::Identity;
+    // As in `run`: SCPs do not apply to service principals.
+    let scps = match input.request.principal.kind {
+        PrincipalType::Service => &[],
+        _ => input.scps.unwrap_or(&[]),
+    };
+    input
+        .identity_policies
+        .policies()
+        .chain(input.permission_boundaries.policies())
+        .chain(input.session_policy)
+        .any(|p| denies(p, identity))
+        || input
+            .resource_policy
+            .is_some_and(|p| denies(p, Role::Resource { has_boundary }))
+        || scps.iter().flatten().any(|p| denies(p, identity))
+        || input
+            .rcps
+            .unwrap_or(&[])
+            .iter()
+            .flatten()
+            .any(|p| denies(p, Role::Rcp))
+}
+
 fn run<P: PolicyList + ?Sized>(
     input: &EvalInput<'_, P>,
     sink: &mut impl Sink,
@@ -205,6 +295,9 @@ fn run<P: PolicyList + ?Sized>(
     let has_boundary = !input.permission_boundaries.is_empty();
     let mut views = None;
     let explicit = (Outcome::ExplicitlyDenied, Reason::ExplicitDeny);
+    if sink.stop_at_deny() && any_deny(input, &mut views, action_lc, has_boundary) {
+        return explicit;
+    }
     let identity = set(
         input.identity_policies,
         &mut views,
@@ -217,6 +310,14 @@ fn run<P: PolicyList + ?Sized>(
     );
     if identity.deny && sink.stop_at_deny() {
         return explicit;
+    }
+    // Not recording, no Deny statement matched (`any_deny`): without an
+    // identity-based allow and without a resource-based policy, nothing
+    // else can allow. (Only the outcome counts here: evaluate, which
+    // records, reports the reason of the full walk.)
+    let root = req.principal.kind == PrincipalType::Root;
+    if sink.stop_at_deny() && !identity.allow && !root && input.resource_policy.is_none() {
+        return (Outcome::ImplicitlyDenied, Reason::NoIdentityAllow);
     }
     let boundary = set(
         input.permission_boundaries,
@@ -246,10 +347,14 @@ fn run<P: PolicyList + ?Sized>(
                 Role::Identity,
                 slot,
                 sink,
+                Verdict::default(),
             ))
         }
         None => None,
     };
+    if session.is_some_and(|s| s.deny) && sink.stop_at_deny() {
+        return explicit;
+    }
     let resource = match input.resource_policy {
         Some(p) => {
             let slot = PolicySlot {
@@ -265,6 +370,7 @@ fn run<P: PolicyList + ?Sized>(
                 Role::Resource { has_boundary },
                 slot,
                 sink,
+                Verdict::default(),
             )
         }
         None => Verdict::default(),
@@ -294,14 +400,30 @@ fn run<P: PolicyList + ?Sized>(
             sink,
         );
         denied |= v.deny;
+        if denied && sink.stop_at_deny() {
+            return explicit;
+        }
         if !v.allow && scp_gap.is_none() {
             scp_gap = Some(level);
+            // Not recording, no Deny statement matched: this settles it.
+            if sink.stop_at_deny() {
+                return (Outcome::ImplicitlyDenied, Reason::ScpNoAllow { level });
+            }
         }
     }
     // RCPs: "RCPFullAWSAccess … is automatically attached to every root, OU
     // and account … and cannot be detached", so every level allows and only
     // explicit denies in RCPs change a decision.
-    for (level, ps) in input.rcps.unwrap_or(&[]).iter().enumerate() {
+    // Not recording, `any_deny` has already looked at their Deny
+    // statements.
+    let rcps = match sink.stop_at_deny() {
+        true => &[],
+        false => input.rcps.unwrap_or(&[]),
+    };
+    for (level, ps) in rcps.iter().enumerate() {
+        if denied && sink.stop_at_deny() {
+            return explicit;
+        }
         denied |= set(
             ps.as_slice(),
             &mut views,

@@ -57,6 +57,12 @@ fn global_keys() -> impl ExactSizeIterator<Item = (&'static str, &'static str)> 
     pairs(GLOBAL_KEY_ROWS)
 }
 
+/// The names of the global condition keys (`aws:SourceIp`, …), as the
+/// reference writes them; keys with a tag part read `…/tag-key`.
+pub(crate) fn global_key_names() -> impl Iterator<Item = &'static str> {
+    global_keys().map(|(k, _)| k)
+}
+
 /// Looks up a service by prefix (AWS reads prefixes without regard to case).
 pub fn service(prefix: &str) -> Option<&'static ServiceData> {
     let p = prefix.to_ascii_lowercase();

@@ -1,6 +1,7 @@
 //! Where compiled patterns keep their text and pieces: a [`PatternArena`]
 //! while compiling, and the [`Arena`] view they are matched against.
 
+use super::packed::PIECE_NARROW;
 use super::{Pattern, Piece};
 
 /// Where pattern text and the pieces of patterns with policy variables are
@@ -32,6 +33,7 @@ impl PatternArena {
         Arena {
             text: self.text.as_bytes(),
             pieces: &self.pieces,
+            narrow: false,
             parts: &self.parts,
             cold: self.cold.as_deref(),
         }
@@ -46,6 +48,8 @@ pub struct Arena<'a> {
     pub text: &'a [u8],
     /// Pieces of patterns with policy variables, encoded.
     pub pieces: &'a [u8],
+    /// The pieces are narrow records ([`PIECE_NARROW`] bytes).
+    pub(crate) narrow: bool,
     /// ARN parts of ARN patterns with policy variables.
     pub parts: &'a [(u32, [Pattern; 6])],
     /// Where the parts' text and pieces are.
@@ -58,12 +62,32 @@ impl<'a> Arena<'a> {
         self.text.get(off..off + len as usize).unwrap_or(&[])
     }
 
+    /// The size of a piece record.
+    #[inline(always)]
+    pub(super) fn piece_size(&self) -> usize {
+        if self.narrow {
+            PIECE_NARROW
+        } else {
+            PIECE
+        }
+    }
+
     /// Piece `i`.
     #[inline]
     pub(super) fn piece(&self, i: u32) -> Option<Piece> {
-        let at = i as usize * PIECE;
-        let r = self.pieces.get(at..at + PIECE)?;
-        <&[u8; PIECE]>::try_from(r).ok().map(Piece::decode)
+        let n = self.piece_size();
+        let at = i as usize * n;
+        self.decode(self.pieces.get(at..at + n)?)
+    }
+
+    /// The piece record that starts `r`.
+    #[inline(always)]
+    pub(crate) fn decode(&self, r: &[u8]) -> Option<Piece> {
+        if self.narrow {
+            r.first_chunk::<PIECE_NARROW>().map(Piece::decode_narrow)
+        } else {
+            r.first_chunk::<PIECE>().map(Piece::decode)
+        }
     }
 }
 

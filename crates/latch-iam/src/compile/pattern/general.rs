@@ -4,8 +4,8 @@
 
 use super::glob::{glob, glob_bytes, Tok};
 use super::text::sixth_part_start;
-use super::{eq, resolve, Arena, Pattern, Piece, Shape, PIECE, SEG5_FAR};
-use crate::compile::codec::u32_at;
+use super::{eq, resolve, Arena, Pattern, Piece, Shape, PIECE, PIECE_NARROW, SEG5_FAR};
+use crate::compile::codec::{u16_at, u32_at};
 use crate::eval::Context;
 
 impl Pattern {
@@ -75,20 +75,13 @@ impl Pattern {
                     // without building a `Piece` first.
                     let mut toks = [Tok::Star(false); MAX];
                     let (from, to) = (self.pieces.0 as usize, self.pieces.1 as usize);
-                    let raw = arena.pieces.get(from * PIECE..to * PIECE).unwrap_or(&[]);
-                    for (slot, r) in toks.iter_mut().zip(raw.chunks_exact(PIECE)) {
-                        let Some(r) = r.first_chunk::<PIECE>() else {
-                            return false;
-                        };
-                        *slot = match r[0] {
-                            0 => Tok::Lit(arena.bytes_at((u32_at(r, 4), u32_at(r, 8)))),
-                            1 => Tok::Star(r[1] != 0),
-                            2 => Tok::One(r[1] != 0),
-                            _ => match tok_of(Piece::decode(r)) {
-                                Some(t) => t,
-                                None => return false,
-                            },
-                        };
+                    let read = if arena.narrow {
+                        read_toks::<PIECE_NARROW, _>(arena, from, to, &mut toks, tok_of)
+                    } else {
+                        read_toks::<PIECE, _>(arena, from, to, &mut toks, tok_of)
+                    };
+                    if !read {
+                        return false;
                     }
                     let toks = toks.get(..n).unwrap_or(&[]);
                     glob(|i| toks.get(i).copied(), text, fold)
@@ -96,4 +89,37 @@ impl Pattern {
             },
         }
     }
+}
+
+/// Reads the piece records `from..to` of `arena` (`N` bytes each) into
+/// `toks`: literals and wildcards in place, without building a `Piece`
+/// first; `false` when a variable has no value.
+#[inline(always)]
+fn read_toks<'a, const N: usize, F: Fn(Piece) -> Option<Tok<'a>>>(
+    arena: Arena<'a>,
+    from: usize,
+    to: usize,
+    toks: &mut [Tok<'a>],
+    tok_of: F,
+) -> bool {
+    let raw = arena.pieces.get(from * N..to * N).unwrap_or(&[]);
+    for (slot, r) in toks.iter_mut().zip(raw.chunks_exact(N)) {
+        let Some(r) = r.first_chunk::<N>() else {
+            return false;
+        };
+        let flag = r.get(1).is_some_and(|f| *f != 0);
+        *slot = match r.first() {
+            Some(0) if N == PIECE_NARROW => {
+                Tok::Lit(arena.bytes_at((u32::from(u16_at(r, 2)), u32::from(u16_at(r, 4)))))
+            }
+            Some(0) => Tok::Lit(arena.bytes_at((u32_at(r, 4), u32_at(r, 8)))),
+            Some(1) => Tok::Star(flag),
+            Some(2) => Tok::One(flag),
+            _ => match arena.decode(r).and_then(&tok_of) {
+                Some(t) => t,
+                None => return false,
+            },
+        };
+    }
+    true
 }

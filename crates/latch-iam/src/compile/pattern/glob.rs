@@ -78,6 +78,7 @@ pub(super) fn glob_bytes(pat: &[u8], text: &[u8], from: usize, seg5: usize, fold
 /// ARN part never cross `:`; since nothing else in those parts matches `:`
 /// either, the parts line up and backtracking to the latest star stays
 /// correct. Never allocates.
+#[inline(always)]
 pub(super) fn glob<'a>(tok: impl Fn(usize) -> Option<Tok<'a>>, text: &[u8], fold: bool) -> bool {
     let eq = |a: &[u8], b: &[u8]| {
         if fold {

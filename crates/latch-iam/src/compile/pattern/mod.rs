@@ -16,7 +16,7 @@ pub(crate) use same::same;
 
 use crate::eval::Context;
 
-pub(crate) use packed::PATTERN_NARROW;
+pub(crate) use packed::{PATTERN_NARROW, PIECE_NARROW};
 use text::{sixth_part_start, split_pieces, Part};
 
 /// One piece of a pattern that contains policy variables.

@@ -4,7 +4,10 @@
 use super::{Pattern, Piece, Shape, Var, PATTERN, PIECE};
 
 /// The size of a narrow pattern record ([`Pattern::encode_narrow`]).
-pub(crate) const PATTERN_NARROW: usize = 16;
+pub(crate) const PATTERN_NARROW: usize = 12;
+
+/// The size of a narrow piece record ([`Piece::encode_narrow`]).
+pub(crate) const PIECE_NARROW: usize = 12;
 
 /// Marks a narrow pattern record that has pieces.
 const HAS_PIECES: u8 = 0x80;
@@ -72,6 +75,54 @@ impl Piece {
     }
 }
 
+impl Piece {
+    /// The piece in [`PIECE_NARROW`] bytes, if it fits: a tag, a flag, then
+    /// a literal's offset and length as `u16`s, or a variable's key offset
+    /// (`u16`), key and default lengths (`u8`), hash and default offset.
+    pub(crate) fn encode_narrow(&self) -> Option<[u8; PIECE_NARROW]> {
+        use crate::compile::codec::put;
+        let mut r = [0u8; PIECE_NARROW];
+        let short = |x: u32| u16::try_from(x).ok().map(u16::to_le_bytes);
+        match *self {
+            Piece::Lit(off, len) => {
+                put(&mut r, 2, &short(off)?);
+                put(&mut r, 4, &short(len)?);
+            }
+            Piece::Star { seg } => (r[0], r[1]) = (1, u8::from(seg)),
+            Piece::One { seg } => (r[0], r[1]) = (2, u8::from(seg)),
+            Piece::Var(v) => {
+                let (d_off, d_len) = v.default.unwrap_or((0, 0));
+                r[0] = 3;
+                r[1] = u8::from(v.default.is_some());
+                put(&mut r, 2, &short(v.key.0)?);
+                r[4] = u8::try_from(v.key.1).ok()?;
+                r[5] = u8::try_from(d_len).ok()?;
+                put(&mut r, 6, &v.hash.to_le_bytes());
+                put(&mut r, 10, &short(d_off)?);
+            }
+        }
+        Some(r)
+    }
+
+    /// Reads a piece written by [`Self::encode_narrow`].
+    #[inline(always)]
+    pub(crate) fn decode_narrow(r: &[u8; PIECE_NARROW]) -> Self {
+        use crate::compile::codec::{u16_at, u32_at};
+        let flag = r[1] != 0;
+        let short = |at| u32::from(u16_at(r, at));
+        match r[0] {
+            0 => Piece::Lit(short(2), short(4)),
+            1 => Piece::Star { seg: flag },
+            2 => Piece::One { seg: flag },
+            _ => Piece::Var(Var {
+                key: (short(2), u32::from(r[4])),
+                hash: u32_at(r, 6),
+                default: flag.then(|| (short(10), u32::from(r[5]))),
+            }),
+        }
+    }
+}
+
 impl Pattern {
     /// The pattern as stored in a pool: [`PATTERN`] bytes.
     pub(crate) fn encode(&self) -> [u8; PATTERN] {
@@ -89,28 +140,28 @@ impl Pattern {
         r
     }
 
-    /// The pattern in [`PATTERN_NARROW`] bytes, if it fits: a pattern with
-    /// pieces (policy variables) keeps its pieces where others keep their
-    /// literal ends and sixth-part offset, which only patterns without
-    /// pieces use.
+    /// The pattern in [`PATTERN_NARROW`] bytes, if it fits: its text's
+    /// offset and length as `u16`s, and a pattern with pieces (policy
+    /// variables) keeps its pieces where others keep their literal ends and
+    /// sixth-part offset, which only patterns without pieces use.
     pub(crate) fn encode_narrow(&self) -> Option<[u8; PATTERN_NARROW]> {
         use crate::compile::codec::put;
         let mut r = [0u8; PATTERN_NARROW];
-        put(&mut r, 0, &self.off.to_le_bytes());
-        put(&mut r, 4, &self.len.to_le_bytes());
+        put(&mut r, 0, &u16::try_from(self.off).ok()?.to_le_bytes());
+        put(&mut r, 2, &u16::try_from(self.len).ok()?.to_le_bytes());
         let mut shape = shape_byte(self.shape);
         if self.has_pieces() {
             let count = u16::try_from(self.pieces.1 - self.pieces.0).ok()?;
-            put(&mut r, 8, &self.pieces.0.to_le_bytes());
-            put(&mut r, 12, &count.to_le_bytes());
+            put(&mut r, 4, &self.pieces.0.to_le_bytes());
+            put(&mut r, 8, &count.to_le_bytes());
             shape |= HAS_PIECES;
         } else {
-            put(&mut r, 8, &self.head.to_le_bytes());
-            put(&mut r, 10, &self.tail.to_le_bytes());
-            put(&mut r, 12, &self.seg5.to_le_bytes());
+            put(&mut r, 4, &self.head.to_le_bytes());
+            put(&mut r, 6, &self.tail.to_le_bytes());
+            put(&mut r, 8, &self.seg5.to_le_bytes());
         }
-        r[14] = shape;
-        r[15] = self.flags;
+        r[10] = shape;
+        r[11] = self.flags;
         Some(r)
     }
 
@@ -118,23 +169,23 @@ impl Pattern {
     #[inline(always)]
     pub(crate) fn decode_narrow(r: &[u8; PATTERN_NARROW]) -> Self {
         use crate::compile::codec::{u16_at, u32_at};
-        let shape = r[14];
+        let shape = r[10];
         let (pieces, head, tail, seg5) = if shape & HAS_PIECES != 0 {
-            let start = u32_at(r, 8);
-            let end = start.saturating_add(u32::from(u16_at(r, 12)));
+            let start = u32_at(r, 4);
+            let end = start.saturating_add(u32::from(u16_at(r, 8)));
             ((start, end), 0, 0, 0)
         } else {
-            ((0, 0), u16_at(r, 8), u16_at(r, 10), u16_at(r, 12))
+            ((0, 0), u16_at(r, 4), u16_at(r, 6), u16_at(r, 8))
         };
         Self {
-            off: u32_at(r, 0),
-            len: u32_at(r, 4),
+            off: u32::from(u16_at(r, 0)),
+            len: u32::from(u16_at(r, 2)),
             pieces,
             head,
             tail,
             seg5,
             shape: shape_of(shape & !HAS_PIECES),
-            flags: r[15],
+            flags: r[11],
         }
     }
 
