@@ -239,7 +239,8 @@ pub(crate) async fn move_in(tx: &mut sqlx::AnyConnection, org_id: &str, id: &str
         return Ok(false);
     }
     if let Some(d) = &c.decision {
-        sqlx::query(&format!("INSERT INTO request_decisions (request_id, approver_id, approver_email, decision, reason, at) VALUES ($1, $2, $3, $4, $5, $6) {KEEP_FIRST}"))
+        sqlx::query("INSERT INTO request_decisions (request_id, approver_id, approver_email, decision, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (request_id, approver_id) DO NOTHING")
             .bind(id)
             .bind(&d.approver_id)
             .bind(&d.approver_email)
@@ -254,7 +255,7 @@ pub(crate) async fn move_in(tx: &mut sqlx::AnyConnection, org_id: &str, id: &str
     Ok(true)
 }
 
-/// A person's first decision on a request stands.
+/// A person's first decision on a request stands (as in [`move_in`]).
 const KEEP_FIRST: &str = "ON CONFLICT (request_id, approver_id) DO NOTHING";
 
 #[async_trait]

@@ -2,6 +2,8 @@
 //! lease in the row (`busy_by`/`busy_until`), so it works the same on both
 //! engines and across replicas, and a crashed holder's lock simply expires.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use latch_core::store::{Finish, GrantStore, StoreError, StoreResult, Take, Taken};
 use latch_core::Timestamp;
@@ -50,10 +52,18 @@ fn fill(sql: &str, names: &[(&str, &str)]) -> String {
 /// The bound placeholders of an entitlement statement on SQLite, in bind order.
 const SQLITE: [(&str, &str); 9] = [("org", "$1"), ("user", "$2"), ("key", "$3"), ("holder", "$4"), ("now", "$5"), ("until", "$6"), ("rid", "$7"), ("idx", "$8"), ("from", "")];
 
+static LOCK_SQLITE: OnceLock<String> = OnceLock::new();
+static HOLD_SQLITE: OnceLock<String> = OnceLock::new();
+
+/// `template` with [`SQLITE`]'s placeholders, filled once.
+fn sqlite(cell: &'static OnceLock<String>, template: &str) -> &'static str {
+    cell.get_or_init(|| fill(template, &SQLITE))
+}
+
 impl SqlStore {
     /// Runs `sql` (placeholders as [`SQLITE`]) on `t`'s entitlement in `tx`.
     async fn on_take(tx: &mut sqlx::AnyConnection, sql: &str, t: &Take<'_>) -> StoreResult<Option<sqlx::any::AnyRow>> {
-        sqlx::query(&fill(sql, &SQLITE))
+        sqlx::query(sql)
             .bind(t.org_id)
             .bind(t.user_id)
             .bind(t.key)
@@ -107,7 +117,7 @@ impl SqlStore {
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn lock_entitlement(&self, org_id: &str, user_id: &str, key: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<Option<String>>> {
-        let row = sqlx::query(&fill(LOCK, &SQLITE))
+        let row = sqlx::query(sqlite(&LOCK_SQLITE, LOCK))
             .bind(org_id)
             .bind(user_id)
             .bind(key)
@@ -134,10 +144,10 @@ impl GrantStore for SqlStore {
                 return Ok(Taken::Stale);
             }
         }
-        let taken = match Self::on_take(&mut tx, LOCK, t).await? {
+        let taken = match Self::on_take(&mut tx, sqlite(&LOCK_SQLITE, LOCK), t).await? {
             None => Taken::Busy,
             Some(row) => {
-                Self::on_take(&mut tx, HOLD, t).await?;
+                Self::on_take(&mut tx, sqlite(&HOLD_SQLITE, HOLD), t).await?;
                 Taken::Held(row.try_get("applied").db()?)
             }
         };
@@ -162,8 +172,9 @@ impl GrantStore for SqlStore {
             return Ok(rows.first().map(|r| r.try_get::<i64, _>("moved")).transpose().db()? == Some(1));
         }
         let mut tx = self.write.begin().await.db()?;
-        let sql = fill(FINISH, &[("org", "$1"), ("user", "$2"), ("key", "$3"), ("applied", "$4"), ("holder", "$5")]);
-        let done = sqlx::query(&sql).bind(f.org_id).bind(f.user_id).bind(f.key).bind(f.applied).bind(f.holder).fetch_optional(&mut *tx).await.db()?;
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| fill(FINISH, &[("org", "$1"), ("user", "$2"), ("key", "$3"), ("applied", "$4"), ("holder", "$5")]));
+        let done = sqlx::query(sql).bind(f.org_id).bind(f.user_id).bind(f.key).bind(f.applied).bind(f.holder).fetch_optional(&mut *tx).await.db()?;
         if done.is_some() {
             crate::access::record_effects(&mut tx, f.org_id, f.effects, f.now).await?;
         }
