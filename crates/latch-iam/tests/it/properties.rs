@@ -65,3 +65,25 @@ proptest! {
         }
     }
 }
+
+/// `decide` takes shortcuts that `evaluate` (which records the deciding
+/// statements) does not: it looks at Deny statements first and stops once
+/// the outcome is certain. Both must reach the same outcome on every
+/// generated case, read strictly or leniently (broken statements kept).
+#[test]
+fn decide_agrees_with_evaluate() {
+    use latch_iam::eval::decide;
+    use latch_iam::evaluate;
+    let mut compared = 0;
+    for seed in [7, 0x5eed, 0xdec1de] {
+        for line in gen::cases(seed, 3000) {
+            let cases = [Case::parse(&line).ok(), Case::parse_lenient(&line).ok()];
+            for case in cases.iter().flatten() {
+                let input = case.input();
+                assert_eq!(decide(&input), evaluate(&input).outcome, "{line}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 15_000, "only {compared} cases were read");
+}
