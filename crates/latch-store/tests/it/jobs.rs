@@ -138,23 +138,7 @@ async fn finishing_a_grant_records_it_audits_it_and_unlocks(s: SqlStore) {
 async fn grants_count_holders_idempotently(s: SqlStore) {
     let org = s.create_org("acme", "Acme", T0).await.unwrap();
     // Requests must exist for the foreign key.
-    use latch_core::access::lifecycle::State;
-    use latch_core::access::request::NewRequest;
-    use latch_core::store::AccessStore;
-    let new = |who: &str| NewRequest {
-        id: latch_core::id::new_id("req"),
-        requester_id: who.into(),
-        requester_email: format!("{who}@x.io"),
-        rule: "r".into(),
-        policy_version: 1,
-        reason: String::new(),
-        duration: SEC * 60,
-        state: State::Approved,
-        pending_until: T0,
-        targets: vec![],
-    };
-    let r1 = s.create_request(&org.id, &new("u1"), T0, &Default::default()).await.unwrap();
-    let r2 = s.create_request(&org.id, &new("u1"), T0, &Default::default()).await.unwrap();
+    let (r1, r2) = (approved(&s, &org.id).await, approved(&s, &org.id).await);
     let held = Taken::Held(None);
     assert_eq!(s.take_entitlement(&take(&org.id, &r1.id, 0, "k", "job_a", T0, None)).await.unwrap(), held);
     assert_eq!(s.take_entitlement(&take(&org.id, &r1.id, 0, "k", "job_a", T0, None)).await.unwrap(), held, "again");
