@@ -124,6 +124,14 @@ pub async fn start_with(config: Config, clock: Arc<dyn Clock>, parts: Parts) -> 
     let workers = workers::spawn(state.clone());
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // Each line of a watch stream goes out as it is written: with Nagle's
+    // algorithm a line written while the previous one is unacknowledged
+    // waits for the client's delayed ACK (40 ms on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
