@@ -49,6 +49,40 @@ pub struct NewJob {
     pub run_at: Timestamp,
     /// Attempts before it is buried.
     pub max_attempts: i64,
+    /// Queued already leased, for the replica queuing it to run at once
+    /// without a claim; `None`: queued for any worker to claim.
+    pub leased: Option<Leased>,
+}
+
+/// A job queued already leased: inserted `running` under `lease.job_id`,
+/// its first attempt counted, held by `lease.worker` until `until`. When
+/// the holder does not get to it (a crash), the lease lapses and any
+/// worker claims it as it would a job whose worker died.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leased {
+    /// The job's id and holder.
+    pub lease: Lease,
+    /// The lease's end.
+    pub until: Timestamp,
+}
+
+impl NewJob {
+    /// The job as its holder runs it, when queued [`NewJob::leased`].
+    pub fn as_leased(&self) -> Option<(Job, Lease)> {
+        let l = self.leased.as_ref()?;
+        let job = Job {
+            id: l.lease.job_id.clone(),
+            org_id: self.org_id.clone(),
+            kind: self.kind.clone(),
+            subject: self.subject.clone(),
+            attempts: 1,
+            max_attempts: self.max_attempts,
+            state: "running".to_owned(),
+            last_error: None,
+            run_at: self.run_at,
+        };
+        Some((job, l.lease.clone()))
+    }
 }
 
 /// The delay before retry number `attempt` (1-based): exponential from one

@@ -51,6 +51,8 @@ pub struct Inner {
     pub inventories: crate::api::InventoryCache,
     /// Access policies parsed, by org and version.
     pub policies: crate::policy_cache::PolicyCache,
+    /// Provision jobs of requests approved here, run here at once.
+    pub handoff: crate::workers::Handoff,
 }
 
 /// A request this replica created or changed.
@@ -84,7 +86,7 @@ impl AppState {
     /// Builds the state.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>, sealer: crate::sealing::Sealer) -> Self {
         let (request_changes, _) = tokio::sync::broadcast::channel(1024);
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), audit_written: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default() }))
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), audit_written: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default(), handoff: Default::default() }))
     }
 
     /// Request `id` was created or changed with `jobs` jobs queued

@@ -75,18 +75,26 @@ impl Composed {
                 .jobs
                 .iter()
                 .map(|j| {
-                    let id = self.text(&latch_core::id::new_id("job"));
+                    let id = match &j.leased {
+                        Some(l) => self.text(&l.lease.job_id),
+                        None => self.text(&latch_core::id::new_id("job")),
+                    };
                     let (o, k, s, key) = (self.text(&j.org_id), self.text(&j.kind), self.text(&j.subject), self.text(&j.idempotency_key));
                     let (max, run) = (self.int(j.max_attempts), self.int(j.run_at.millis()));
-                    format!("({id}, {o}, {k}, {s}, {key}, {max}, {run})")
+                    // A job queued leased is `running` for its holder (`NewJob::leased`).
+                    let lease = match &j.leased {
+                        Some(l) => format!("'running', 1, {}, {}", self.text(&l.lease.worker), self.int(l.until.millis())),
+                        None => "'queued', 0, NULL::TEXT, NULL::BIGINT".to_owned(),
+                    };
+                    format!("({id}, {o}, {k}, {s}, {key}, {max}, {run}, {lease})")
                 })
                 .collect();
             self.with(
                 &format!("{gate}_jobs"),
                 &format!(
-                    "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-                     SELECT v.id, v.org_id, v.kind, v.subject, v.key, 'queued', 0, v.max, v.run, {at}, {at}
-                     FROM {gate}, (VALUES {}) v(id, org_id, kind, subject, key, max, run)
+                    "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, lease_owner, lease_until, created_at, updated_at)
+                     SELECT v.id, v.org_id, v.kind, v.subject, v.key, v.state, v.attempts, v.max, v.run, v.owner, v.until, {at}, {at}
+                     FROM {gate}, (VALUES {}) v(id, org_id, kind, subject, key, max, run, state, attempts, owner, until)
                      ON CONFLICT (idempotency_key) DO NOTHING",
                     rows.join(", ")
                 ),

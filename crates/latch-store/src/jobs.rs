@@ -38,12 +38,16 @@ fn job_as(row: &AnyRow, prefix: &str) -> StoreResult<Job> {
 /// Queues `j` on `conn` (inside the caller's transaction, if any); false if
 /// its idempotency key was queued before.
 pub(crate) async fn enqueue_in(conn: &mut sqlx::AnyConnection, j: &NewJob, now: Timestamp) -> StoreResult<bool> {
+    let (id, state, attempts) = match &j.leased {
+        Some(l) => (l.lease.job_id.clone(), "running", 1),
+        None => (new_id("job"), "queued", 0),
+    };
     let n = sqlx::query(
-        "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)
+        "INSERT INTO jobs (id, org_id, kind, subject, idempotency_key, state, attempts, max_attempts, run_at, lease_owner, lease_until, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $9, $10, $6, $7, $11, $12, $8, $8)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
-    .bind(new_id("job"))
+    .bind(id)
     .bind(&j.org_id)
     .bind(&j.kind)
     .bind(&j.subject)
@@ -51,6 +55,10 @@ pub(crate) async fn enqueue_in(conn: &mut sqlx::AnyConnection, j: &NewJob, now: 
     .bind(j.max_attempts)
     .bind(j.run_at.millis())
     .bind(now.millis())
+    .bind(state)
+    .bind(attempts)
+    .bind(j.leased.as_ref().map(|l| l.lease.worker.clone()))
+    .bind(j.leased.as_ref().map(|l| l.until.millis()))
     .execute(&mut *conn)
     .await
     .db()?

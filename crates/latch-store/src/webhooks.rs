@@ -64,7 +64,7 @@ pub(crate) async fn queue_in(tx: &mut sqlx::AnyConnection, org_id: &str, notices
                 .execute(&mut *tx)
                 .await
                 .db()?;
-            let job = NewJob { org_id: org_id.to_owned(), kind: notice::JOB_KIND.into(), idempotency_key: format!("notify:{id}"), subject: id, run_at: now, max_attempts: notice::MAX_ATTEMPTS };
+            let job = NewJob { org_id: org_id.to_owned(), kind: notice::JOB_KIND.into(), idempotency_key: format!("notify:{id}"), subject: id, run_at: now, max_attempts: notice::MAX_ATTEMPTS, leased: None };
             crate::jobs::enqueue_in(tx, &job, now).await?;
             queued += 1;
         }

@@ -186,14 +186,20 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     };
     let detail = json!({"rule": new.rule, "targets": new.targets, "duration_secs": new.duration.as_secs(), "reason": new.reason});
     let event = if initial == RequestState::Approved { "request.approved" } else { "request.created" };
+    let mut handoff = None;
     let mut effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.created", &new.id).with(detail)).notice(Notice::new(event, now, &new.created(&caller.org_id, now)));
     effects = if initial == RequestState::Approved {
-        effects.audit(NewAuditEvent::new("system", "request.approved", &new.id).with(json!({"by": "policy", "rule": new.rule}))).job(workers::provision_job(&caller.org_id, &new.id))
+        let (job, slot) = workers::provision_job_here(&state, &caller.org_id, &new.id);
+        handoff = slot.map(|s| (s, job.clone()));
+        effects.audit(NewAuditEvent::new("system", "request.approved", &new.id).with(json!({"by": "policy", "rule": new.rule}))).job(job)
     } else {
         effects.job(workers::pending_timeout_job(&caller.org_id, &new.id, new.pending_until))
     };
     let request = state.store.create_request(&caller.org_id, &new, now, &effects).await?;
     state.request_changed(&request.id, workers::due_soon(&state, &effects));
+    if let Some((slot, job)) = handoff {
+        slot.run(&state, &job, request.clone());
+    }
     Ok((StatusCode::CREATED, axum::Json(request)))
 }
 
@@ -421,6 +427,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         // The answer is the request as of this decision; workers may
         // already be moving it on.
         let approved = fresh.moved(to, &changes);
+        let (job, slot) = workers::provision_job_here(&state, &caller.org_id, &r.id);
         if break_glass {
             changes.effects = changes
                 .effects
@@ -430,7 +437,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         changes.effects = changes
             .effects
             .audit(NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass})))
-            .job(workers::provision_job(&caller.org_id, &r.id))
+            .job(job.clone())
             .notice(Notice::new("request.approved", state.now(), &approved));
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
@@ -438,6 +445,9 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             state.request_changed(&r.id, workers::due_soon(&state, &changes.effects));
             if break_glass {
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
+            }
+            if let Some(slot) = slot {
+                slot.run(&state, &job, approved.clone());
             }
             fresh = approved;
         } else if enough_alone {

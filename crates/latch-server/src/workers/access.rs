@@ -18,6 +18,7 @@ use latch_core::jobs::{Job, Lease, NewJob};
 use latch_core::store::{Finish, StoreError, Take, Taken};
 use serde_json::json;
 
+use super::handoff::Reserved;
 use super::Finished;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -49,37 +50,48 @@ impl From<ApiError> for Failure {
 }
 
 /// Queues the job that grants an approved request.
-pub(crate) fn provision_job(org_id: &str, id: &str) -> NewJob {
-    NewJob { org_id: org_id.to_owned(), kind: "provision".into(), subject: id.to_owned(), idempotency_key: format!("provision:{id}"), run_at: latch_core::Timestamp(0), max_attempts: 10 }
+fn provision_job(org_id: &str, id: &str) -> NewJob {
+    NewJob { org_id: org_id.to_owned(), kind: "provision".into(), subject: id.to_owned(), idempotency_key: format!("provision:{id}"), run_at: latch_core::Timestamp(0), max_attempts: 10, leased: None }
+}
+
+/// [`provision_job`], handed to this replica to run as soon as the
+/// approval is made when it has a slot free ([`Reserved::run`]).
+pub(crate) fn provision_job_here(state: &AppState, org_id: &str, id: &str) -> (NewJob, Option<Reserved>) {
+    let job = provision_job(org_id, id);
+    match state.handoff.reserve(state.now()) {
+        Some(slot) => (slot.lease(job), Some(slot)),
+        None => (job, None),
+    }
 }
 
 /// Queues the job that takes access away from a request that is ending.
 pub(crate) fn deprovision_job(r: &Request) -> NewJob {
-    NewJob { org_id: r.org_id.clone(), kind: "deprovision".into(), subject: r.id.clone(), idempotency_key: format!("deprovision:{}", r.id), run_at: latch_core::Timestamp(0), max_attempts: 20 }
+    NewJob { org_id: r.org_id.clone(), kind: "deprovision".into(), subject: r.id.clone(), idempotency_key: format!("deprovision:{}", r.id), run_at: latch_core::Timestamp(0), max_attempts: 20, leased: None }
 }
 
 /// Queues the expiry of a request's access at `at` (one job per end time, so
 /// an extension queues a new one and the old one finds nothing due).
 pub(crate) fn expire_job(r: &Request, at: latch_core::Timestamp) -> NewJob {
-    NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, at.millis()), run_at: at, max_attempts: 20 }
+    NewJob { org_id: r.org_id.clone(), kind: "expire".into(), subject: r.id.clone(), idempotency_key: format!("expire:{}:{}", r.id, at.millis()), run_at: at, max_attempts: 20, leased: None }
 }
 
 /// Queues the job that moves the integration's own time bound of an
 /// extended request's grants to its new end.
 pub(crate) fn extend_job(r: &Request, to: latch_core::Timestamp) -> NewJob {
-    NewJob { org_id: r.org_id.clone(), kind: "extend".into(), subject: r.id.clone(), idempotency_key: format!("extend:{}:{}", r.id, to.millis()), run_at: latch_core::Timestamp(0), max_attempts: 20 }
+    NewJob { org_id: r.org_id.clone(), kind: "extend".into(), subject: r.id.clone(), idempotency_key: format!("extend:{}:{}", r.id, to.millis()), run_at: latch_core::Timestamp(0), max_attempts: 20, leased: None }
 }
 
 /// Queues the pending timeout of a new request.
 pub(crate) fn pending_timeout_job(org_id: &str, id: &str, pending_until: latch_core::Timestamp) -> NewJob {
-    NewJob { org_id: org_id.to_owned(), kind: "pending_timeout".into(), subject: id.to_owned(), idempotency_key: format!("pending_timeout:{id}"), run_at: pending_until, max_attempts: 10 }
+    NewJob { org_id: org_id.to_owned(), kind: "pending_timeout".into(), subject: id.to_owned(), idempotency_key: format!("pending_timeout:{id}"), run_at: pending_until, max_attempts: 10, leased: None }
 }
 
 /// How many of `effects`' jobs fall due before an idle worker would look
 /// anyway: only those are worth waking a worker for.
 pub(crate) fn due_soon(state: &AppState, effects: &Effects) -> usize {
     let soon = state.now().plus(super::POLL);
-    effects.jobs.iter().filter(|j| j.run_at <= soon).count()
+    // A job queued leased is run by its holder, not claimed.
+    effects.jobs.iter().filter(|j| j.run_at <= soon && j.leased.is_none()).count()
 }
 
 /// Runs one job; `read`: its request, if read with the claim.
@@ -184,7 +196,7 @@ async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finish
     let expires_at = state.now().plus(r.duration);
     // Warn a quarter of the way before the end, at most 15 minutes before.
     let lead = (r.duration / 4).min(Duration::from_secs(900));
-    let expiring_soon = NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5 };
+    let expiring_soon = NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5, leased: None };
     // INVARIANT: the expiry is queued in the transaction that makes the
     // request active; a crash in between cannot leave access with no end.
     let effects = Effects::default()

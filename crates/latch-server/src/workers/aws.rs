@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 /// Queues the scheduled sync of `account` at `at` (one job per time).
 pub(crate) fn sync_job(org_id: &str, account: &str, at: Timestamp) -> NewJob {
-    NewJob { org_id: org_id.to_owned(), kind: "aws_sync".into(), subject: account.to_owned(), idempotency_key: format!("aws_sync:{account}:{}", at.millis()), run_at: at, max_attempts: 8 }
+    NewJob { org_id: org_id.to_owned(), kind: "aws_sync".into(), subject: account.to_owned(), idempotency_key: format!("aws_sync:{account}:{}", at.millis()), run_at: at, max_attempts: 8, leased: None }
 }
 
 /// Queues a sync someone asked for now (never merged with the schedule's).

@@ -9,6 +9,7 @@
 mod access;
 mod audit;
 mod aws;
+mod handoff;
 
 use std::time::Duration;
 
@@ -20,10 +21,11 @@ use tokio::task::JoinHandle;
 use crate::state::AppState;
 
 pub(crate) use aws::{sync_job, sync_now_job};
-pub(crate) use access::{due_soon, deprovision_job, expire_job, extend_job, pending_timeout_job, provision_job, Failure};
+pub use handoff::Handoff;
+pub(crate) use access::{due_soon, deprovision_job, expire_job, extend_job, pending_timeout_job, provision_job_here, Failure};
 
 /// How long a claimed job is leased; renewed every third of it.
-const LEASE: Duration = Duration::from_secs(30);
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
 /// Longest idle sleep.
 pub(crate) const POLL: Duration = Duration::from_secs(1);
 /// How often a replica looks for crashed ones.
@@ -45,6 +47,7 @@ impl Workers {
     /// Stops claiming and waits for the jobs in hand to finish.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
+        self.state.handoff.close().await;
         for h in self.handles {
             let _ = h.await;
         }
@@ -81,6 +84,7 @@ async fn liveness(state: AppState, replica: String, mut stop: watch::Receiver<bo
             return;
         }
     }
+    state.handoff.open(&replica);
     let workers: Vec<JoinHandle<()>> = (0..WORKERS).map(|i| tokio::spawn(run(state.clone(), format!("{replica}-{i}"), stop.clone()))).collect();
     loop {
         match state.store.reap(state.now()).await {

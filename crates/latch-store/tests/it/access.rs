@@ -96,7 +96,7 @@ async fn requests_are_listed_by_requester_and_state(s: SqlStore) {
 }
 
 fn job(org: &str, key: &str) -> NewJob {
-    NewJob { org_id: org.into(), kind: key.into(), subject: "req".into(), idempotency_key: key.into(), run_at: T0, max_attempts: 3 }
+    NewJob { org_id: org.into(), kind: key.into(), subject: "req".into(), idempotency_key: key.into(), run_at: T0, max_attempts: 3, leased: None }
 }
 
 /// A change and what follows from it are one transaction: both or neither.
@@ -225,7 +225,7 @@ async fn a_claim_can_bring_the_jobs_request(s: SqlStore) {
         let d = Decision { approver_id: who.into(), approver_email: format!("{who}@x.io"), decision: "approve".into(), reason: String::new(), at: T0 };
         s.add_decision(&a.id, &r.id, &d).await.unwrap();
     }
-    let on = |org: &str, subject: &str, key: &str| NewJob { org_id: org.into(), kind: "provision".into(), subject: subject.into(), idempotency_key: key.into(), run_at: T0, max_attempts: 3 };
+    let on = |org: &str, subject: &str, key: &str| NewJob { org_id: org.into(), kind: "provision".into(), subject: subject.into(), idempotency_key: key.into(), run_at: T0, max_attempts: 3, leased: None };
     for (i, j) in [on(&a.id, &r.id, "1"), on(&b.id, &r.id, "2"), on(&a.id, "ntf_1", "3")].iter().enumerate() {
         s.enqueue(j, T0.plus(Duration::from_millis(u64::try_from(i).unwrap()))).await.unwrap();
     }

@@ -24,7 +24,7 @@ fn finish<'a>(org: &'a str, key: &'a str, holder: &'a str, applied: &'a str, eff
 }
 
 fn job(org: &str, key: &str, run_at: Timestamp) -> NewJob {
-    NewJob { org_id: org.into(), kind: "provision".into(), subject: "req_1".into(), idempotency_key: key.into(), run_at, max_attempts: 3 }
+    NewJob { org_id: org.into(), kind: "provision".into(), subject: "req_1".into(), idempotency_key: key.into(), run_at, max_attempts: 3, leased: None }
 }
 
 async fn jobs_are_leased_retried_and_buried(s: SqlStore) {

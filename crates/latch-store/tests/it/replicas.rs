@@ -21,7 +21,7 @@ async fn a_crashed_replicas_work_is_freed_at_once(engine: &str) {
     b.join("wrk_b", T0).await.unwrap();
     assert!(matches!(b.join("wrk_a", T0).await, Err(StoreError::Conflict)), "a live replica's id is taken");
 
-    let job = NewJob { org_id: org.id.clone(), kind: "expire".into(), subject: "req_1".into(), idempotency_key: "k1".into(), run_at: T0, max_attempts: 5 };
+    let job = NewJob { org_id: org.id.clone(), kind: "expire".into(), subject: "req_1".into(), idempotency_key: "k1".into(), run_at: T0, max_attempts: 5, leased: None };
     a.enqueue(&job, T0).await.unwrap();
     let held = a.claim("wrk_a-0", T0, T0.plus(LEASE)).await.unwrap().unwrap();
     assert!(a.lock_entitlement(&org.id, "u1", "aws/1/role/R/", "wrk_a-1", T0, T0.plus(LEASE)).await.unwrap().is_some());
