@@ -96,6 +96,10 @@ pub struct SqlStore {
     pub(crate) sqlite_path: Option<std::path::PathBuf>,
     /// The liveness locks this process holds, by replica.
     pub(crate) liveness: crate::replicas::Liveness,
+    /// Credentials resolved before (PostgreSQL only).
+    pub(crate) principals: crate::principals::Principals,
+    /// Hears changes for `principals` while any clone of the store lives.
+    listener: Option<std::sync::Arc<crate::principals::AbortOnDrop>>,
 }
 
 impl SqlStore {
@@ -106,6 +110,9 @@ impl SqlStore {
 
     /// Closes the pools.
     pub async fn close(&self) {
+        if let Some(l) = &self.listener {
+            l.0.abort();
+        }
         self.write.close().await;
         self.read.close().await;
     }
@@ -146,11 +153,13 @@ pub async fn connect(url: &str, opts: &StoreOptions) -> Result<SqlStore, Connect
         Engine::Sqlite => {
             let write = pool(1).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
             let read = pool(opts.max_connections).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
-            SqlStore { read, write, engine, sqlite_path: sqlite_path(url), liveness: crate::replicas::Liveness::default() }
+            SqlStore { read, write, engine, sqlite_path: sqlite_path(url), liveness: crate::replicas::Liveness::default(), principals: Default::default(), listener: None }
         }
         Engine::Postgres => {
             let shared = pool(opts.max_connections).connect(url).await.map_err(unreachable)?;
-            SqlStore { read: shared.clone(), write: shared, engine, sqlite_path: None, liveness: crate::replicas::Liveness::default() }
+            let principals = crate::principals::Principals::default();
+            let listener = Some(std::sync::Arc::new(crate::principals::AbortOnDrop(principals.listen(url.to_owned()))));
+            SqlStore { read: shared.clone(), write: shared, engine, sqlite_path: None, liveness: crate::replicas::Liveness::default(), principals, listener }
         }
     };
     migrate::run(&store).await?;

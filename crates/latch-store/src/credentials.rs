@@ -73,26 +73,23 @@ impl CredentialStore for SqlStore {
             .execute(&self.write)
             .await
             .db()?;
+        self.credentials_changed(org_id);
         Ok(())
     }
 
     async fn authenticate_api_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>> {
-        let cols = rows::principal_cols(self.engine);
-        let row = sqlx::query(&format!(
-            "SELECT t.id AS cred_id, t.scopes, t.last_used_at, {cols}
+        let sql = format!(
+            "SELECT t.id AS cred_id, t.scopes, t.last_used_at, t.expires_at AS cred_expires_at, {}
              FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.id = t.org_id
-             WHERE t.hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
-        ))
-        .bind(&hash.0)
-        .bind(now.millis())
-        .fetch_optional(&self.read)
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
+            rows::principal_cols(self.engine)
+        );
+        self.resolve(CredentialKind::Api, hash, now, &sql, |row| {
+            let scopes: String = row.try_get("scopes").db()?;
+            let last_used: Option<i64> = row.try_get("last_used_at").db()?;
+            rows::principal(row, CredentialKind::Api, row.try_get("cred_id").db()?, Some(Scope::split(&scopes)), last_used.map(Timestamp))
+        })
         .await
-        .db()?;
-        let Some(row) = row else { return Ok(None) };
-        let scopes: String = row.try_get("scopes").db()?;
-        let last_used: Option<i64> = row.try_get("last_used_at").db()?;
-        let id: String = row.try_get("cred_id").db()?;
-        rows::principal(&row, CredentialKind::Api, id, Some(Scope::split(&scopes)), last_used.map(Timestamp)).map(Some)
     }
 
     async fn touch_api_token(&self, token_id: &str, now: Timestamp) -> StoreResult<()> {
@@ -102,6 +99,7 @@ impl CredentialStore for SqlStore {
             .execute(&self.write)
             .await
             .db()?;
+        self.principals.touched(token_id, now);
         Ok(())
     }
 
@@ -129,20 +127,13 @@ impl CredentialStore for SqlStore {
     }
 
     async fn authenticate_session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>> {
-        let cols = rows::principal_cols(self.engine);
-        let row = sqlx::query(&format!(
-            "SELECT s.id AS cred_id, {cols}
+        let sql = format!(
+            "SELECT s.id AS cred_id, s.expires_at AS cred_expires_at, {}
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = s.org_id
-             WHERE s.secret_hash = $1 AND s.kind = 'web' AND s.revoked_at IS NULL AND s.expires_at > $2"
-        ))
-        .bind(&hash.0)
-        .bind(now.millis())
-        .fetch_optional(&self.read)
-        .await
-        .db()?;
-        let Some(row) = row else { return Ok(None) };
-        let id: String = row.try_get("cred_id").db()?;
-        rows::principal(&row, CredentialKind::Session, id, None, None).map(Some)
+             WHERE s.secret_hash = $1 AND s.kind = 'web' AND s.revoked_at IS NULL AND s.expires_at > $2",
+            rows::principal_cols(self.engine)
+        );
+        self.resolve(CredentialKind::Session, hash, now, &sql, |row| rows::principal(row, CredentialKind::Session, row.try_get("cred_id").db()?, None, None)).await
     }
 
     async fn revoke_session(&self, org_id: &str, session_id: &str, now: Timestamp) -> StoreResult<()> {
@@ -160,7 +151,9 @@ impl CredentialStore for SqlStore {
             .execute(&mut *tx)
             .await
             .db()?;
-        tx.commit().await.db()
+        tx.commit().await.db()?;
+        self.credentials_changed(org_id);
+        Ok(())
     }
 
     async fn insert_access_token(&self, session_id: &str, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()> {
@@ -175,21 +168,14 @@ impl CredentialStore for SqlStore {
     }
 
     async fn authenticate_access_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<Principal>> {
-        let cols = rows::principal_cols(self.engine);
-        let row = sqlx::query(&format!(
-            "SELECT s.id AS cred_id, {cols}
+        let sql = format!(
+            "SELECT s.id AS cred_id, CASE WHEN a.expires_at < s.expires_at THEN a.expires_at ELSE s.expires_at END AS cred_expires_at, {}
              FROM access_tokens a JOIN sessions s ON s.id = a.session_id
              JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = s.org_id
-             WHERE a.hash = $1 AND a.expires_at > $2 AND s.revoked_at IS NULL AND s.expires_at > $2"
-        ))
-        .bind(&hash.0)
-        .bind(now.millis())
-        .fetch_optional(&self.read)
-        .await
-        .db()?;
-        let Some(row) = row else { return Ok(None) };
-        let id: String = row.try_get("cred_id").db()?;
-        rows::principal(&row, CredentialKind::Access, id, None, None).map(Some)
+             WHERE a.hash = $1 AND a.expires_at > $2 AND s.revoked_at IS NULL AND s.expires_at > $2",
+            rows::principal_cols(self.engine)
+        );
+        self.resolve(CredentialKind::Access, hash, now, &sql, |row| rows::principal(row, CredentialKind::Access, row.try_get("cred_id").db()?, None, None)).await
     }
 
     async fn insert_refresh_token(&self, session_id: &str, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()> {
@@ -259,6 +245,10 @@ impl CredentialStore for SqlStore {
             }
         };
         tx.commit().await.db()?;
+        if matches!(outcome, RefreshOutcome::Replayed { .. }) {
+            // The session's org is not at hand: every org's entries go.
+            self.credentials_changed("");
+        }
         Ok(outcome)
     }
 
@@ -443,5 +433,37 @@ impl CredentialStore for SqlStore {
     async fn clear_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(&self.write).await.db()?;
         Ok(())
+    }
+}
+
+impl SqlStore {
+    /// The principal of credential `hash` of `kind`: remembered, or read by
+    /// `sql` (`$1` the hash, `$2` now; its row names the credential's expiry
+    /// `cred_expires_at`) with `principal` and remembered.
+    async fn resolve(
+        &self,
+        kind: CredentialKind,
+        hash: &TokenHash,
+        now: Timestamp,
+        sql: &str,
+        principal: impl FnOnce(&sqlx::any::AnyRow) -> StoreResult<Principal>,
+    ) -> StoreResult<Option<Principal>> {
+        let lookup = match self.principals.get(kind, &hash.0, now) {
+            Ok(p) => return Ok(Some(p)),
+            Err(lookup) => lookup,
+        };
+        let row = sqlx::query(sql).bind(&hash.0).bind(now.millis()).fetch_optional(&self.read).await.db()?;
+        let Some(row) = row else { return Ok(None) };
+        let p = principal(&row)?;
+        let expires_at: i64 = row.try_get("cred_expires_at").db()?;
+        self.principals.keep(lookup, kind, &hash.0, &p, Timestamp(expires_at), now);
+        Ok(Some(p))
+    }
+
+    /// The org's credentials, people, groups or policy changed here: what
+    /// this replica remembered of them is forgotten before the change is
+    /// reported done (other replicas hear of it from the triggers).
+    pub(crate) fn credentials_changed(&self, org_id: &str) {
+        self.principals.changed(org_id);
     }
 }

@@ -18,6 +18,7 @@ mod jobs;
 mod migrate;
 mod orgs;
 mod people;
+mod principals;
 mod replicas;
 mod rows;
 mod sso;

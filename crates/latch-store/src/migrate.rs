@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0016_audit_pending.sql"),
         postgres: Some(include_str!("../migrations/0016_audit_pending.postgres.sql")),
     },
+    Migration {
+        version: 17,
+        name: "credential_changes",
+        sql: include_str!("../migrations/0017_credential_changes.sql"),
+        postgres: Some(include_str!("../migrations/0017_credential_changes.postgres.sql")),
+    },
 ];
 
 /// Why migrating failed.

@@ -90,6 +90,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
+        self.credentials_changed(org_id);
         affected_one(n)
     }
 
@@ -102,6 +103,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
+        self.credentials_changed(org_id);
         affected_one(n)
     }
 
@@ -188,6 +190,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
+        self.credentials_changed(org_id);
         affected_one(n)
     }
 
@@ -220,6 +223,7 @@ impl PeopleStore for SqlStore {
                 return Err(StoreError::NotFound);
             }
         }
+        self.credentials_changed(org_id);
         Ok(())
     }
 
@@ -232,6 +236,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
+        self.credentials_changed(org_id);
         affected_one(n)
     }
 
@@ -301,6 +306,8 @@ impl PeopleStore for SqlStore {
             .await
             .db()?;
         }
-        tx.commit().await.db()
+        tx.commit().await.db()?;
+        self.credentials_changed(org_id);
+        Ok(())
     }
 }

@@ -163,3 +163,76 @@ crate::conformance!(
     enrollments_are_single_use,
     failures_count_within_the_window,
 );
+
+/// Until `check` holds of what `store` resolves `hash` to, within 5 s.
+async fn eventually(store: &SqlStore, hash: &TokenHash, what: &str, check: impl Fn(Option<&latch_core::model::Principal>) -> bool) {
+    for _ in 0..250 {
+        if check(store.authenticate_api_token(hash, T0).await.unwrap().as_ref()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("another replica never saw {what}");
+}
+
+/// Credentials resolved on one replica follow changes made on another, or
+/// straight in the database; a replica's own changes show at once. On
+/// PostgreSQL answers are remembered (this is checked first: a change
+/// nothing listens for is not seen), so this is the invalidation at work.
+async fn credential_changes_reach_every_replica(engine: &str) {
+    let Some((url, _keep)) = crate::engines::url(engine).await else { return };
+    let opts = latch_store::StoreOptions::default();
+    let (a, b) = (latch_store::connect(&url, &opts).await.unwrap(), latch_store::connect(&url, &opts).await.unwrap());
+    let (org, user) = org_and_user(&a, "acme").await;
+    let m = mint(TokenKind::Api);
+    let nt = NewApiToken { user_id: user.clone(), name: "ci".into(), scopes: vec![Scope::Read], hash: m.hash.clone(), expires_at: T0.plus(HOUR) };
+    let tok = a.create_api_token(&org, &nt, T0).await.unwrap();
+    if engine == "postgres" {
+        // Recording a use is not a change anyone is told of: once `b`
+        // remembers the token, it keeps answering what it first read.
+        let mut remembered = false;
+        for i in 1..250 {
+            b.authenticate_api_token(&m.hash, T0).await.unwrap().unwrap();
+            latch_testkit::pg::psql(&url, &format!("UPDATE api_tokens SET last_used_at = {i} WHERE id = '{}'", tok.id)).unwrap();
+            if b.authenticate_api_token(&m.hash, T0).await.unwrap().unwrap().last_used_at != Some(Timestamp(i)) {
+                remembered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(remembered, "PostgreSQL replicas remember credentials");
+    }
+    assert_eq!(b.authenticate_api_token(&m.hash, T0).await.unwrap().unwrap().role, Role::Admin);
+    a.set_role(&org, &user, Role::Member).await.unwrap();
+    eventually(&b, &m.hash, "a new role", |p| p.is_some_and(|p| p.role == Role::Member)).await;
+    let g = a.create_group(&org, "oncall", latch_core::model::GroupSource::Local, T0).await.unwrap();
+    a.add_member(&org, &g.id, &user).await.unwrap();
+    eventually(&b, &m.hash, "a new group", |p| p.is_some_and(|p| p.groups.as_deref() == Some(&["oncall".to_owned()][..]))).await;
+    use latch_core::store::AccessStore;
+    a.put_policy(&org, "# v1", "admin", T0).await.unwrap();
+    eventually(&b, &m.hash, "a new policy", |p| p.is_some_and(|p| p.policy_version == Some(1))).await;
+    if engine == "postgres" {
+        // An operator's change straight in the database is heard too.
+        latch_testkit::pg::psql(&url, &format!("UPDATE users SET role = 'approver' WHERE id = '{user}'")).unwrap();
+        eventually(&b, &m.hash, "a role set in the database", |p| p.is_some_and(|p| p.role == Role::Approver)).await;
+    }
+    a.revoke_api_token(&org, &tok.id, T0).await.unwrap();
+    eventually(&b, &m.hash, "a revocation", |p| p.is_none()).await;
+    // A replica's own revocation shows at once.
+    let m2 = mint(TokenKind::Api);
+    let tok2 = b.create_api_token(&org, &NewApiToken { hash: m2.hash.clone(), ..nt }, T0).await.unwrap();
+    assert!(b.authenticate_api_token(&m2.hash, T0).await.unwrap().is_some());
+    assert!(b.authenticate_api_token(&m2.hash, T0).await.unwrap().is_some());
+    b.revoke_api_token(&org, &tok2.id, T0).await.unwrap();
+    assert!(b.authenticate_api_token(&m2.hash, T0).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_credential_changes_reach_every_replica() {
+    credential_changes_reach_every_replica("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_credential_changes_reach_every_replica() {
+    credential_changes_reach_every_replica("postgres").await;
+}
