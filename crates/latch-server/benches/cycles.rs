@@ -26,6 +26,10 @@ use latch_server::{Config, Provisioners};
 use latch_testkit::{PgCluster, RecordingProvisioner};
 use serde_json::{json, Value};
 
+// As the `latch` binary (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PASSWORD: &str = "correct horse battery staple";
 const POLICY: &str = "[[rule]]\nname = \"bench\"\nrequesters = \"any\"\nresource = { kinds = [\"role\"] }\napproval = { users = [\"admin@acme.io\"] }\ndefault_duration = \"1h\"\nmax_duration = \"1h\"\n";
 
@@ -105,6 +109,16 @@ async fn pg_counters(url: &str) -> (i64, Vec<(String, i64)>) {
     (xacts, rows.iter().map(|r| (r.get::<String, _>("t"), r.get::<i64, _>("n"))).collect())
 }
 
+/// CPU time used by the whole machine so far (every process: Latch, its
+/// clients and PostgreSQL alike), from `/proc/stat`; `None` elsewhere.
+fn machine_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system (idle iowait) irq softirq steal
+    let busy: u64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| fields.get(i)).sum();
+    Some(Duration::from_millis(busy * 10))
+}
+
 /// Cycles per second with `clients` loops for `secs` (after a warm-up), and
 /// the cycle latencies.
 async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f64, Vec<Duration>) {
@@ -153,10 +167,12 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
         None => None,
     };
     measuring.store(true, Ordering::Relaxed);
+    let cpu0 = machine_cpu();
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = machine_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
     let after = match &pg_url {
         Some(u) => Some(pg_counters(u).await),
         None => None,
@@ -171,6 +187,9 @@ async fn run(engine: &str, db: Option<String>, clients: usize, secs: u64) -> (f6
     }
     running.stop().await.unwrap();
     println!("  {engine}: {} cycles in {elapsed:.1}s", lat.len());
+    if let Some(cpu) = cpu {
+        println!("  machine CPU per cycle: {:.2} ms (of {:.1} s available)", cpu.as_secs_f64() * 1000.0 / lat.len().max(1) as f64, elapsed * std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64));
+    }
     if let (Some((x0, t0)), Some((x1, t1))) = (before, after) {
         let cycles = lat.len().max(1) as f64;
         println!("  postgres transactions per cycle: {:.1}", (x1 - x0) as f64 / cycles);
@@ -216,15 +235,22 @@ fn pgbench(url: &str, clients: usize, secs: u64) -> f64 {
     let bin = latch_testkit::pg::bin_dir().unwrap().join("pgbench");
     let init = std::process::Command::new(&bin).args(["-i", "-q", "-s", &clients.to_string(), url]).output().unwrap();
     assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+    let cpu0 = machine_cpu();
     let out = std::process::Command::new(&bin)
         .args(["-b", "tpcb-like", "-c", &clients.to_string(), "-j", "2", "-T", &secs.to_string(), url])
         .output()
         .unwrap();
+    let cpu = machine_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "pgbench: {}", String::from_utf8_lossy(&out.stderr));
-    text.lines()
+    let tps: f64 = text
+        .lines()
         .find_map(|l| l.strip_prefix("tps = ").and_then(|rest| rest.split_whitespace().next()).and_then(|v| v.parse().ok()))
-        .unwrap_or_else(|| panic!("no tps in pgbench output:\n{text}"))
+        .unwrap_or_else(|| panic!("no tps in pgbench output:\n{text}"));
+    if let Some(cpu) = cpu {
+        println!("  machine CPU per pgbench transaction: {:.3} ms", cpu.as_secs_f64() * 1000.0 / (tps * secs as f64).max(1.0));
+    }
+    tps
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
