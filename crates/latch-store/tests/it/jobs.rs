@@ -135,6 +135,39 @@ async fn finishing_a_grant_records_it_audits_it_and_unlocks(s: SqlStore) {
     assert_eq!(actions, ["grant.applied"]);
 }
 
+/// A job queued leased (as a replica hands itself a job it runs at once)
+/// is its holder's: no worker claims it while the lease lasts, the holder
+/// heartbeats and completes it, and once the lease lapses (the holder
+/// died) any worker claims it, its first attempt counted. Queued alone or
+/// with a change (one statement on PostgreSQL), alike.
+async fn a_job_queued_leased_is_its_holders_until_the_lease_lapses(s: SqlStore) {
+    use latch_core::jobs::{Lease, Leased};
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    let leased = |key: &str, id: &str, holder: &str| NewJob {
+        leased: Some(Leased { lease: Lease { job_id: id.into(), worker: holder.into() }, until: T0.plus(SEC * 30) }),
+        ..job(&org.id, key, T0)
+    };
+    assert!(s.enqueue(&leased("k1", "job_1", "wrk_a-h0"), T0).await.unwrap());
+    let (j, lease) = leased("k1", "job_1", "wrk_a-h0").as_leased().unwrap();
+    assert_eq!((j.id.as_str(), j.attempts, j.state.as_str(), lease.worker.as_str()), ("job_1", 1, "running", "wrk_a-h0"));
+    // Queued with a change: here, the record of a grant.
+    let until = T0.plus(SEC * 30);
+    assert_eq!(s.lock_entitlement(&org.id, "u1", "k", "wrk_a-h1", T0, until).await.unwrap(), Some(None));
+    let effects = Effects::default().job(leased("k2", "job_2", "wrk_a-h1"));
+    s.finish_grant(&finish(&org.id, "k", "wrk_a-h1", "{}", &effects, None)).await.unwrap();
+
+    assert!(s.claim("w1", T0, T0.plus(SEC * 30)).await.unwrap().is_none(), "both are leased");
+    assert!(s.heartbeat("job_1", "wrk_a-h0", T0.plus(SEC * 60)).await.unwrap());
+    assert!(!s.heartbeat("job_1", "w1", T0.plus(SEC * 60)).await.unwrap(), "not w1's");
+    assert!(s.complete("job_1", "wrk_a-h0", T0).await.unwrap());
+    // The other's holder never got to it: after its lease, anyone may.
+    let later = T0.plus(SEC * 31);
+    let taken = s.claim("w1", later, later.plus(SEC * 30)).await.unwrap().expect("the lapsed lease is free");
+    assert_eq!((taken.id.as_str(), taken.attempts), ("job_2", 2));
+    assert!(!s.complete("job_2", "wrk_a-h1", later).await.unwrap(), "the holder lost it");
+    assert!(s.claim("w2", later, later.plus(SEC * 30)).await.unwrap().is_none(), "job_1 is done");
+}
+
 async fn grants_count_holders_idempotently(s: SqlStore) {
     let org = s.create_org("acme", "Acme", T0).await.unwrap();
     // Requests must exist for the foreign key.
@@ -255,4 +288,5 @@ crate::conformance!(
     entitlement_locks_exclude_and_expire,
     finishing_a_grant_records_it_audits_it_and_unlocks,
     grants_count_holders_idempotently,
+    a_job_queued_leased_is_its_holders_until_the_lease_lapses,
 );
