@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 mod bootstrap;
 pub mod config;
+mod created;
 pub mod env;
 pub mod error;
 mod extract;

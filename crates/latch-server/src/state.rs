@@ -53,6 +53,8 @@ pub struct Inner {
     pub policies: crate::policy_cache::PolicyCache,
     /// Provision jobs of requests approved here, run here at once.
     pub handoff: crate::workers::Handoff,
+    /// Requests created here, as created (approving one need not read it).
+    pub(crate) created: crate::created::Created,
 }
 
 /// A request this replica created or changed.
@@ -86,7 +88,7 @@ impl AppState {
     /// Builds the state.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config, provisioners: Provisioners, aws: Arc<latch_aws::ClientFactory>, sealer: crate::sealing::Sealer) -> Self {
         let (request_changes, _) = tokio::sync::broadcast::channel(1024);
-        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), audit_written: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default(), handoff: Default::default() }))
+        Self(Arc::new(Inner { store, clock, config, metrics: Metrics::default(), provisioners, aws, wake: tokio::sync::Notify::new(), audit_written: tokio::sync::Notify::new(), request_changes, sealer, inventories: Default::default(), policies: Default::default(), handoff: Default::default(), created: Default::default() }))
     }
 
     /// Request `id` was created or changed with `jobs` jobs queued

@@ -197,6 +197,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     };
     let request = state.store.create_request(&caller.org_id, &new, now, &effects).await?;
     state.request_changed(&request.id, workers::due_soon(&state, &effects));
+    if request.state == RequestState::Pending {
+        state.created.put(&request);
+    }
     if let Some((slot, job)) = handoff {
         slot.run(&state, &job, request.clone());
     }
@@ -383,19 +386,38 @@ async fn apply(state: &AppState, caller: &Principal, r: &Request, event: Event, 
     ),
 )]
 pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Reason>) -> ApiResult<axum::Json<Request>> {
-    let reason = body.reason;
+    // A request created here is decided from what it was created with when
+    // one approval settles it; anything else (more approvals to count, or
+    // it moved meanwhile) reads it.
+    if let Some(r) = state.created.get(&caller.org_id, &id) {
+        let me = person(&state, &caller).await?;
+        if Policies::default().visible(&state, &caller, &r, &me).await? {
+            if let Some(done) = decide_approval(&state, &caller, &r, &me, &body.reason, true).await? {
+                return Ok(axum::Json(done));
+            }
+        }
+    }
     let (r, me) = load_with_person(&state, &caller, &id).await?;
+    let done = decide_approval(&state, &caller, &r, &me, &body.reason, false).await?;
+    Ok(axum::Json(done.ok_or_else(|| ApiError::Internal("an approval of a request read just now did not settle".into()))?))
+}
+
+/// Approves `r` as `me`; the request as of this decision. `as_created`:
+/// `r` is as it was created, not read now; then `None` when that cannot
+/// settle it (more than one approval counts, or it moved: nothing was
+/// recorded) and it must be read.
+async fn decide_approval(state: &AppState, caller: &Caller, r: &Request, me: &Person, reason: &str, as_created: bool) -> ApiResult<Option<Request>> {
     // Deciding others' requests takes the approver role (and an API token's
     // `approve` scope); approving one's own, where a rule allows it, does not.
     caller.require(if r.requester_id == caller.user_id { Scope::Request } else { Scope::Approve })?;
     if r.state != RequestState::Pending {
         return Err(ApiError::InvalidState(format!("the request is {}, not pending", r.state)));
     }
-    let policy = policy_at(&state, &caller.org_id, r.policy_version).await?;
+    let policy = policy_at(state, &caller.org_id, r.policy_version).await?;
     let rule = policy.rule(&r.rule).ok_or_else(|| ApiError::Internal(format!("rule `{}` missing from policy v{}", r.rule, r.policy_version).into()))?;
     let already: Vec<String> = r.decisions.iter().filter(|d| d.decision == "approve").map(|d| d.approver_email.clone()).collect();
-    let outcome = approval::approve(rule, &r.requester_email, &me, &already, Some(&reason)).map_err(|e| ApiError::ForbiddenBecause(e.to_string()))?;
-    let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "approve".to_owned(), reason: reason.clone(), at: state.now() };
+    let outcome = approval::approve(rule, &r.requester_email, me, &already, Some(reason)).map_err(|e| ApiError::ForbiddenBecause(e.to_string()))?;
+    let decision = Decision { approver_id: caller.user_id.clone(), approver_email: caller.email.clone(), decision: "approve".to_owned(), reason: reason.to_owned(), at: state.now() };
     let need = match &rule.approval {
         Approval::Approvers { required, .. } => *required,
         Approval::Auto | Approval::Deny => 1,
@@ -407,7 +429,12 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
     // first of two and leave it pending. One approval needs no count: it is
     // recorded with the move it makes, or not at all if another decision
     // moved the request first.
-    let enough_alone = break_glass || need <= 1;
+    let enough_alone = need <= 1 || break_glass;
+    if as_created && !(need <= 1 && !break_glass) {
+        // Earlier approvals (which a break-glass answer lists) are not in
+        // the request as created.
+        return Ok(None);
+    }
     let (mut fresh, have) = if enough_alone {
         (r.clone(), need)
     } else {
@@ -427,7 +454,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         // The answer is the request as of this decision; workers may
         // already be moving it on.
         let approved = fresh.moved(to, &changes);
-        let (job, slot) = workers::provision_job_here(&state, &caller.org_id, &r.id);
+        let (job, slot) = workers::provision_job_here(state, &caller.org_id, &r.id);
         if break_glass {
             changes.effects = changes
                 .effects
@@ -442,14 +469,19 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
         if state.store.transition(&caller.org_id, &r.id, fresh.state, to, &changes, state.now()).await? {
-            state.request_changed(&r.id, workers::due_soon(&state, &changes.effects));
+            state.created.forget(&r.id);
+            state.request_changed(&r.id, workers::due_soon(state, &changes.effects));
             if break_glass {
                 tracing::warn!(request = %r.id, requester = %r.requester_email, "break-glass self-approval");
             }
             if let Some(slot) = slot {
-                slot.run(&state, &job, approved.clone());
+                slot.run(state, &job, approved.clone());
             }
             fresh = approved;
+        } else if as_created {
+            // It moved since it was created: nothing was recorded.
+            state.created.forget(&r.id);
+            return Ok(None);
         } else if enough_alone {
             // Another decision moved it first: answer with where it is now.
             fresh = state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?;
@@ -459,7 +491,7 @@ pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Pa
             .audit(&caller.org_id, NewAuditEvent::new(&caller.user_id, "request.approval_recorded", &r.id).with(json!({"have": have, "need": need})))
             .await?;
     }
-    Ok(axum::Json(fresh))
+    Ok(Some(fresh))
 }
 
 /// `POST /v1/requests/{id}/deny`.
@@ -501,6 +533,7 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
         .audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})))
         .notice(Notice::new("request.denied", state.now(), &denied));
     apply(&state, &caller, &r, Event::Deny, &changes).await?;
+    state.created.forget(&r.id);
     Ok(axum::Json(denied))
 }
 
@@ -527,6 +560,7 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
     }
     let effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.cancelled", &r.id));
     apply(&state, &caller, &r, Event::Cancel, &Changes { effects, ..Changes::default() }).await?;
+    state.created.forget(&r.id);
     Ok(axum::Json(state.store.request(&caller.org_id, &r.id).await?.ok_or(ApiError::NotFound("request"))?))
 }
 

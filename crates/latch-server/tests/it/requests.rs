@@ -195,7 +195,37 @@ async fn policies_are_validated_versioned_and_audited(app: TestApp) {
     assert_eq!(audit["records"].as_array().unwrap().iter().filter(|r| r["action"] == "policy.applied").count(), 2);
 }
 
+/// A request created on this replica and then decided on another (here:
+/// straight in the store, as another replica's move is) is read before an
+/// approval here: the approval is refused as for any decided request, and
+/// records nothing.
+async fn a_request_decided_elsewhere_is_not_approved_here(app: TestApp) {
+    use latch_core::access::lifecycle::State;
+    use latch_core::access::request::{Changes, Decision};
+    use latch_core::store::AccessStore;
+    use latch_core::Clock as _;
+    let o = org(&app).await;
+    let (_, r) = ask(&o.alice, json!({"kind": "permission-set", "name": "Ops", "accounts": ["111111111111"]})).await;
+    let rid = id(&r);
+    let store = app.running.as_ref().unwrap().store.clone();
+    let now = app.clock.now();
+    let denial = Decision { approver_id: "usr_elsewhere".into(), approver_email: "lead2@acme.io".into(), decision: "deny".into(), reason: "no".into(), at: now };
+    let org_id = r["org_id"].as_str().unwrap();
+    assert!(store.transition(org_id, &rid, State::Pending, State::Denied, &Changes { decision: Some(denial), ..Changes::default() }, now).await.unwrap());
+    let late = o.lead1.call(Method::POST, &format!("/v1/requests/{rid}/approve"), Some(json!({}))).await;
+    assert_error(&late, StatusCode::CONFLICT, "invalid_state");
+    let (_, now) = o.alice.call(Method::GET, &format!("/v1/requests/{rid}"), None).await;
+    assert_eq!(now["state"], "denied");
+    assert_eq!(now["decisions"].as_array().unwrap().iter().map(|d| d["decision"].as_str().unwrap()).collect::<Vec<_>>(), ["deny"]);
+    // One created and still pending is approved from what it was created with.
+    let (_, r) = ask(&o.alice, json!({"kind": "permission-set", "name": "Ops", "accounts": ["111111111111"]})).await;
+    let (s, approved) = o.lead1.call(Method::POST, &format!("/v1/requests/{}/approve", id(&r)), Some(json!({}))).await;
+    assert_eq!((s, approved["state"].as_str()), (StatusCode::OK, Some("approved")), "{approved}");
+    assert_eq!(approved["decisions"][0]["approver_email"], "lead1@acme.io");
+}
+
 crate::both_engines!(
+    a_request_decided_elsewhere_is_not_approved_here,
     two_of_a_group_approve_and_self_approval_is_refused,
     two_approvers_deciding_at_once_approve_it,
     approvers_are_checked_when_they_decide,
