@@ -543,6 +543,10 @@ pub trait WebhookStore: Send + Sync {
     async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>>;
     /// Removes one.
     async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<()>;
+    /// Whether any webhook of the org wants `event`: a change need not
+    /// describe itself to nobody. A webhook added meanwhile hears of the
+    /// changes that follow it.
+    async fn hears(&self, org_id: &str, event: &str, now: Timestamp) -> StoreResult<bool>;
     /// Queues `notices` for every webhook of the org that wants them (one
     /// notification and one delivery job each), in one transaction; returns
     /// how many notifications were queued. A change to a request queues its

@@ -25,6 +25,12 @@ use crate::workers::Failure;
 
 pub use latch_core::access::notice::EVENTS;
 
+/// `event` about `r` (as the change leaves it) at `at`, to queue with the
+/// change, if any of the org's webhooks wants it.
+pub(crate) async fn notice(state: &AppState, event: &str, at: latch_core::Timestamp, r: &Request) -> Result<Option<latch_core::access::notice::Notice>, latch_core::store::StoreError> {
+    Ok(state.store.hears(&r.org_id, event, at).await?.then(|| latch_core::access::notice::Notice::new(event, at, r)))
+}
+
 fn slack_payload(state: &AppState, event: &str, r: &Request) -> serde_json::Value {
     let what: Vec<String> = r.targets.iter().map(|t| format!("{} `{}` in {}", t.kind.as_str(), t.name, t.account)).collect();
     let loud = if event == "request.break_glass" { ":rotating_light: BREAK-GLASS " } else { "" };

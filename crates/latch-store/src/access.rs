@@ -276,7 +276,7 @@ impl AccessStore for SqlStore {
         .fetch_one(&self.write)
         .await
         .db()?;
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         row.try_get("version").db()
     }
 

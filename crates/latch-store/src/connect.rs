@@ -96,10 +96,10 @@ pub struct SqlStore {
     pub(crate) sqlite_path: Option<std::path::PathBuf>,
     /// The liveness locks this process holds, by replica.
     pub(crate) liveness: crate::replicas::Liveness,
-    /// Credentials resolved before (PostgreSQL only).
-    pub(crate) principals: crate::principals::Principals,
-    /// Hears changes for `principals` while any clone of the store lives.
-    listener: Option<std::sync::Arc<crate::principals::AbortOnDrop>>,
+    /// Answers remembered (PostgreSQL only): credentials, webhook events.
+    pub(crate) remembered: crate::remembered::Remembered,
+    /// Hears changes for `remembered` while any clone of the store lives.
+    listener: Option<std::sync::Arc<crate::remembered::AbortOnDrop>>,
 }
 
 impl SqlStore {
@@ -153,13 +153,13 @@ pub async fn connect(url: &str, opts: &StoreOptions) -> Result<SqlStore, Connect
         Engine::Sqlite => {
             let write = pool(1).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
             let read = pool(opts.max_connections).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
-            SqlStore { read, write, engine, sqlite_path: sqlite_path(url), liveness: crate::replicas::Liveness::default(), principals: Default::default(), listener: None }
+            SqlStore { read, write, engine, sqlite_path: sqlite_path(url), liveness: crate::replicas::Liveness::default(), remembered: Default::default(), listener: None }
         }
         Engine::Postgres => {
             let shared = pool(opts.max_connections).connect(url).await.map_err(unreachable)?;
-            let principals = crate::principals::Principals::default();
-            let listener = Some(std::sync::Arc::new(crate::principals::AbortOnDrop(principals.listen(url.to_owned()))));
-            SqlStore { read: shared.clone(), write: shared, engine, sqlite_path: None, liveness: crate::replicas::Liveness::default(), principals, listener }
+            let remembered = crate::remembered::Remembered::default();
+            let listener = Some(std::sync::Arc::new(crate::remembered::AbortOnDrop(remembered.listen(url.to_owned()))));
+            SqlStore { read: shared.clone(), write: shared, engine, sqlite_path: None, liveness: crate::replicas::Liveness::default(), remembered, listener }
         }
     };
     migrate::run(&store).await?;

@@ -73,7 +73,7 @@ impl CredentialStore for SqlStore {
             .execute(&self.write)
             .await
             .db()?;
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         Ok(())
     }
 
@@ -99,7 +99,7 @@ impl CredentialStore for SqlStore {
             .execute(&self.write)
             .await
             .db()?;
-        self.principals.touched(token_id, now);
+        self.remembered.touched(token_id, now);
         Ok(())
     }
 
@@ -152,7 +152,7 @@ impl CredentialStore for SqlStore {
             .await
             .db()?;
         tx.commit().await.db()?;
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         Ok(())
     }
 
@@ -247,7 +247,7 @@ impl CredentialStore for SqlStore {
         tx.commit().await.db()?;
         if matches!(outcome, RefreshOutcome::Replayed { .. }) {
             // The session's org is not at hand: every org's entries go.
-            self.credentials_changed("");
+            self.org_changed("");
         }
         Ok(outcome)
     }
@@ -448,7 +448,7 @@ impl SqlStore {
         sql: &str,
         principal: impl FnOnce(&sqlx::any::AnyRow) -> StoreResult<Principal>,
     ) -> StoreResult<Option<Principal>> {
-        let lookup = match self.principals.get(kind, &hash.0, now) {
+        let lookup = match self.remembered.get(kind, &hash.0, now) {
             Ok(p) => return Ok(Some(p)),
             Err(lookup) => lookup,
         };
@@ -456,14 +456,14 @@ impl SqlStore {
         let Some(row) = row else { return Ok(None) };
         let p = principal(&row)?;
         let expires_at: i64 = row.try_get("cred_expires_at").db()?;
-        self.principals.keep(lookup, kind, &hash.0, &p, Timestamp(expires_at), now);
+        self.remembered.keep(lookup, kind, &hash.0, &p, Timestamp(expires_at), now);
         Ok(Some(p))
     }
 
-    /// The org's credentials, people, groups or policy changed here: what
-    /// this replica remembered of them is forgotten before the change is
-    /// reported done (other replicas hear of it from the triggers).
-    pub(crate) fn credentials_changed(&self, org_id: &str) {
-        self.principals.changed(org_id);
+    /// The org's credentials, people, groups, policy or webhooks changed
+    /// here: what this replica remembered of them is forgotten before the
+    /// change is reported done (other replicas hear of it from the triggers).
+    pub(crate) fn org_changed(&self, org_id: &str) {
+        self.remembered.changed(org_id);
     }
 }

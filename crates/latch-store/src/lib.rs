@@ -18,7 +18,7 @@ mod jobs;
 mod migrate;
 mod orgs;
 mod people;
-mod principals;
+mod remembered;
 mod replicas;
 mod rows;
 mod sso;

@@ -45,9 +45,9 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 17,
-        name: "credential_changes",
-        sql: include_str!("../migrations/0017_credential_changes.sql"),
-        postgres: Some(include_str!("../migrations/0017_credential_changes.postgres.sql")),
+        name: "remembered",
+        sql: include_str!("../migrations/0017_remembered.sql"),
+        postgres: Some(include_str!("../migrations/0017_remembered.postgres.sql")),
     },
 ];
 

@@ -90,7 +90,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         affected_one(n)
     }
 
@@ -103,7 +103,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         affected_one(n)
     }
 
@@ -190,7 +190,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         affected_one(n)
     }
 
@@ -223,7 +223,7 @@ impl PeopleStore for SqlStore {
                 return Err(StoreError::NotFound);
             }
         }
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         Ok(())
     }
 
@@ -236,7 +236,7 @@ impl PeopleStore for SqlStore {
             .await
             .db()?
             .rows_affected();
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         affected_one(n)
     }
 
@@ -307,7 +307,7 @@ impl PeopleStore for SqlStore {
             .db()?;
         }
         tx.commit().await.db()?;
-        self.credentials_changed(org_id);
+        self.org_changed(org_id);
         Ok(())
     }
 }

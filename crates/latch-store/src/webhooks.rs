@@ -87,6 +87,7 @@ impl WebhookStore for SqlStore {
             .execute(&self.write)
             .await
             .db()?;
+        self.org_changed(org_id);
         Ok(Webhook { id, org_id: org_id.to_owned(), url: url.to_owned(), kind: kind.to_owned(), events: events.to_vec(), created_at: now })
     }
 
@@ -103,7 +104,24 @@ impl WebhookStore for SqlStore {
 
     async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<()> {
         let n = sqlx::query("DELETE FROM webhooks WHERE org_id = $1 AND id = $2").bind(org_id).bind(id).execute(&self.write).await.db()?.rows_affected();
+        self.org_changed(org_id);
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn hears(&self, org_id: &str, event: &str, now: Timestamp) -> StoreResult<bool> {
+        let lookup = match self.remembered.hooks(org_id, now) {
+            Ok(hooks) => return Ok(hooks.iter().any(|events| notice::wants(events, event))),
+            Err(lookup) => lookup,
+        };
+        let rows = sqlx::query("SELECT events FROM webhooks WHERE org_id = $1").bind(org_id).fetch_all(&self.read).await.db()?;
+        let hooks: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("events").map(|e| e.split_whitespace().map(str::to_owned).collect()))
+            .collect::<Result<_, _>>()
+            .db()?;
+        let heard = hooks.iter().any(|events| notice::wants(events, event));
+        self.remembered.keep_hooks(lookup, org_id, std::sync::Arc::new(hooks), now);
+        Ok(heard)
     }
 
     async fn queue_notices(&self, org_id: &str, notices: &[Notice], now: Timestamp) -> StoreResult<usize> {

@@ -49,8 +49,14 @@ impl Notice {
     /// Whether a webhook subscribed to `events` (none: every event) gets it.
     #[must_use]
     pub fn wanted_by(&self, events: &[String]) -> bool {
-        events.is_empty() || events.contains(&self.event)
+        wants(events, &self.event)
     }
+}
+
+/// Whether a webhook listing `events` wants `event` (none listed: every
+/// event).
+pub fn wants(events: &[String], event: &str) -> bool {
+    events.is_empty() || events.iter().any(|e| e == event)
 }
 
 #[cfg(test)]

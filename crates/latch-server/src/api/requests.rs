@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latch_core::access::approval::{self, Outcome};
 use latch_core::access::lifecycle::{self, EndReason, Event, State as RequestState};
-use latch_core::access::notice::Notice;
 use latch_core::access::policy::{Approval, Person, Policy, Rule};
 use latch_core::access::request::{Changes, Decision, Effects, Extension, NewRequest, Request, RequestFilter};
 use latch_core::access::target::{Kind, Level, Target};
@@ -187,7 +186,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(body): J
     let detail = json!({"rule": new.rule, "targets": new.targets, "duration_secs": new.duration.as_secs(), "reason": new.reason});
     let event = if initial == RequestState::Approved { "request.approved" } else { "request.created" };
     let mut handoff = None;
-    let mut effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.created", &new.id).with(detail)).notice(Notice::new(event, now, &new.created(&caller.org_id, now)));
+    let mut effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.created", &new.id).with(detail));
+    if let Some(n) = crate::notify::notice(&state, event, now, &new.created(&caller.org_id, now)).await? {
+        effects = effects.notice(n);
+    }
     effects = if initial == RequestState::Approved {
         let (job, slot) = workers::provision_job_here(&state, &caller.org_id, &new.id);
         handoff = slot.map(|s| (s, job.clone()));
@@ -430,7 +432,7 @@ async fn decide_approval(state: &AppState, caller: &Caller, r: &Request, me: &Pe
     // recorded with the move it makes, or not at all if another decision
     // moved the request first.
     let enough_alone = need <= 1 || break_glass;
-    if as_created && !(need <= 1 && !break_glass) {
+    if as_created && (need > 1 || break_glass) {
         // Earlier approvals (which a break-glass answer lists) are not in
         // the request as created.
         return Ok(None);
@@ -455,17 +457,23 @@ async fn decide_approval(state: &AppState, caller: &Caller, r: &Request, me: &Pe
         // already be moving it on.
         let approved = fresh.moved(to, &changes);
         let (job, slot) = workers::provision_job_here(state, &caller.org_id, &r.id);
+        let mut notices = Vec::new();
         if break_glass {
             changes.effects = changes
                 .effects
-                .audit(NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})))
-                .notice(Notice::new("request.break_glass", state.now(), &approved));
+                .audit(NewAuditEvent::new(&caller.user_id, "request.break_glass", &r.id).with(json!({"reason": reason, "review": "required"})));
+            notices.push("request.break_glass");
         }
         changes.effects = changes
             .effects
             .audit(NewAuditEvent::new(&caller.user_id, "request.approved", &r.id).with(json!({"break_glass": break_glass})))
-            .job(job.clone())
-            .notice(Notice::new("request.approved", state.now(), &approved));
+            .job(job.clone());
+        notices.push("request.approved");
+        for event in notices {
+            if let Some(n) = crate::notify::notice(state, event, state.now(), &approved).await? {
+                changes.effects = changes.effects.notice(n);
+            }
+        }
         // Of concurrent deciders exactly one moves it; the others find it
         // approved already, which is what they wanted.
         if state.store.transition(&caller.org_id, &r.id, fresh.state, to, &changes, state.now()).await? {
@@ -529,9 +537,10 @@ pub async fn deny(State(state): State<AppState>, caller: Caller, Path(id): Path<
     // A person who approved earlier and now denies keeps one decision: the first.
     let mut changes = Changes { decided_at: Some(state.now()), decision: Some(decision), ..Changes::default() };
     let denied = r.moved(to, &changes);
-    changes.effects = Effects::default()
-        .audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})))
-        .notice(Notice::new("request.denied", state.now(), &denied));
+    changes.effects = Effects::default().audit(NewAuditEvent::new(&caller.user_id, "request.denied", &r.id).with(json!({"reason": reason})));
+    if let Some(n) = crate::notify::notice(&state, "request.denied", state.now(), &denied).await? {
+        changes.effects = changes.effects.notice(n);
+    }
     apply(&state, &caller, &r, Event::Deny, &changes).await?;
     state.created.forget(&r.id);
     Ok(axum::Json(denied))

@@ -127,7 +127,7 @@ pub(crate) async fn run(state: &AppState, job: &Job, worker: &str, read: Option<
 /// Moves `r` on by `event` with `changes`; with `notice`, the org's webhooks
 /// hear of it (queued in the same transaction). `None` if it had moved.
 async fn step(state: &AppState, r: &Request, event: Event, changes: Changes, notice: Option<&str>) -> Result<Option<Request>, Failure> {
-    let (m, fresh) = prepare(state, r, event, changes, notice)?;
+    let (m, fresh) = prepare(state, r, event, changes, notice).await?;
     if !state.store.transition(&r.org_id, &r.id, m.from, m.to, &m.changes, state.now()).await? {
         return Ok(None);
     }
@@ -138,11 +138,13 @@ async fn step(state: &AppState, r: &Request, event: Event, changes: Changes, not
 /// The move of `r` by `event` with `changes` (and `notice`, as in
 /// [`step`]), and the request as it leaves it: the store moves exactly
 /// this row from exactly `r.state`, so it is not read again.
-fn prepare(state: &AppState, r: &Request, event: Event, mut changes: Changes, notice: Option<&str>) -> Result<(Move, Request), Failure> {
+async fn prepare(state: &AppState, r: &Request, event: Event, mut changes: Changes, notice: Option<&str>) -> Result<(Move, Request), Failure> {
     let to = lifecycle::next(r.state, event).map_err(|e| Failure::Permanent(e.to_string()))?;
     let fresh = r.moved(to, &changes);
     if let Some(event) = notice {
-        changes.effects.notices.push(Notice::new(event, state.now(), &fresh));
+        if let Some(n) = crate::notify::notice(state, event, state.now(), &fresh).await? {
+            changes.effects.notices.push(n);
+        }
     }
     Ok((Move { id: r.id.clone(), from: r.state, to, changes }, fresh))
 }
@@ -186,7 +188,7 @@ async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finish
     // Whether an earlier attempt may have held grants already.
     let (mut start, r, resumed) = match r.state {
         State::Approved => {
-            let (m, fresh) = prepare(state, &r, Event::StartProvisioning, Changes::default(), None)?;
+            let (m, fresh) = prepare(state, &r, Event::StartProvisioning, Changes::default(), None).await?;
             (Some((m, fresh.clone())), fresh, false)
         }
         // A retry after a crash mid-way: carry on, every step is idempotent.
@@ -199,13 +201,16 @@ async fn provision(state: &AppState, r: Request, lease: &Lease) -> Result<Finish
     let expiring_soon = NewJob { org_id: r.org_id.clone(), kind: "expiring_soon".into(), subject: r.id.clone(), idempotency_key: format!("expiring_soon:{}:{}", r.id, expires_at.millis()), run_at: expires_at.minus(lead), max_attempts: 5, leased: None };
     // INVARIANT: the expiry is queued in the transaction that makes the
     // request active; a crash in between cannot leave access with no end.
-    let effects = Effects::default()
-        .job(expire_job(&r, expires_at))
-        .job(expiring_soon)
+    let mut effects = Effects::default().job(expire_job(&r, expires_at));
+    // The warning is a notice only: queued when a webhook would hear it.
+    if state.store.hears(&r.org_id, "request.expiring_soon", state.now()).await? {
+        effects = effects.job(expiring_soon);
+    }
+    let effects = effects
         .audit(NewAuditEvent::new("system", "request.active", &r.id).with(json!({"expires_at": expires_at})))
         .completing(lease.clone());
     let changes = Changes { expires_at: Some(expires_at), effects, ..Changes::default() };
-    let mut activate = Some(prepare(state, &r, Event::Provisioned, changes, Some("request.active"))?);
+    let mut activate = Some(prepare(state, &r, Event::Provisioned, changes, Some("request.active")).await?);
     let last = (0..r.targets.len()).rev().find(|&idx| spec(&r, idx).is_some());
     for idx in 0..r.targets.len() {
         let Some(mut spec) = spec(&r, idx) else { continue };

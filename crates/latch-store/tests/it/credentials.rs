@@ -236,3 +236,56 @@ async fn sqlite_credential_changes_reach_every_replica() {
 async fn postgres_credential_changes_reach_every_replica() {
     credential_changes_reach_every_replica("postgres").await;
 }
+
+/// Whether an org's webhooks want an event follows their changes, made on
+/// this replica (at once) or on another (once heard).
+async fn webhook_events_heard_follow_changes(engine: &str) {
+    use latch_core::store::WebhookStore;
+    let Some((url, _keep)) = crate::engines::url(engine).await else { return };
+    let opts = latch_store::StoreOptions::default();
+    let (a, b) = (latch_store::connect(&url, &opts).await.unwrap(), latch_store::connect(&url, &opts).await.unwrap());
+    let (org, _) = org_and_user(&a, "acme").await;
+    let (other, _) = org_and_user(&a, "other").await;
+    let heard = |s: &SqlStore, org: &str, event: &'static str| {
+        let (s, org) = (s.clone(), org.to_owned());
+        async move { s.hears(&org, event, T0).await.unwrap() }
+    };
+    assert!(!heard(&b, &org, "request.active").await, "no webhooks");
+    let only_active = a.create_webhook(&org, "https://h.example/1", "generic", "s", &["request.active".to_owned()], T0).await.unwrap();
+    assert!(heard(&a, &org, "request.active").await, "at once on the replica that added it");
+    assert!(!heard(&a, &org, "request.created").await);
+    assert!(!heard(&a, &other, "request.active").await, "another org's webhooks");
+    let mut seen = false;
+    for _ in 0..250 {
+        if heard(&b, &org, "request.active").await {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(seen, "another replica hears of a new webhook");
+    let all = b.create_webhook(&org, "https://h.example/2", "slack", "s", &[], T0).await.unwrap();
+    assert!(heard(&b, &org, "request.created").await, "none listed: every event");
+    b.delete_webhook(&org, &all.id).await.unwrap();
+    b.delete_webhook(&org, &only_active.id).await.unwrap();
+    assert!(!heard(&b, &org, "request.active").await, "at once after removing them");
+    let mut gone = false;
+    for _ in 0..250 {
+        if !heard(&a, &org, "request.active").await {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "another replica hears of removed webhooks");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_webhook_events_heard_follow_changes() {
+    webhook_events_heard_follow_changes("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_webhook_events_heard_follow_changes() {
+    webhook_events_heard_follow_changes("postgres").await;
+}

@@ -1,16 +1,18 @@
-//! PostgreSQL: who a credential belongs to, remembered between requests.
-//! Every API call starts by resolving its credential, a round trip that
-//! cost as much as the work of many calls; the answer changes only when
-//! the credential, its person, their groups or the org's policy do.
+//! PostgreSQL: answers remembered between requests, because asking costs a
+//! round trip on the hottest paths and the answers rarely change. Who a
+//! credential belongs to (every API call starts by resolving its
+//! credential) changes only when the credential, its person, their groups
+//! or the org's policy do; which events an org's webhooks want (every
+//! change to a request would tell them) only when its webhooks do.
 //!
-//! Triggers on those tables `NOTIFY latch_credentials` with the org's id
+//! Triggers on those tables `NOTIFY latch_changes` with the org's id
 //! (migration 0017), and every replica listens: a change made anywhere
 //! empties the org's entries on every replica within the notification's
 //! delivery. Changes made through this store also empty them before the
 //! call returns, so a revocation is never answered by the replica that made
 //! it. While the listening connection is down (and until it is listening)
-//! nothing is remembered. Entries also end at the credential's own expiry,
-//! and after [`TTL`] whatever happens.
+//! nothing is remembered. Entries also end after [`TTL`] whatever happens,
+//! and a credential's at its own expiry.
 //!
 //! A lookup remembers its answer only if no change was heard while it ran
 //! (a generation count), so an answer read before a revocation is not kept
@@ -26,7 +28,7 @@ use latch_core::model::{CredentialKind, Principal};
 use latch_core::Timestamp;
 
 /// The notification channel the triggers use.
-pub(crate) const CHANNEL: &str = "latch_credentials";
+pub(crate) const CHANNEL: &str = "latch_changes";
 
 /// The longest an answer is remembered.
 pub(crate) const TTL: Duration = Duration::from_secs(10);
@@ -45,7 +47,13 @@ struct Inner {
     /// Bumped by every change heard (and by losing the connection).
     generation: u64,
     entries: HashMap<(CredentialKind, String), Entry>,
+    /// Per org, the events each of its webhooks wants (none listed: all),
+    /// and until when that may be used.
+    hooks: HashMap<String, (Hooks, Timestamp)>,
 }
+
+/// The events each of an org's webhooks wants (none listed: all).
+pub(crate) type Hooks = Arc<Vec<Vec<String>>>;
 
 #[derive(Debug)]
 struct Entry {
@@ -54,21 +62,22 @@ struct Entry {
     until: Timestamp,
 }
 
-/// Remembered principals, by credential kind and hash.
+/// Remembered principals (by credential kind and hash) and webhook events
+/// (by org).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Principals(Arc<Mutex<Inner>>);
+pub(crate) struct Remembered(Arc<Mutex<Inner>>);
 
 /// A lookup in progress: the generation it started in, if caching.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Lookup(Option<u64>);
 
-impl Principals {
+impl Remembered {
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The principal of credential `hash` of `kind`, if remembered and still
-    /// usable at `now`; else the [`Lookup`] to [`Principals::keep`] the
+    /// usable at `now`; else the [`Lookup`] to [`Remembered::keep`] the
     /// answer with.
     pub(crate) fn get(&self, kind: CredentialKind, hash: &str, now: Timestamp) -> Result<Principal, Lookup> {
         let inner = self.inner();
@@ -97,15 +106,44 @@ impl Principals {
         inner.entries.insert((kind, hash.to_owned()), Entry { principal: principal.clone(), until });
     }
 
-    /// A change to the org's credentials, people, groups or policy; an empty
-    /// id: to any org's.
+    /// What the org's webhooks want, if remembered and still usable at
+    /// `now`; else the [`Lookup`] to [`Remembered::keep_hooks`] it with.
+    pub(crate) fn hooks(&self, org_id: &str, now: Timestamp) -> Result<Hooks, Lookup> {
+        let inner = self.inner();
+        if !inner.listening {
+            return Err(Lookup(None));
+        }
+        match inner.hooks.get(org_id) {
+            Some((events, until)) if now < *until => Ok(events.clone()),
+            _ => Err(Lookup(Some(inner.generation))),
+        }
+    }
+
+    /// Remembers what `lookup` found of the org's webhooks, as
+    /// [`Remembered::keep`] does.
+    pub(crate) fn keep_hooks(&self, lookup: Lookup, org_id: &str, events: Hooks, now: Timestamp) {
+        let Lookup(Some(started)) = lookup else { return };
+        let mut inner = self.inner();
+        if !inner.listening || inner.generation != started {
+            return;
+        }
+        if inner.hooks.len() >= MAX_ENTRIES {
+            inner.hooks.clear();
+        }
+        inner.hooks.insert(org_id.to_owned(), (events, now.plus(TTL)));
+    }
+
+    /// A change to the org's credentials, people, groups, policy or
+    /// webhooks; an empty id: to any org's.
     pub(crate) fn changed(&self, org_id: &str) {
         let mut inner = self.inner();
         inner.generation += 1;
         if org_id.is_empty() {
             inner.entries.clear();
+            inner.hooks.clear();
         } else {
             inner.entries.retain(|_, e| e.principal.org_id != org_id);
+            inner.hooks.remove(org_id);
         }
     }
 
@@ -124,6 +162,7 @@ impl Principals {
         inner.listening = on;
         inner.generation += 1;
         inner.entries.clear();
+        inner.hooks.clear();
     }
 
     /// Listens for changes on the database at `url` for as long as the
@@ -141,11 +180,11 @@ impl Principals {
                             while let Ok(Some(n)) = listener.try_recv().await {
                                 cache.changed(n.payload());
                             }
-                            tracing::warn!("lost the connection that hears credential changes; not caching credentials until it is back");
+                            tracing::warn!("lost the connection that hears changes; remembering nothing until it is back");
                         }
-                        Err(e) => tracing::warn!(error = %e, "could not listen for credential changes"),
+                        Err(e) => tracing::warn!(error = %e, "could not listen for changes"),
                     },
-                    Err(e) => tracing::warn!(error = %e, "could not connect to hear credential changes"),
+                    Err(e) => tracing::warn!(error = %e, "could not connect to hear changes"),
                 }
                 cache.listening(false);
                 tokio::time::sleep(RECONNECT).await;
@@ -189,7 +228,7 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_unless_listening() {
-        let c = Principals::default();
+        let c = Remembered::default();
         let lookup = c.get(CredentialKind::Api, "h", T).unwrap_err();
         c.keep(lookup, CredentialKind::Api, "h", &principal("o", "t"), T.plus(TTL), T);
         assert!(c.get(CredentialKind::Api, "h", T).is_err());
@@ -197,7 +236,7 @@ mod tests {
 
     #[test]
     fn answers_end_at_expiry_ttl_and_changes() {
-        let c = Principals::default();
+        let c = Remembered::default();
         c.listening(true);
         let keep = |hash: &str, org: &str, expires: Timestamp| {
             let lookup = c.get(CredentialKind::Api, hash, T).unwrap_err();
@@ -223,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_overlapped_a_change_is_not_kept() {
-        let c = Principals::default();
+        let c = Remembered::default();
         c.listening(true);
         let lookup = c.get(CredentialKind::Api, "h", T).unwrap_err();
         c.changed("other-org");
@@ -238,8 +277,27 @@ mod tests {
     }
 
     #[test]
+    fn webhook_events_are_per_org_and_end_with_changes() {
+        let c = Remembered::default();
+        assert!(c.hooks("o1", T).is_err());
+        c.listening(true);
+        let lookup = c.hooks("o1", T).unwrap_err();
+        c.keep_hooks(lookup, "o1", Arc::new(vec![vec!["request.active".to_owned()]]), T);
+        assert_eq!(c.hooks("o1", T).unwrap().len(), 1);
+        assert!(c.hooks("o2", T).is_err());
+        assert!(c.hooks("o1", T.plus(TTL)).is_err(), "the TTL");
+        c.changed("o1");
+        assert!(c.hooks("o1", T).is_err());
+        // A lookup that overlapped a change is not kept.
+        let lookup = c.hooks("o1", T).unwrap_err();
+        c.changed("o3");
+        c.keep_hooks(lookup, "o1", Arc::new(Vec::new()), T);
+        assert!(c.hooks("o1", T).is_err());
+    }
+
+    #[test]
     fn recorded_use_updates_the_answer() {
-        let c = Principals::default();
+        let c = Remembered::default();
         c.listening(true);
         let lookup = c.get(CredentialKind::Api, "h", T).unwrap_err();
         c.keep(lookup, CredentialKind::Api, "h", &principal("o", "t"), T.plus(TTL), T);
