@@ -62,6 +62,13 @@ struct Entry {
     until: Timestamp,
 }
 
+impl Inner {
+    /// A lookup starting now.
+    fn lookup(&self) -> Lookup {
+        Lookup(self.listening.then_some(self.generation))
+    }
+}
+
 /// Remembered principals (by credential kind and hash) and webhook events
 /// (by org).
 #[derive(Debug, Clone, Default)]
@@ -76,17 +83,23 @@ impl Remembered {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The remembered answers, if `lookup` started while changes were
+    /// heard and none has been heard since: only then may it keep what it
+    /// found.
+    fn unchanged_since(&self, lookup: Lookup) -> Option<std::sync::MutexGuard<'_, Inner>> {
+        let Lookup(Some(started)) = lookup else { return None };
+        let inner = self.inner();
+        (inner.listening && inner.generation == started).then_some(inner)
+    }
+
     /// The principal of credential `hash` of `kind`, if remembered and still
     /// usable at `now`; else the [`Lookup`] to [`Remembered::keep`] the
     /// answer with.
     pub(crate) fn get(&self, kind: CredentialKind, hash: &str, now: Timestamp) -> Result<Principal, Lookup> {
         let inner = self.inner();
-        if !inner.listening {
-            return Err(Lookup(None));
-        }
         match inner.entries.get(&(kind, hash.to_owned())) {
-            Some(e) if now < e.until => Ok(e.principal.clone()),
-            _ => Err(Lookup(Some(inner.generation))),
+            Some(e) if inner.listening && now < e.until => Ok(e.principal.clone()),
+            _ => Err(inner.lookup()),
         }
     }
 
@@ -94,11 +107,7 @@ impl Remembered {
     /// credential's) or [`TTL`] after `now`, unless a change was heard
     /// since it started.
     pub(crate) fn keep(&self, lookup: Lookup, kind: CredentialKind, hash: &str, principal: &Principal, expires_at: Timestamp, now: Timestamp) {
-        let Lookup(Some(started)) = lookup else { return };
-        let mut inner = self.inner();
-        if !inner.listening || inner.generation != started {
-            return;
-        }
+        let Some(mut inner) = self.unchanged_since(lookup) else { return };
         if inner.entries.len() >= MAX_ENTRIES {
             inner.entries.clear();
         }
@@ -110,23 +119,16 @@ impl Remembered {
     /// `now`; else the [`Lookup`] to [`Remembered::keep_hooks`] it with.
     pub(crate) fn hooks(&self, org_id: &str, now: Timestamp) -> Result<Hooks, Lookup> {
         let inner = self.inner();
-        if !inner.listening {
-            return Err(Lookup(None));
-        }
         match inner.hooks.get(org_id) {
-            Some((events, until)) if now < *until => Ok(events.clone()),
-            _ => Err(Lookup(Some(inner.generation))),
+            Some((events, until)) if inner.listening && now < *until => Ok(events.clone()),
+            _ => Err(inner.lookup()),
         }
     }
 
     /// Remembers what `lookup` found of the org's webhooks, as
     /// [`Remembered::keep`] does.
     pub(crate) fn keep_hooks(&self, lookup: Lookup, org_id: &str, events: Hooks, now: Timestamp) {
-        let Lookup(Some(started)) = lookup else { return };
-        let mut inner = self.inner();
-        if !inner.listening || inner.generation != started {
-            return;
-        }
+        let Some(mut inner) = self.unchanged_since(lookup) else { return };
         if inner.hooks.len() >= MAX_ENTRIES {
             inner.hooks.clear();
         }
