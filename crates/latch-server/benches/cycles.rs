@@ -2,8 +2,8 @@
 //! the real workers and job table, with an instant provisioner (AWS's own
 //! latency is not what is measured). Each client loops: the requester asks
 //! (`POST /v1/requests`, a rule that needs the admin), the admin approves
-//! (`POST …/approve`), the requester waits on `GET …/watch` until the
-//! request is `active`. Target (issue 3): on PostgreSQL, ≥ 30 % of
+//! (`POST …/approve`), the requester waits on `GET …/watch?until=active`
+//! until the request is `active`. Target (issue 3): on PostgreSQL, ≥ 30 % of
 //! `pgbench -b tpcb-like` TPS.
 //!
 //! Anchor, in the same run and on the same PostgreSQL cluster:
@@ -70,21 +70,24 @@ async fn cycle(http: &reqwest::Client, url: &str, alice: &str, admin: &str, name
     let id = r["id"].as_str().unwrap().to_owned();
     let (status, r) = call(http, reqwest::Method::POST, &format!("{url}/v1/requests/{id}/approve"), ("bearer", admin), Some(json!({}))).await;
     assert_eq!(status, 200, "{r}");
-    let mut resp = http.get(format!("{url}/v1/requests/{id}/watch")).bearer_auth(alice).send().await.unwrap();
+    // As `latch request --wait`: the stream ends once the request is active,
+    // and is read to its end so that the connection serves the next cycle.
+    let mut resp = http.get(format!("{url}/v1/requests/{id}/watch?until=active")).bearer_auth(alice).send().await.unwrap();
     let mut buf = Vec::new();
+    let mut active = None;
     while let Some(chunk) = resp.chunk().await.unwrap() {
         buf.extend_from_slice(&chunk);
         while let Some(end) = buf.iter().position(|b| *b == b'\n') {
             let line: Value = serde_json::from_slice(&buf[..end]).unwrap();
             buf.drain(..=end);
             match line["request"]["state"].as_str() {
-                Some("active") => return t0.elapsed(),
+                Some("active") => active = Some(t0.elapsed()),
                 Some("pending" | "approved" | "provisioning") | None => {}
                 Some(other) => panic!("request {id} became {other}"),
             }
         }
     }
-    panic!("request {id}: the watch ended before it became active");
+    active.unwrap_or_else(|| panic!("request {id}: the watch ended before it became active"))
 }
 
 /// `ANALYZE` after the warm-up, as autovacuum does once the tables pass

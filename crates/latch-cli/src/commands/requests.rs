@@ -133,13 +133,14 @@ async fn wait(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Value> {
 
 /// Follows the request's watch stream until access is active, the request
 /// ends, or `limit` passes. A dropped stream is reopened (the request is never
-/// submitted twice). Progress goes to stderr.
+/// submitted twice). Progress goes to stderr. The server ends the stream once
+/// the request is active or further along (`until=active`).
 pub(crate) async fn follow(api: &Api, id: &str, limit: Duration) -> anyhow::Result<Waited> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut backoff = Duration::from_millis(250);
     let mut last_state = String::new();
     loop {
-        let opened = tokio::time::timeout_at(deadline, api.send(Method::GET, &format!("/v1/requests/{}/watch", seg(id)), None)).await;
+        let opened = tokio::time::timeout_at(deadline, api.send(Method::GET, &format!("/v1/requests/{}/watch?until=active", seg(id)), None)).await;
         let resp = match opened {
             Err(_) => return Ok(Waited::TimedOut),
             Ok(Ok(resp)) => resp,
@@ -172,7 +173,8 @@ pub(crate) async fn follow(api: &Api, id: &str, limit: Duration) -> anyhow::Resu
                         let why = r.get("decisions").and_then(Value::as_array).and_then(|d| d.iter().find(|d| field(d, "decision") == "deny")).map(|d| field(d, "reason")).unwrap_or_default();
                         return Ok(Waited::Denied(why));
                     }
-                    s @ ("failed" | "expired" | "cancelled" | "revoked" | "relinquished") => {
+                    // `expiring`: past `active`, so the stream ends there; access is being removed.
+                    s @ ("expiring" | "failed" | "expired" | "cancelled" | "revoked" | "relinquished") => {
                         return Ok(Waited::Ended(s.to_owned(), r.get("failure").and_then(Value::as_str).map(str::to_owned)));
                     }
                     s => {

@@ -1,7 +1,10 @@
 //! Waiting on a request without polling storms: `GET
 //! /v1/requests/{id}/watch` streams newline-delimited JSON, one line with the
 //! request now, one more each time its state changes, and a heartbeat line
-//! every 15 seconds; the stream ends when the request reaches a final state.
+//! every 15 seconds; the stream ends when the request reaches a final state,
+//! or, with `?until=STATE`, as soon as it is that far along (a client waiting
+//! for `active` then reads to the end and keeps its connection for the next
+//! call, where dropping an open stream would cost it the connection).
 //! A client whose connection drops simply reconnects: the first line is
 //! always the current state, so nothing is missed and nothing is re-submitted.
 //! A change made by this replica wakes the stream at once (with the request
@@ -13,6 +16,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
+use latch_core::access::lifecycle;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use latch_core::access::request::Request;
@@ -22,7 +26,8 @@ use serde_json::json;
 use crate::api::openapi::AuthErrors;
 use crate::api::requests::load;
 use crate::auth::Caller;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Query;
 use crate::state::{AppState, RequestChange};
 
 /// How often the request is looked at (a single-row read).
@@ -40,9 +45,34 @@ struct Watch {
     /// change heard late must not follow a newer read).
     last: latch_core::access::lifecycle::State,
     changes: tokio::sync::broadcast::Receiver<RequestChange>,
+    /// How far along ends the stream (a final state always does).
+    until: u8,
     last_line: tokio::time::Instant,
     opened: tokio::time::Instant,
     done: bool,
+}
+
+/// Query of `GET /v1/requests/{id}/watch`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct WatchQuery {
+    /// End the stream once the request is in this state or further along
+    /// (`pending` < `approved` < `provisioning` < `active` < `expiring` <
+    /// every final state); without it, only a final state ends it.
+    #[serde(default)]
+    until: Option<String>,
+}
+
+impl WatchQuery {
+    /// The progress that ends the stream.
+    fn until(&self) -> ApiResult<u8> {
+        let Some(name) = &self.until else { return Ok(lifecycle::State::Expired.progress()) };
+        lifecycle::State::parse(name).map(lifecycle::State::progress).ok_or_else(|| {
+            let names: Vec<&str> = lifecycle::State::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::InvalidRequest(format!("`until` must be a request state ({}), not `{name}`", names.join(", ")))
+        })
+    }
 }
 
 /// Returns when this replica changes request `id` (or may have: the
@@ -56,6 +86,11 @@ async fn changed(rx: &mut tokio::sync::broadcast::Receiver<RequestChange>, id: &
             Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
         }
     }
+}
+
+/// Whether a stream ending at progress `until` ends once the request is `s`.
+fn ends(s: lifecycle::State, until: u8) -> bool {
+    s.is_final() || s.progress() >= until
 }
 
 fn line(v: &serde_json::Value) -> Bytes {
@@ -75,16 +110,18 @@ fn snapshot(r: &Request) -> serde_json::Value {
     operation_id = "watch_request",
     tag = "access",
     security(("bearer" = []), ("cookie" = [])),
-    params(("id" = String, Path, description = "The request id (`req_…`).")),
+    params(("id" = String, Path, description = "The request id (`req_…`)."), WatchQuery),
     responses(
-        (status = 200, description = "Newline-delimited JSON: `{\"event\":\"state\",\"request\":{…}}` now and at every change, `{\"event\":\"heartbeat\"}` every 15 s; ends at a final state or after 5 minutes (reconnect to go on).", content_type = "application/x-ndjson", body = String),
+        (status = 200, description = "Newline-delimited JSON: `{\"event\":\"state\",\"request\":{…}}` now and at every change, `{\"event\":\"heartbeat\"}` every 15 s; ends at a final state, at `until`, or after 5 minutes (reconnect to go on).", content_type = "application/x-ndjson", body = String),
+        (status = 400, description = "`invalid_request`: `until` is not a request state.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the token lacks the `read` scope.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such request that the caller may see.", body = ErrorBody),
         AuthErrors,
     ),
 )]
-pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Query(q): Query<WatchQuery>) -> ApiResult<Response> {
     caller.require(Scope::Read)?;
+    let until = q.until()?;
     // Subscribed before the first read, so no change falls in between.
     let changes = state.request_changes.subscribe();
     // Visibility is checked once, up front, exactly as for `GET`.
@@ -96,9 +133,10 @@ pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path
         id: first.id.clone(),
         last: first.state,
         changes,
+        until,
         last_line: tokio::time::Instant::now(),
         opened: tokio::time::Instant::now(),
-        done: first.state.is_final(),
+        done: ends(first.state, until),
     };
     let head = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(first_line) });
     let rest = futures_util::stream::unfold(w, |mut w| async move {
@@ -117,7 +155,7 @@ pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path
             match looked {
                 Ok(Some(r)) if r.state.progress() > w.last.progress() => {
                     w.last = r.state;
-                    w.done = r.state.is_final();
+                    w.done = ends(r.state, w.until);
                     w.last_line = tokio::time::Instant::now();
                     return Some((Ok(line(&snapshot(&r))), w));
                 }

@@ -297,5 +297,34 @@ mod watching {
         assert_eq!(mine.as_array().unwrap().len(), 1);
     }
 
-    crate::both_engines!(a_watch_follows_the_request_and_resumes_after_a_drop);
+    async fn a_watch_until_a_state_ends_there(app: TestApp) {
+        let (admin, alice) = super::setup(&app).await;
+        let r = super::ask(&alice, "Admin", &["111111111111"], json!({})).await;
+        let rid = super::id(&r);
+        // Not a state: refused up front, saying which are.
+        let got = alice.call(Method::GET, &format!("/v1/requests/{rid}/watch?until=granted"), None).await;
+        crate::support::assert_error(&got, reqwest::StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(got.1["error"]["message"].as_str().unwrap().contains("active"), "{}", got.1);
+        // Already that far along: one line, then the end.
+        let resp = alice.request(Method::GET, &format!("/v1/requests/{rid}/watch?until=pending")).send().await.unwrap();
+        let text = tokio::time::timeout(std::time::Duration::from_secs(5), resp.text()).await.expect("the stream did not end").unwrap();
+        let states: Vec<Value> = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["request"]["state"].clone()).collect();
+        assert_eq!(states, [json!("pending")]);
+        // Followed until active, then the end, though active is not final.
+        let mut stream = alice.request(Method::GET, &format!("/v1/requests/{rid}/watch?until=active")).send().await.unwrap().bytes_stream();
+        let mut buf = String::new();
+        assert_eq!(until(&mut stream, &mut buf, "pending", &app).await, ["pending"]);
+        admin.call(Method::POST, &format!("/v1/requests/{rid}/approve"), Some(json!({}))).await;
+        let seen = until(&mut stream, &mut buf, "active", &app).await;
+        assert_eq!(seen.last().map(String::as_str), Some("active"), "{seen:?}");
+        assert!(tokio::time::timeout(std::time::Duration::from_secs(5), stream.next()).await.expect("the stream did not end").is_none());
+        // A request already past it (and ended) gives its state and ends.
+        alice.call(Method::POST, &format!("/v1/requests/{rid}/relinquish"), None).await;
+        app.wait_for_state(&alice, &rid, "relinquished").await;
+        let text = alice.request(Method::GET, &format!("/v1/requests/{rid}/watch?until=approved")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("\"relinquished\""), "{text}");
+    }
+
+    crate::both_engines!(a_watch_follows_the_request_and_resumes_after_a_drop, a_watch_until_a_state_ends_there);
 }
