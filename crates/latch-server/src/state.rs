@@ -107,7 +107,9 @@ impl AppState {
     pub fn request_moved(&self, now: &latch_core::access::request::Request, jobs: usize) {
         self.wake_workers(jobs);
         self.audit_written.notify_one();
-        let _ = self.request_changes.send(RequestChange { id: Arc::from(now.id.as_str()), now: Some(Arc::new(now.clone())) });
+        let now = Arc::new(now.clone());
+        self.handoff.moved(&now);
+        let _ = self.request_changes.send(RequestChange { id: Arc::from(now.id.as_str()), now: Some(now) });
     }
 
     /// Wakes up to `n` idle workers of this replica.

@@ -9,8 +9,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::AnyPool;
 use sqlx::Executor;
+
+use crate::statements::{Db, Statements};
 use thiserror::Error;
 
 use crate::migrate::{self, MigrateError};
@@ -68,7 +69,9 @@ pub enum ConnectError {
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Most connections in the pool (readers, for SQLite).
+    /// Most connections: readers, for SQLite (its one writer apart); for
+    /// PostgreSQL, those lent for single statements, plus a quarter as many
+    /// (at least 2) for transactions.
     pub max_connections: u32,
     /// How long a query waits for a connection before the store reports the
     /// database unavailable.
@@ -85,11 +88,11 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     /// Pool for reads.
-    pub(crate) read: AnyPool,
+    pub(crate) read: Db,
     /// Pool for writes: for SQLite a single connection, so writers queue in
     /// the pool instead of failing with `SQLITE_BUSY`; for PostgreSQL the same
     /// pool as reads.
-    pub(crate) write: AnyPool,
+    pub(crate) write: Db,
     pub(crate) engine: Engine,
     /// The SQLite file, when the database is one (replicas' lock files live
     /// next to it).
@@ -151,12 +154,13 @@ pub async fn connect(url: &str, opts: &StoreOptions) -> Result<SqlStore, Connect
     let pool = |max: u32| AnyPoolOptions::new().test_before_acquire(false).max_connections(max).acquire_timeout(opts.acquire_timeout);
     let store = match engine {
         Engine::Sqlite => {
-            let write = pool(1).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
-            let read = pool(opts.max_connections).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?;
+            let write = Db::pooled(pool(1).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?);
+            let read = Db::pooled(pool(opts.max_connections).after_connect(sqlite_pragmas).connect(url).await.map_err(unreachable)?);
             SqlStore { read, write, engine, sqlite_path: sqlite_path(url), liveness: crate::replicas::Liveness::default(), remembered: Default::default(), listener: None }
         }
         Engine::Postgres => {
-            let shared = pool(opts.max_connections).connect(url).await.map_err(unreachable)?;
+            let transactions = pool((opts.max_connections / 4).max(2)).connect(url).await.map_err(unreachable)?;
+            let shared = Db::with_statements(transactions, Statements::new(url, opts.max_connections, opts.acquire_timeout));
             let remembered = crate::remembered::Remembered::default();
             let listener = Some(std::sync::Arc::new(crate::remembered::AbortOnDrop(remembered.listen(url.to_owned()))));
             SqlStore { read: shared.clone(), write: shared, engine, sqlite_path: None, liveness: crate::replicas::Liveness::default(), remembered, listener }

@@ -25,6 +25,7 @@ mod sso;
 mod webhooks;
 mod integrations;
 mod signing_keys;
+mod statements;
 mod inventory;
 
 pub use connect::{connect, redact, sqlite_url_in, ConnectError, Engine, SqlStore, StoreOptions};

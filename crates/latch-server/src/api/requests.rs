@@ -310,6 +310,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query
 /// A request the caller may see, with the caller as the policy sees them.
 pub(crate) async fn load(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Request> {
     let r = state.store.request(&caller.org_id, id).await?.ok_or(ApiError::NotFound("request"))?;
+    shown(state, caller, r).await
+}
+
+/// `r` (of the caller's org), if `caller` may see it; as [`load`] would.
+pub(crate) async fn shown(state: &AppState, caller: &Principal, r: Request) -> ApiResult<Request> {
     // The requester's and an admin's own right: no need to know their groups.
     if r.requester_id == caller.user_id || caller.role == Role::Admin {
         return Ok(r);

@@ -6,7 +6,10 @@
 //! for `active` then reads to the end and keeps its connection for the next
 //! call, where dropping an open stream would cost it the connection).
 //! A client whose connection drops simply reconnects: the first line is
-//! always the current state, so nothing is missed and nothing is re-submitted.
+//! the current state, so nothing is missed and nothing is re-submitted. (While
+//! this replica is itself provisioning the request, the first line is the
+//! state it last moved it to, not read again: a change another replica made
+//! meanwhile follows within 250 ms, as any change made elsewhere does.)
 //! A change made by this replica wakes the stream at once (with the request
 //! as it now stands when the change knows it, so nothing is read again);
 //! one made by another replica is seen at the next look (every 250 ms).
@@ -24,7 +27,7 @@ use latch_core::model::Scope;
 use serde_json::json;
 
 use crate::api::openapi::AuthErrors;
-use crate::api::requests::load;
+use crate::api::requests::{load, shown};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Query;
@@ -124,8 +127,12 @@ pub async fn watch(State(state): State<AppState>, caller: Caller, Path(id): Path
     let until = q.until()?;
     // Subscribed before the first read, so no change falls in between.
     let changes = state.request_changes.subscribe();
-    // Visibility is checked once, up front, exactly as for `GET`.
-    let first = load(&state, &caller, &id).await?;
+    // Visibility is checked once, up front, exactly as for `GET`. A request
+    // this replica is provisioning right now is as it last moved it.
+    let first = match state.handoff.in_hand(&caller.org_id, &id) {
+        Some(r) => shown(&state, &caller, Arc::unwrap_or_clone(r)).await?,
+        None => load(&state, &caller, &id).await?,
+    };
     let first_line = line(&snapshot(&first));
     let w = Watch {
         state,
