@@ -1,6 +1,6 @@
 //! A recording provisioner for tests of the requests machinery: it keeps the
 //! access it "granted" in memory, can be told to fail (retryably or not) on
-//! its next calls, and counts calls so tests can assert that access was
+//! its next calls or to hold grants until released, and counts calls so tests can assert that access was
 //! granted once and removed exactly when the last holder ended.
 
 use std::collections::BTreeMap;
@@ -36,8 +36,14 @@ impl Inner {
 }
 
 /// The recording provisioner.
-#[derive(Debug, Default)]
-pub struct RecordingProvisioner(Mutex<Inner>);
+#[derive(Debug)]
+pub struct RecordingProvisioner(Mutex<Inner>, tokio::sync::watch::Sender<bool>);
+
+impl Default for RecordingProvisioner {
+    fn default() -> Self {
+        Self(Mutex::default(), tokio::sync::watch::Sender::new(false))
+    }
+}
 
 impl RecordingProvisioner {
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
@@ -81,6 +87,16 @@ impl RecordingProvisioner {
     pub fn fail_revokes(&self, errors: Vec<ProvisionError>) {
         self.with(|i| i.fail_revokes = errors);
     }
+
+    /// Grant calls wait, from now until [`RecordingProvisioner::release_grants`].
+    pub fn hold_grants(&self) {
+        self.1.send_replace(true);
+    }
+
+    /// Grant calls held go on, and new ones no longer wait.
+    pub fn release_grants(&self) {
+        self.1.send_replace(false);
+    }
 }
 
 #[async_trait]
@@ -90,6 +106,7 @@ impl Provisioner for RecordingProvisioner {
     }
 
     async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, ProvisionError> {
+        let _ = self.1.subscribe().wait_for(|held| !held).await;
         self.with(|i| {
             if !i.fail_grants.is_empty() {
                 return Err(i.fail_grants.remove(0));

@@ -326,5 +326,39 @@ mod watching {
         assert!(text.contains("\"relinquished\""), "{text}");
     }
 
-    crate::both_engines!(a_watch_follows_the_request_and_resumes_after_a_drop, a_watch_until_a_state_ends_there);
+    /// While this replica provisions a request, a watch starts from how it
+    /// last moved it, without reading it: a change made meanwhile elsewhere
+    /// (here straight through the store, as another replica would) follows
+    /// at the next look. Who may see it is checked as for a read.
+    async fn a_watch_of_a_request_provisioned_here_starts_from_what_this_replica_knows(app: TestApp) {
+        use latch_core::access::lifecycle::State;
+        use latch_core::access::request::Changes;
+        use latch_core::store::AccessStore;
+        use latch_core::Clock as _;
+        let (admin, alice) = super::setup(&app).await;
+        let bob = app.add_user(&admin, "bob@acme.io", "member").await;
+        let r = super::ask(&alice, "Admin", &["111111111111"], json!({})).await;
+        let rid = super::id(&r);
+        app.provisioner.hold_grants();
+        admin.call(Method::POST, &format!("/v1/requests/{rid}/approve"), Some(json!({}))).await;
+        app.wait_for_state(&alice, &rid, "provisioning").await;
+        // Not alice's, not an approver's: hidden, as for a read.
+        let (status, _) = bob.call(Method::GET, &format!("/v1/requests/{rid}/watch"), None).await;
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+        // Revoked elsewhere while the grant is under way.
+        let store = app.running.as_ref().unwrap().store.clone();
+        let org_id = r["org_id"].as_str().unwrap();
+        assert!(store.transition(org_id, &rid, State::Provisioning, State::Expiring, &Changes::default(), app.clock.now()).await.unwrap());
+        let mut stream = alice.request(Method::GET, &format!("/v1/requests/{rid}/watch")).send().await.unwrap().bytes_stream();
+        let mut buf = String::new();
+        let seen = until(&mut stream, &mut buf, "expiring", &app).await;
+        assert_eq!(seen, ["provisioning", "expiring"], "the first line is what this replica knew, and the change follows");
+        app.provisioner.release_grants();
+    }
+
+    crate::both_engines!(
+        a_watch_follows_the_request_and_resumes_after_a_drop,
+        a_watch_until_a_state_ends_there,
+        a_watch_of_a_request_provisioned_here_starts_from_what_this_replica_knows
+    );
 }
