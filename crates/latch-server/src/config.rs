@@ -30,7 +30,7 @@ pub struct Config {
     pub init_admin: String,
     /// Lifetimes and limits.
     pub auth: AuthConfig,
-    /// Most connections in the database pool.
+    /// Most database connections (`StoreOptions::max_connections`).
     pub max_db_connections: u32,
     /// Access requests.
     pub access: AccessConfig,

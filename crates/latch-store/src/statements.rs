@@ -121,12 +121,10 @@ impl Lent {
     }
 }
 
-impl<'p> Executor<'p> for &'_ Statements {
-    type Database = Any;
-
-    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+impl Statements {
+    /// As [`Executor::fetch_many`], on a lent connection.
+    fn fetch_many<'e, 'q: 'e, E>(&self, query: E) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
     where
-        'p: 'e,
         E: 'q + Execute<'q, Any>,
     {
         let this = self.clone();
@@ -143,9 +141,9 @@ impl<'p> Executor<'p> for &'_ Statements {
         })
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    /// As [`Executor::fetch_optional`], on a lent connection.
+    fn fetch_optional<'e, 'q: 'e, E>(&self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
     where
-        'p: 'e,
         E: 'q + Execute<'q, Any>,
     {
         let this = self.clone();
@@ -155,32 +153,6 @@ impl<'p> Executor<'p> for &'_ Statements {
             let row = lent.conn()?.fetch_optional(query).await?;
             lent.finished = true;
             Ok(row)
-        })
-    }
-
-    fn prepare_with<'e, 'q: 'e>(self, sql: &'q str, parameters: &'e [AnyTypeInfo]) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
-    where
-        'p: 'e,
-    {
-        let this = self.clone();
-        Box::pin(async move {
-            let mut lent = this.lend().await?;
-            let prepared = lent.conn()?.prepare_with(sql, parameters).await?;
-            lent.finished = true;
-            Ok(prepared)
-        })
-    }
-
-    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<Describe<Any>, sqlx::Error>>
-    where
-        'p: 'e,
-    {
-        let this = self.clone();
-        Box::pin(async move {
-            let mut lent = this.lend().await?;
-            let described = lent.conn()?.describe(sql).await?;
-            lent.finished = true;
-            Ok(described)
         })
     }
 }
@@ -253,20 +225,15 @@ impl<'p> Executor<'p> for &'_ Db {
     where
         'p: 'e,
     {
-        match &self.statements {
-            Some(s) => s.prepare_with(sql, parameters),
-            None => (&self.pool).prepare_with(sql, parameters),
-        }
+        // Not a statement run: nothing to gain from a lent connection.
+        (&self.pool).prepare_with(sql, parameters)
     }
 
     fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<Describe<Any>, sqlx::Error>>
     where
         'p: 'e,
     {
-        match &self.statements {
-            Some(s) => s.describe(sql),
-            None => (&self.pool).describe(sql),
-        }
+        (&self.pool).describe(sql)
     }
 }
 
@@ -276,13 +243,16 @@ mod tests {
     use super::*;
     use sqlx::Row as _;
 
-    async fn statements(max: u32) -> Statements {
+    /// A database whose single statements go through `Statements` of `max`.
+    async fn statements(max: u32) -> (Db, Statements) {
         sqlx::any::install_default_drivers();
         let url = tokio::task::spawn_blocking(|| latch_testkit::fresh_postgres_url().expect("PostgreSQL for tests")).await.unwrap();
-        Statements::new(&url, max, Duration::from_secs(5))
+        let s = Statements::new(&url, max, Duration::from_secs(5));
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        (Db::with_statements(pool, s.clone()), s)
     }
 
-    async fn backend(s: &Statements) -> i32 {
+    async fn backend(s: &Db) -> i32 {
         sqlx::query("SELECT pg_backend_pid() AS pid").fetch_one(s).await.unwrap().get("pid")
     }
 
@@ -300,16 +270,16 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_finished_statement_gives_its_connection_straight_back() {
-        let s = statements(4).await;
-        let first = backend(&s).await;
+        let (db, s) = statements(4).await;
+        let first = backend(&db).await;
         for _ in 0..20 {
-            assert_eq!(backend(&s).await, first, "one connection serves statements one after another");
+            assert_eq!(backend(&db).await, first, "one connection serves statements one after another");
             assert_eq!(s.counts(4), (0, 1));
         }
         // Several at once open several, up to the most allowed.
         let many: Vec<_> = (0..12).map(|_| {
-            let s = s.clone();
-            tokio::spawn(async move { sqlx::query("SELECT pg_sleep(0.05)").execute(&s).await.unwrap() })
+            let db = db.clone();
+            tokio::spawn(async move { sqlx::query("SELECT pg_sleep(0.05)").execute(&db).await.unwrap() })
         }).collect();
         for m in many {
             m.await.unwrap();
@@ -317,44 +287,44 @@ mod tests {
         let (lent, idle) = s.counts(4);
         assert_eq!(lent, 0);
         assert!((2..=4).contains(&idle), "{idle} idle");
-        s.close().await;
-        assert!(matches!(sqlx::query("SELECT 1").execute(&s).await, Err(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)));
+        db.close().await;
+        assert!(matches!(sqlx::query("SELECT 1").execute(&db).await, Err(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_connection_left_mid_way_is_tested_before_it_is_lent_again() {
-        let s = statements(1).await;
-        let pid = backend(&s).await;
+        let (db, s) = statements(1).await;
+        let pid = backend(&db).await;
         // Rows left unread: the next statement must not see them.
         {
-            let mut rows = sqlx::query("SELECT g AS n FROM generate_series(1, 100000) g").fetch(&s);
+            let mut rows = sqlx::query("SELECT g AS n FROM generate_series(1, 100000) g").fetch(&db);
             let first = rows.try_next().await.unwrap().unwrap();
             assert_eq!(first.get::<i32, _>("n"), 1);
         }
         assert_eq!(settled(&s, 1).await, 1);
-        let n: i64 = sqlx::query("SELECT 7::BIGINT AS n").fetch_one(&s).await.unwrap().get("n");
+        let n: i64 = sqlx::query("SELECT 7::BIGINT AS n").fetch_one(&db).await.unwrap().get("n");
         assert_eq!(n, 7);
-        assert_eq!(backend(&s).await, pid, "the connection was kept");
+        assert_eq!(backend(&db).await, pid, "the connection was kept");
         // A statement cancelled while PostgreSQL runs it.
-        let slow = sqlx::query("SELECT pg_sleep(0.3)").execute(&s);
+        let slow = sqlx::query("SELECT pg_sleep(0.3)").execute(&db);
         assert!(tokio::time::timeout(Duration::from_millis(50), slow).await.is_err());
         assert_eq!(settled(&s, 1).await, 1);
-        assert_eq!(backend(&s).await, pid);
+        assert_eq!(backend(&db).await, pid);
         // A statement that fails leaves the connection usable.
-        assert!(sqlx::query("SELECT no_such_column FROM pg_class").execute(&s).await.is_err());
-        assert_eq!(backend(&s).await, pid);
+        assert!(sqlx::query("SELECT no_such_column FROM pg_class").execute(&db).await.is_err());
+        assert_eq!(backend(&db).await, pid);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_connection_that_died_idle_fails_one_statement_and_is_replaced() {
-        let s = statements(2).await;
-        let pid = backend(&s).await;
+        let (db, s) = statements(2).await;
+        let pid = backend(&db).await;
         // Another connection to the same database ends this one's backend.
         let mut admin = AnyConnection::connect(&s.0.url).await.unwrap();
         sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut admin).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(sqlx::query("SELECT 1").execute(&s).await.is_err(), "the dead connection fails its statement");
+        assert!(sqlx::query("SELECT 1").execute(&db).await.is_err(), "the dead connection fails its statement");
         settled(&s, 2).await;
-        assert_ne!(backend(&s).await, pid, "a new connection replaced it");
+        assert_ne!(backend(&db).await, pid, "a new connection replaced it");
     }
 }
