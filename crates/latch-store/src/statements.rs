@@ -32,7 +32,8 @@ pub(crate) struct Statements(Arc<Shared>);
 struct Shared {
     url: String,
     idle: Mutex<Vec<AnyConnection>>,
-    /// One per connection open or being opened: at most `max` at once.
+    /// One per connection lent (or being tested): `max`. A connection is
+    /// opened only when none is idle, so no more than `max` are ever open.
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
 }

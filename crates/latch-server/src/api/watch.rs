@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use latch_core::access::lifecycle;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use latch_core::access::lifecycle;
 use latch_core::access::request::Request;
 use latch_core::model::Scope;
 use serde_json::json;
@@ -46,7 +46,7 @@ struct Watch {
     id: String,
     /// The state last sent: only a request further along is sent next (a
     /// change heard late must not follow a newer read).
-    last: latch_core::access::lifecycle::State,
+    last: lifecycle::State,
     changes: tokio::sync::broadcast::Receiver<RequestChange>,
     /// How far along ends the stream (a final state always does).
     until: u8,
