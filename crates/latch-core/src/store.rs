@@ -422,6 +422,11 @@ pub trait JobStore: Send + Sync {
     async fn next_due(&self, after: Timestamp) -> StoreResult<Option<Timestamp>>;
     /// The org's dead jobs.
     async fn dead_jobs(&self, org_id: &str) -> StoreResult<Vec<Job>>;
+    /// Forgets up to `limit` jobs, of every org, that were done before
+    /// `before`; how many it forgot. Their idempotency keys go with them,
+    /// which is safe once they are old: every key Latch queues names a change
+    /// or a time that does not come again. Dead jobs are kept.
+    async fn forget_done(&self, before: Timestamp, limit: i64) -> StoreResult<u64>;
 }
 
 /// The replicas of `latch server` sharing the database. Each holds a

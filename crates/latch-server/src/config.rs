@@ -54,11 +54,14 @@ pub struct AccessConfig {
     /// it is abandoned and retried (calls are idempotent), so a hung call
     /// never holds access or its lock forever.
     pub provision_timeout_secs: u64,
+    /// Days a finished job is kept (its record and idempotency key) before
+    /// it is forgotten; dead jobs are kept until someone deals with them.
+    pub done_jobs_kept_days: u64,
 }
 
 impl Default for AccessConfig {
     fn default() -> Self {
-        Self { pending_timeout_secs: 24 * 3600, provision_timeout_secs: 120 }
+        Self { pending_timeout_secs: 24 * 3600, provision_timeout_secs: 120, done_jobs_kept_days: 30 }
     }
 }
 

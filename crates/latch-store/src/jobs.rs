@@ -222,6 +222,21 @@ impl JobStore for SqlStore {
         Ok(row.try_get::<Option<i64>, _>("t").db()?.map(Timestamp))
     }
 
+    async fn forget_done(&self, before: Timestamp, limit: i64) -> StoreResult<u64> {
+        // `run_at` comes no later than the end of a done job: the due index
+        // (`state`, `run_at`) finds the candidates.
+        let n = sqlx::query(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND run_at < $1 AND updated_at < $1 LIMIT $2)",
+        )
+        .bind(before.millis())
+        .bind(limit)
+        .execute(&self.write)
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n)
+    }
+
     async fn dead_jobs(&self, org_id: &str) -> StoreResult<Vec<Job>> {
         sqlx::query(&format!("SELECT {JOB_COLS} FROM jobs WHERE org_id = $1 AND state = 'dead' ORDER BY updated_at DESC"))
             .bind(org_id)

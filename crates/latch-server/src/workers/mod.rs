@@ -30,6 +30,9 @@ pub(crate) const LEASE: Duration = Duration::from_secs(30);
 pub(crate) const POLL: Duration = Duration::from_secs(1);
 /// How often a replica looks for crashed ones.
 const REAP_EVERY: Duration = Duration::from_secs(1);
+/// How often a replica forgets old finished jobs, and how many at a time.
+const FORGET_EVERY: Duration = Duration::from_secs(3600);
+const FORGET_BATCH: i64 = 1000;
 /// Workers per replica. Jobs wait on the database far more than they
 /// compute, so more workers than cores keep expiries on time under bursts
 /// (bench/revocation_lag: with 2, PostgreSQL fell behind 10,000 ends a minute).
@@ -86,7 +89,12 @@ async fn liveness(state: AppState, replica: String, mut stop: watch::Receiver<bo
     }
     state.handoff.open(&replica);
     let workers: Vec<JoinHandle<()>> = (0..WORKERS).map(|i| tokio::spawn(run(state.clone(), format!("{replica}-{i}"), stop.clone()))).collect();
+    let mut forget_at = state.now();
     loop {
+        if state.now() >= forget_at {
+            forget_done(&state, &stop).await;
+            forget_at = state.now().plus(FORGET_EVERY);
+        }
         match state.store.reap(state.now()).await {
             Ok(reaped) if !reaped.is_empty() => {
                 tracing::warn!(replicas = ?reaped, "freed the work of replicas that stopped without finishing it");
@@ -105,6 +113,31 @@ async fn liveness(state: AppState, replica: String, mut stop: watch::Receiver<bo
     }
     for w in workers {
         let _ = w.await;
+    }
+}
+
+/// Forgets the jobs finished longer ago than `access.done_jobs_kept_days`,
+/// a batch at a time (every replica does it; the deletes do not conflict).
+async fn forget_done(state: &AppState, stop: &watch::Receiver<bool>) {
+    let kept = Duration::from_secs(state.config.access.done_jobs_kept_days.saturating_mul(24 * 3600));
+    let before = state.now().minus(kept);
+    let mut forgot = 0;
+    loop {
+        match state.store.forget_done(before, FORGET_BATCH).await {
+            Ok(n) => {
+                forgot += n;
+                if n < u64::try_from(FORGET_BATCH).unwrap_or(0) || *stop.borrow() {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not forget old finished jobs; trying again later");
+                break;
+            }
+        }
+    }
+    if forgot > 0 {
+        tracing::info!(jobs = forgot, "forgot finished jobs past their keeping");
     }
 }
 

@@ -228,7 +228,32 @@ async fn undecided_requests_expire(app: TestApp) {
     assert!(app.provisioner.live().is_empty());
 }
 
+async fn finished_jobs_are_forgotten_after_their_keeping(app: TestApp) {
+    use latch_core::jobs::NewJob;
+    use latch_core::store::JobStore;
+    let (_, alice) = setup(&app).await;
+    let r = ask(&alice, "ReadOnly", &["111111111111"], json!({})).await;
+    app.wait_for_state(&alice, &id(&r), "active").await;
+    let store = app.running.as_ref().unwrap().store.clone();
+    let key = format!("provision:{}", id(&r));
+    // The provision job's key is known while the job is kept…
+    let again = |at| NewJob { org_id: r["org_id"].as_str().unwrap().to_owned(), kind: "provision".into(), subject: id(&r), idempotency_key: key.clone(), run_at: at, max_attempts: 1, leased: None };
+    assert!(!store.enqueue(&again(app.clock.now()), app.clock.now()).await.unwrap());
+    // …and forgotten once finished for longer than `access.done_jobs_kept_days` (30).
+    // (Sessions end long before: the store is asked, not the API.)
+    app.advance(Duration::from_secs(31 * 24 * 3600));
+    let far = app.clock.now().plus(Duration::from_secs(365 * 24 * 3600));
+    for _ in 0..100 {
+        if store.enqueue(&again(far), app.clock.now()).await.unwrap() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the finished provision job was never forgotten");
+}
+
 crate::both_engines!(
+    finished_jobs_are_forgotten_after_their_keeping,
     access_is_granted_then_taken_back_on_time,
     overlapping_grants_are_reference_counted,
     access_reached_through_several_targets_is_counted_once,

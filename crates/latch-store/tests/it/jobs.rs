@@ -279,7 +279,36 @@ async fn finishing_a_grant_can_move_the_request(s: SqlStore) {
     assert_eq!(actions, ["grant.applied", "request.active", "grant.already_applied"]);
 }
 
+async fn done_jobs_are_forgotten_once_old(s: SqlStore) {
+    let org = s.create_org("acme", "Acme", T0).await.unwrap();
+    // Queues a job under `key` at `at`, runs it and completes it (or buries it).
+    async fn run(s: &SqlStore, org: &str, key: &str, at: Timestamp, bury: bool) {
+        assert!(s.enqueue(&job(org, key, at), at).await.unwrap());
+        let j = s.claim("w1", at, at.plus(SEC * 30)).await.unwrap().unwrap();
+        assert!(if bury { s.bury(&j.id, "w1", "gave up", at).await } else { s.complete(&j.id, "w1", at).await }.unwrap());
+    }
+    run(&s, &org.id, "old", T0, false).await;
+    run(&s, &org.id, "dead", T0, true).await;
+    run(&s, &org.id, "recent", T0.plus(SEC * 100), false).await;
+    assert!(s.enqueue(&job(&org.id, "queued", T0), T0).await.unwrap());
+    let running = s.claim("w2", T0, T0.plus(SEC * 30)).await.unwrap().unwrap();
+    assert!(s.enqueue(&job(&org.id, "later", T0.plus(SEC * 3600)), T0).await.unwrap());
+    // Only what was done before the cut.
+    assert_eq!(s.forget_done(T0.plus(SEC * 50), 100).await.unwrap(), 1);
+    assert!(s.enqueue(&job(&org.id, "old", T0.plus(SEC * 7200)), T0).await.unwrap(), "its key went with it");
+    assert!(!s.enqueue(&job(&org.id, "recent", T0), T0).await.unwrap(), "a recent key is still known");
+    // At most `limit` at a time; dead, running and queued jobs stay.
+    run(&s, &org.id, "also-old", T0.plus(SEC), false).await;
+    assert_eq!(s.forget_done(T0.plus(SEC * 200), 1).await.unwrap(), 1);
+    assert_eq!(s.forget_done(T0.plus(SEC * 200), 100).await.unwrap(), 1);
+    assert_eq!(s.forget_done(T0.plus(SEC * 99_999), 100).await.unwrap(), 0);
+    assert_eq!(s.dead_jobs(&org.id).await.unwrap().len(), 1);
+    assert!(s.complete(&running.id, "w2", T0).await.unwrap(), "a running job is still its worker's");
+    assert_eq!(s.next_due(T0).await.unwrap(), Some(T0.plus(SEC * 3600)));
+}
+
 crate::conformance!(
+    done_jobs_are_forgotten_once_old,
     taking_an_entitlement_moves_locks_and_holds,
     finishing_a_grant_can_move_the_request,
     jobs_are_leased_retried_and_buried,
