@@ -87,11 +87,13 @@ pub(crate) fn pending_timeout_job(org_id: &str, id: &str, pending_until: latch_c
 }
 
 /// How many of `effects`' jobs fall due before an idle worker would look
-/// anyway: only those are worth waking a worker for.
+/// anyway: only those are worth waking a worker for. Each notice is
+/// delivered by jobs due at once (one per webhook that wants it, and a
+/// notice is made only when one does).
 pub(crate) fn due_soon(state: &AppState, effects: &Effects) -> usize {
     let soon = state.now().plus(super::POLL);
     // A job queued leased is run by its holder, not claimed.
-    effects.jobs.iter().filter(|j| j.run_at <= soon && j.leased.is_none()).count()
+    effects.jobs.iter().filter(|j| j.run_at <= soon && j.leased.is_none()).count() + effects.notices.len()
 }
 
 /// Runs one job; `read`: its request, if read with the claim.
